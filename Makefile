@@ -1,0 +1,60 @@
+# intimacy_ssg: `make build` then `make test` is all a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+SSG    := $(BIN)/intimacy-ssg
+# Re-install only when the project's dependencies change.
+STAMP     := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev build check serve test lint format golden schema clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@ $(STAMP)
+
+install: $(STAMP) ## create .venv and install the generator
+
+install-dev: $(DEV_STAMP) ## install with the dev extras (pytest, ruff, mypy)
+
+build: $(STAMP) ## build the shipped site into output/
+	$(SSG) build
+
+check: $(STAMP) ## run every validation in strict mode, write nothing
+	$(SSG) check --strict
+
+test: $(DEV_STAMP) ## run the whole test suite (fails if no test ran)
+	$(PY) -m pytest
+
+lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(DEV_STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+golden: $(DEV_STAMP) ## regenerate the golden output trees under tests/golden/
+	$(PY) -m tests.golden
+
+schema: $(STAMP) ## regenerate schema/frontmatter.schema.json
+	$(SSG) schema > schema/frontmatter.schema.json
+
+clean: ## remove output/, caches and .venv
+	rm -rf output .output.staging-* $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

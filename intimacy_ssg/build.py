@@ -1,0 +1,97 @@
+"""build(): the one place that knows the order of the stages.
+
+discover -> parse -> assemble -> link -> render -> write. Every stage returns diagnostics
+instead of raising; nothing is written unless the whole site rendered without errors (or,
+under --strict, without warnings).
+
+Assemble comes before link (the style guide sketches the reverse): resolving a link needs
+the page index, and that index is only trustworthy once URL collisions have been checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import diagnostics as diag
+from .config import Config
+from .diagnostics import Diagnostic, Severity, display_path
+from .discover import discover_sources
+from .links import resolve_links
+from .parse import parse_page
+from .render import render_site
+from .site import assemble_site
+from .write import check_output_dir, write_output
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    diagnostics: tuple[Diagnostic, ...]
+    pages: int
+    written: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return diag.count(self.diagnostics, Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return diag.count(self.diagnostics, Severity.WARNING)
+
+    def failed(self, strict: bool) -> bool:
+        return self.errors > 0 or (strict and self.warnings > 0)
+
+
+def build(config: Config, *, write: bool = True, progress: Progress | None = None) -> BuildResult:
+    """Build the site described by `config`; with write=False, only validate."""
+    say = progress or (lambda _stage: None)
+    timings: dict[str, float] = {}
+    problems: list[Diagnostic] = []
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = now - clock
+        clock = now
+
+    if write:
+        check_output_dir(config.output_dir)  # refuse early, before any work
+    say("discover")
+    found = discover_sources(config.content_dir, config.static_dir)
+    problems += found.diagnostics
+    lap("discover")
+
+    say("parse")
+    authors = frozenset(a.id for a in config.authors)
+    pages = tuple(parse_page(s, config.default_author, authors) for s in found.sources)
+    for page in pages:
+        problems += page.diagnostics
+    lap("parse")
+
+    say("assemble")
+    site = assemble_site(pages, found.statics, display_path(config.content_dir), config.drafts)
+    problems += site.diagnostics
+    lap("assemble")
+
+    say("link")
+    links = resolve_links(site, config.base_path)
+    problems += links.diagnostics
+    lap("link")
+
+    say("render")
+    outputs, render_problems = render_site(site, links, config)
+    problems += render_problems
+    lap("render")
+
+    result = BuildResult(diag.sort_diagnostics(problems), len(site.pages), False, timings)
+    if not write or result.failed(config.strict):
+        return result
+    say("write")
+    write_output(outputs, site.statics, config.static_dir, config.output_dir)
+    lap("write")
+    return BuildResult(result.diagnostics, result.pages, True, timings)

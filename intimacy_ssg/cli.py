@@ -1,0 +1,180 @@
+"""The command line: the only place where problems become exit codes.
+
+Exit codes: 0 built (or checked) cleanly, 1 content errors (or warnings under --strict),
+2 usage or configuration errors, 130 interrupted. Bad content never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .build import BuildResult, build
+from .config import SLUG_RE, Config, ConfigError, load_config
+from .diagnostics import plural
+from .schema import schema_json
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="intimacy-ssg", description="Build a topic-cluster site.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def site_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--project",
+            type=Path,
+            default=Path("."),
+            help="folder with site.yaml, templates/ and static/ (default: .)",
+        )
+        sub.add_argument("--content", type=Path, help="content folder (default: PROJECT/content)")
+        sub.add_argument("--base-url", help="override site.yaml's base_url")
+        sub.add_argument("--strict", action="store_true", help="fail on warnings too")
+        sub.add_argument("--drafts", action="store_true", help="include draft pages")
+
+    build_cmd = commands.add_parser("build", help="build the site into the output folder")
+    site_options(build_cmd)
+    build_cmd.add_argument("--output", type=Path, help="output folder (default: PROJECT/output)")
+    check_cmd = commands.add_parser("check", help="run every validation, write nothing")
+    site_options(check_cmd)
+
+    new_cmd = commands.add_parser(
+        "new", help="scaffold a page: new CLUSTER/SLUG, new SLUG, or new CLUSTER --hub"
+    )
+    new_cmd.add_argument("path", help="cluster/slug, a standalone slug, or a cluster with --hub")
+    new_cmd.add_argument("--hub", action="store_true", help="create the cluster's hub page")
+    new_cmd.add_argument("--project", type=Path, default=Path("."))
+    new_cmd.add_argument("--content", type=Path)
+
+    commands.add_parser("schema", help="print the front-matter JSON Schema")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command in ("build", "check"):
+            return _build(args, write=args.command == "build")
+        if args.command == "new":
+            return _new(args)
+        sys.stdout.write(schema_json())
+        return EXIT_OK
+    except ConfigError as exc:
+        for problem in exc.diagnostics:
+            print(problem.format(), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the previous output was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _build(args: argparse.Namespace, *, write: bool) -> int:
+    started = time.perf_counter()
+    config = load_config(
+        args.project,
+        content_dir=args.content,
+        output_dir=getattr(args, "output", None),
+        base_url=args.base_url,
+        strict=args.strict,
+        drafts=args.drafts,
+    )
+    progress = _Progress(sys.stderr)
+    result = build(config, write=write, progress=progress)
+    progress.clear()
+    for problem in result.diagnostics:
+        print(problem.format(), file=sys.stderr)
+    print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
+    return EXIT_CONTENT if result.failed(config.strict) else EXIT_OK
+
+
+def _summary(result: BuildResult, config: Config, write: bool, seconds: float) -> str:
+    counts = f"{plural(result.errors, 'error')}, {plural(result.warnings, 'warning')}"
+    pages = plural(result.pages, "page")
+    if result.failed(config.strict):
+        why = " (warnings fail under --strict)" if not result.errors else ""
+        kept = "; output/ left unchanged" if write else ""
+        return f"failed: {counts}{why}{kept} ({pages}, {seconds:.2f} s)"
+    if write:
+        return f"built {pages} into {config.output_dir} ({counts}, {seconds:.2f} s)"
+    return f"checked {pages}: {counts} ({seconds:.2f} s)"
+
+
+class _Progress:
+    """A one-line progress display on a terminal; silent in CI and when piped."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.active = stream.isatty() and not os.environ.get("CI")
+        self.shown = False
+
+    def __call__(self, stage: str) -> None:
+        if self.active:
+            self.stream.write(f"\r\033[K{stage}...")
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def scaffold(title: str, author: str, today: datetime.date) -> str:
+    return (
+        "---\n"
+        f"title: {title}\n"
+        'description: ""  # required: under 160 characters, shown in search results\n'
+        'summary: ""\n'
+        f"date: {today.isoformat()}\n" + (f"author: {author}\n" if author else "") + "tags: []\n"
+        "related: []\n"
+        "faq: []\n"
+        "sources: []\n"
+        "---\n\n"
+        "Write the introduction here.\n"
+    )
+
+
+def _new(args: argparse.Namespace) -> int:
+    parts = args.path.strip("/").split("/")
+    bad = [p for p in parts if not SLUG_RE.fullmatch(p)]
+    if bad or len(parts) > 2 or (args.hub and len(parts) != 1):
+        shape = "a cluster name" if args.hub else "cluster/slug or slug"
+        reason = f"'{bad[0]}' is not a valid slug" if bad else f"expected {shape}"
+        print(
+            f"intimacy-ssg new: {reason} (slugs: lowercase letters, digits, single hyphens)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    config = load_config(args.project, content_dir=args.content)
+    rel = Path(*parts, "index.md") if args.hub else Path(*parts[:-1], parts[-1] + ".md")
+    target = config.content_dir / rel
+    if target.exists():
+        print(f"intimacy-ssg new: {target} already exists; not overwriting it", file=sys.stderr)
+        return EXIT_USAGE
+    words = parts[-1].replace("-", " ")
+    title = words[:1].upper() + words[1:]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        scaffold(title, config.default_author, datetime.date.today()), encoding="utf-8"
+    )
+    print(target)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

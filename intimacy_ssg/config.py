@@ -1,0 +1,189 @@
+"""load_config(): site.yaml plus command-line overrides -> a frozen Config.
+
+A broken site.yaml or an unsafe folder layout is a configuration error (exit code 2),
+raised as ConfigError carrying diagnostics in the same format as content problems.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .diagnostics import Diagnostic, Location, Severity
+from .diagnostics import display_path as _display
+from .yamlload import load_yaml
+
+SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+class ConfigError(Exception):
+    """The project cannot be built as configured (exit code 2)."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        super().__init__("\n".join(d.format() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: str
+    name: str
+    credentials: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    project_dir: Path
+    content_dir: Path
+    output_dir: Path
+    templates_dir: Path
+    static_dir: Path
+    title: str
+    base_url: str  # always ends with "/"
+    language: str = "en"
+    description: str = ""
+    authors: tuple[Author, ...] = ()
+    default_author: str = ""
+    strict: bool = False
+    drafts: bool = False
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url ("/" or "/sub/path/"): every internal URL starts with it."""
+        return urlsplit(self.base_url).path or "/"
+
+    def author(self, author_id: str) -> Author | None:
+        return next((a for a in self.authors if a.id == author_id), None)
+
+
+def normalise_base_url(url: str) -> str:
+    url = url.strip()
+    if not url:
+        return "/"
+    parts = urlsplit(url)
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        raise ValueError(f"base_url must be http(s) or a path, not {parts.scheme}:")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url cannot have a query or a fragment")
+    path = parts.path or "/"
+    if not path.startswith("/"):
+        raise ValueError("base_url must be an absolute URL or start with '/'")
+    if not path.endswith("/"):
+        path += "/"
+    return f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme else path
+
+
+def load_config(
+    project_dir: Path,
+    *,
+    content_dir: Path | None = None,
+    output_dir: Path | None = None,
+    base_url: str | None = None,
+    strict: bool = False,
+    drafts: bool = False,
+) -> Config:
+    project_dir = project_dir.resolve()
+    site_file = project_dir / "site.yaml"
+    shown = _display(site_file)
+    problems: list[Diagnostic] = []
+
+    def problem(message: str, line: int = 0, col: int = 0, hint: str = "") -> None:
+        problems.append(
+            Diagnostic("config", message, Location(shown, line, col), Severity.ERROR, hint)
+        )
+
+    data: dict[str, Any] = {}
+    doc = None
+    if not site_file.is_file():
+        problem(
+            f"no site.yaml in {_display(project_dir)}",
+            hint="run from the project folder or pass --project DIR",
+        )
+    else:
+        doc = load_yaml(site_file.read_text(encoding="utf-8-sig"))
+        for p in doc.problems:
+            problem(p.message, p.line + 1, p.col + 1, p.hint)
+        if isinstance(doc.value, dict):
+            data = doc.value
+        elif doc.value is not None or not doc.problems:
+            problem("site.yaml must be a mapping of settings")
+
+    def where(*path: str | int) -> tuple[int, int]:
+        pos = doc.pos(tuple(path)) if doc is not None else None
+        return (pos.line + 1, pos.col + 1) if pos else (0, 0)
+
+    def text(key: str, default: str | None = None) -> str:
+        value = data.get(key, default)
+        if value is None:
+            problem(f"'{key}' is required", hint=f"add `{key}: ...` to site.yaml")
+            return ""
+        if not isinstance(value, str):
+            problem(f"'{key}' must be a string", *where(key), hint="quote it")
+            return ""
+        return value
+
+    title = text("title")
+    language = text("language", "en")
+    description = text("description", "")
+    try:
+        url = normalise_base_url(base_url if base_url is not None else text("base_url", "/"))
+    except ValueError as exc:
+        url = "/"
+        problem(str(exc), *(where("base_url") if base_url is None else (0, 0)))
+
+    authors: list[Author] = []
+    raw_authors = data.get("authors", {})
+    if not isinstance(raw_authors, dict):
+        problem("'authors' must map author ids to {name, credentials, url}", *where("authors"))
+        raw_authors = {}
+    for author_id, info in raw_authors.items():
+        if not isinstance(info, dict) or not isinstance(info.get("name"), str):
+            problem(f"author '{author_id}' needs a `name`", *where("authors", author_id))
+            continue
+        extra = {k: str(info.get(k) or "") for k in ("credentials", "url")}
+        authors.append(Author(str(author_id), info["name"], **extra))
+    default_author = data.get("default_author", authors[0].id if len(authors) == 1 else "")
+    if default_author and all(a.id != default_author for a in authors):
+        problem(f"default_author '{default_author}' is not in 'authors'", *where("default_author"))
+    known = {"title", "base_url", "language", "description", "authors", "default_author"}
+    for key in sorted(set(data) - known):
+        problem(f"unknown setting '{key}'", *where(key), hint=f"known settings: {sorted(known)}")
+
+    content = (content_dir or project_dir / "content").resolve()
+    output = (output_dir or project_dir / "output").resolve()
+    templates = project_dir / "templates"
+    if not content.is_dir():
+        problem(f"content folder {_display(content)} does not exist")
+    if not templates.is_dir():
+        problem(f"templates folder {_display(templates)} does not exist")
+    static = project_dir / "static"
+    guarded = {"project": project_dir, "content": content, "templates": templates, "static": static}
+    for name, folder in guarded.items():
+        if folder.is_relative_to(output):
+            problem(
+                f"output folder {_display(output)} is or contains the {name} folder",
+                hint="the output folder is replaced wholesale on every build; choose another",
+            )
+        elif name != "project" and output.is_relative_to(folder):
+            problem(f"output folder {_display(output)} is inside the {name} folder")
+    if problems:
+        raise ConfigError(tuple(problems))
+    return Config(
+        project_dir=project_dir,
+        content_dir=content,
+        output_dir=output,
+        templates_dir=templates,
+        static_dir=static,
+        title=title,
+        base_url=url,
+        language=language,
+        description=description,
+        authors=tuple(authors),
+        default_author=str(default_author or ""),
+        strict=strict,
+        drafts=drafts,
+    )

@@ -1,0 +1,109 @@
+"""Diagnostics: what every stage reports instead of raising.
+
+A diagnostic names a place (`path:line:col`), a stable code and a message a person can act on,
+and optionally a hint. Stages return tuples of them; the orchestrator sorts and prints them.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a file. `line` and `col` are 1-based; 0 means "the whole file"."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.path
+        return f"{self.path}:{self.line}:{max(self.col, 1)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    location: Location
+    severity: Severity = Severity.ERROR
+    hint: str = ""
+
+    def format(self) -> str:
+        text = f"{self.location}: {self.severity.value}[{self.code}]: {self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        return (loc.path, loc.line, loc.col, self.code, self.message)
+
+
+# Every code the generator can emit, with its default severity and what it means. The README's
+# diagnostics table is checked against this registry by a test.
+CODES: dict[str, tuple[Severity, str]] = {
+    "config": (Severity.ERROR, "site.yaml or a command-line option is wrong (exit code 2)"),
+    "encoding": (Severity.ERROR, "the file is not valid UTF-8 (a byte-order mark is fine)"),
+    "frontmatter-unclosed": (Severity.ERROR, "front matter opened with `---` but never closed"),
+    "yaml-syntax": (Severity.ERROR, "the front matter (or site.yaml) is not valid YAML"),
+    "frontmatter-not-mapping": (Severity.ERROR, "the front matter is a list or a scalar"),
+    "duplicate-key": (Severity.ERROR, "the same key appears twice in one YAML mapping"),
+    "missing-field": (Severity.ERROR, "a required front-matter field is missing or empty"),
+    "field-type": (Severity.ERROR, "a front-matter field has the wrong type"),
+    "unknown-field": (Severity.WARNING, "a front-matter key the generator does not know"),
+    "unknown-author": (Severity.ERROR, "`author` or `reviewed_by` is not an author in site.yaml"),
+    "invalid-slug": (Severity.ERROR, "a file or folder name is not a valid slug"),
+    "invalid-path": (Severity.ERROR, "a page is nested deeper than content/<cluster>/<slug>.md"),
+    "missing-home": (Severity.ERROR, "content/index.md, the home page, does not exist"),
+    "missing-hub": (Severity.ERROR, "a cluster folder has no index.md hub page"),
+    "duplicate-url": (Severity.ERROR, "two sources (or a source and a generated page) claim a URL"),
+    "broken-link": (Severity.ERROR, "an internal link points at no page"),
+    "broken-anchor": (Severity.ERROR, "a link's #anchor is not a heading id of its target"),
+    "unknown-related": (Severity.ERROR, "a `related:` entry names no page"),
+    "unsafe-path": (Severity.WARNING, "a symlink in content/ or static/ was skipped"),
+    "template-error": (Severity.ERROR, "a Jinja2 template failed to load or render"),
+}
+
+
+def make(
+    code: str,
+    message: str,
+    location: Location,
+    hint: str = "",
+    severity: Severity | None = None,
+) -> Diagnostic:
+    """Build a diagnostic with the code's default severity (unknown codes are a bug)."""
+    default, _ = CODES[code]
+    return Diagnostic(code, message, location, severity or default, hint)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(set(diagnostics), key=Diagnostic.sort_key))
+
+
+def count(diagnostics: Iterable[Diagnostic], severity: Severity) -> int:
+    return sum(1 for d in diagnostics if d.severity is severity)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def display_path(path: Path) -> str:
+    """A path as people should see it: relative to the working directory when inside it."""
+    cwd = Path.cwd()
+    if path.is_relative_to(cwd):
+        return Path(os.path.relpath(path, cwd)).as_posix()
+    return path.as_posix()

@@ -1,0 +1,386 @@
+"""Front matter: split it from the body, load it safely, check it against FIELDS.
+
+FIELDS is the one definition of the front-matter model: validation here, the JSON Schema in
+schema/frontmatter.schema.json (see schema.py) and the README's table all come from it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, Location
+from .model import FrontMatter, Ref, SourceRef
+from .yamlload import KeyPath, YamlDocument, load_yaml
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: str  # string, text, date, bool, int, strings, faq, sources
+    description: str
+    required: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("title", "string", "The page title (the h1 and the <title>).", required=True),
+    Field(
+        "description",
+        "string",
+        "Meta description for search results, under 160 characters.",
+        required=True,
+    ),
+    Field("summary", "string", "One or two sentences shown on hub cards and in related reading."),
+    Field("date", "date", "First published, YYYY-MM-DD (or an ISO 8601 date-time)."),
+    Field("updated", "date", "Last substantive update, YYYY-MM-DD."),
+    Field("author", "string", "An author id from site.yaml; defaults to default_author."),
+    Field("reviewed_by", "string", "An author id from site.yaml: who reviewed the page."),
+    Field("last_reviewed", "date", "When that review happened, YYYY-MM-DD."),
+    Field("related", "strings", "Page ids or unique slugs to recommend, most relevant first."),
+    Field("faq", "faq", "Common questions: a list of {q, a}, answers in markdown."),
+    Field("tags", "strings", "Lowercase topic tags."),
+    Field("draft", "bool", "true leaves the page out unless the build runs with --drafts."),
+    Field("sources", "sources", "References: a list of {title, authors, year, publisher, url}."),
+    Field("content_note", "string", "A note shown before the article (e.g. it discusses trauma)."),
+    Field("aliases", "strings", "Old URL paths of this page (e.g. /old-path/)."),
+    Field("weight", "int", "Order among a cluster's spokes: lower comes first."),
+)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+SOURCE_KEYS = ("title", "authors", "year", "publisher", "url")
+FAQ_KEYS = ("q", "a")
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    yaml_text: str | None  # None when the file has no front matter
+    body: str
+    body_line: int  # 1-based file line of the body's first line
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def split_front_matter(text: str, path: str) -> Split:
+    """Cut `---` front matter off the top of a (BOM-free, LF-only) file."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return Split(None, text, 1)
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return Split("\n".join(lines[1:index]), "\n".join(lines[index + 1 :]), index + 2)
+    problem = diag.make(
+        "frontmatter-unclosed",
+        "front matter starts with '---' but is never closed",
+        Location(path, 1, 1),
+        hint="add a line containing only '---' after the last front-matter key",
+    )
+    return Split(None, "", len(lines) + 1, (problem,))
+
+
+@dataclass(frozen=True, slots=True)
+class FaqSource:
+    """A front-matter FAQ entry before its answer is rendered."""
+
+    question: str
+    answer: str
+    location: Location  # of the question
+    answer_line: int  # file line where the answer's markdown starts
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    front: FrontMatter
+    faq: tuple[FaqSource, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_front_matter(
+    split: Split, path: str, default_author: str = "", authors: frozenset[str] | None = None
+) -> Parsed:
+    """Validate the YAML of a split file. Always returns usable front matter."""
+    problems: list[Diagnostic] = list(split.diagnostics)
+    offset = 2  # YAML line 0 is the file's line 2, after the opening '---'
+    doc = load_yaml(split.yaml_text) if split.yaml_text is not None else YamlDocument({})
+    for p in doc.problems:
+        hint = p.hint
+        if p.first_line >= 0:
+            hint = f"first on line {p.first_line + offset}; {hint}"
+        problems.append(
+            diag.make(p.code, p.message, Location(path, p.line + offset, p.col + 1), hint=hint)
+        )
+    data: dict[str, Any] = {}
+    if isinstance(doc.value, dict):
+        data = {str(k): v for k, v in doc.value.items()}
+    elif doc.value is not None:
+        kind = "a list" if isinstance(doc.value, list) else "a single value"
+        problems.append(
+            diag.make(
+                "frontmatter-not-mapping",
+                f"front matter must be a mapping of keys to values, not {kind}",
+                Location(path, offset, 1),
+                hint="write it as 'key: value' lines, e.g. 'title: My page'",
+            )
+        )
+
+    def loc(*key: str | int) -> Location:
+        pos = doc.pos(tuple(key))
+        if pos is None:
+            return Location(path, 1, 1)
+        return Location(path, pos.line + offset, pos.col + 1)
+
+    checker = _Checker(doc, data, path, offset, problems)
+    if split.yaml_text is not None and not doc.problems:
+        for key in data:
+            if key not in FIELD_NAMES:
+                close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+                problems.append(
+                    diag.make(
+                        "unknown-field",
+                        f"unknown front-matter field '{key}'",
+                        Location(path, doc.keys[(key,)].line + offset, doc.keys[(key,)].col + 1),
+                        hint=f"did you mean '{close[0]}'?"
+                        if close
+                        else "known fields: " + ", ".join(FIELD_NAMES),
+                    )
+                )
+
+    fallback_title = path.rsplit("/", 1)[-1].removesuffix(".md")
+    title = checker.string("title", required=not doc.problems) or fallback_title
+    description = checker.string("description", required=not doc.problems)
+    faq: list[FaqSource] = []
+    for index, entry in enumerate(checker.items("faq", dict, "a mapping with 'q' and 'a'")):
+        question = checker.string(("faq", index, "q"), required=True)
+        answer = checker.string(("faq", index, "a"), required=True)
+        for key in entry:
+            if key not in FAQ_KEYS:
+                checker.unknown(("faq", index, str(key)), FAQ_KEYS)
+        pos = doc.pos(("faq", index, "a"))
+        answer_line = pos.line + offset + (1 if pos.style in ("|", ">") else 0) if pos else 1
+        if question and answer:
+            faq.append(FaqSource(question, answer, loc("faq", index, "q"), answer_line))
+    sources: list[SourceRef] = []
+    for index, entry in enumerate(checker.items("sources", dict, "a mapping with a 'title'")):
+        for key in entry:
+            if key not in SOURCE_KEYS:
+                checker.unknown(("sources", index, str(key)), SOURCE_KEYS)
+        source_title = checker.string(("sources", index, "title"), required=True)
+        year = checker.integer(("sources", index, "year"))
+        sources.append(
+            SourceRef(
+                title=source_title,
+                authors=checker.string(("sources", index, "authors")),
+                year=year,
+                publisher=checker.string(("sources", index, "publisher")),
+                url=checker.string(("sources", index, "url")),
+            )
+        )
+    related = tuple(
+        Ref(value, loc("related", index))
+        for index, value in enumerate(checker.items("related", str, "a page id"))
+    )
+    front = FrontMatter(
+        title=title,
+        description=description,
+        summary=checker.string("summary"),
+        date=checker.date("date"),
+        updated=checker.date("updated"),
+        author=checker.string("author") or default_author,
+        reviewed_by=checker.string("reviewed_by"),
+        last_reviewed=checker.date("last_reviewed"),
+        related=related,
+        tags=tuple(checker.items("tags", str, "a string")),
+        draft=checker.boolean("draft"),
+        sources=tuple(sources),
+        content_note=checker.string("content_note"),
+        aliases=tuple(checker.items("aliases", str, "a URL path")),
+        weight=checker.integer("weight") or 0,
+    )
+    if authors is not None:
+        for key in ("author", "reviewed_by"):
+            value = getattr(front, key)
+            if value and value not in authors:
+                close = difflib.get_close_matches(value, sorted(authors), n=1)
+                problems.append(
+                    diag.make(
+                        "unknown-author",
+                        f"'{value}' is not an author in site.yaml",
+                        loc(key) if key in data else Location(path, 1, 1),
+                        hint=f"did you mean '{close[0]}'?"
+                        if close
+                        else "add them under 'authors:' in site.yaml",
+                    )
+                )
+    return Parsed(front, tuple(faq), tuple(problems))
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "a list",
+    dict: "a mapping",
+    str: "a string",
+    datetime.date: "a date",
+    datetime.datetime: "a date-time",
+    type(None): "empty",
+}
+
+
+class _Checker:
+    """Typed reads of front-matter values, each problem reported at the value's position."""
+
+    def __init__(
+        self,
+        doc: YamlDocument,
+        data: dict[str, Any],
+        path: str,
+        offset: int,
+        problems: list[Diagnostic],
+    ) -> None:
+        self.doc, self.data, self.path, self.offset, self.problems = (
+            doc,
+            data,
+            path,
+            offset,
+            problems,
+        )
+
+    def _get(self, key: KeyPath) -> Any:
+        value: Any = self.data
+        for part in key:
+            in_dict = isinstance(value, dict) and part in value
+            in_list = isinstance(value, list) and isinstance(part, int) and part < len(value)
+            if not (in_dict or in_list):
+                return None
+            value = value[part]
+        return value
+
+    def _loc(self, key: KeyPath) -> Location:
+        pos = self.doc.pos(key)
+        if pos is None:
+            return Location(self.path, 1, 1)
+        return Location(self.path, pos.line + self.offset, pos.col + 1)
+
+    def _name(self, key: KeyPath) -> str:
+        return ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key).replace(".[", "[")
+
+    def _wrong(self, key: KeyPath, expected: str, value: Any, hint: str = "") -> None:
+        got = _TYPE_NAMES.get(type(value), type(value).__name__)
+        pos = self.doc.values.get(key)
+        if (
+            not hint
+            and pos is not None
+            and pos.style == ""
+            and expected == "a string"
+            and (isinstance(value, bool | int | float | datetime.date) or value is None)
+        ):
+            hint = f'quote it: "{pos.raw}"' if pos.raw else "write a value after the colon"
+        self.problems.append(
+            diag.make(
+                "field-type",
+                f"'{self._name(key)}' must be {expected}, got {got}",
+                self._loc(key),
+                hint=hint,
+            )
+        )
+
+    def unknown(self, key: KeyPath, allowed: tuple[str, ...]) -> None:
+        pos = self.doc.keys.get(key)
+        location = (
+            Location(self.path, pos.line + self.offset, pos.col + 1) if pos else self._loc(key)
+        )
+        close = difflib.get_close_matches(str(key[-1]), allowed, n=1)
+        self.problems.append(
+            diag.make(
+                "unknown-field",
+                f"unknown key '{key[-1]}' in '{self._name(key[:-1])}'",
+                location,
+                hint=f"did you mean '{close[0]}'?"
+                if close
+                else "known keys: " + ", ".join(allowed),
+            )
+        )
+
+    def _typed(self, key: str | KeyPath, check: Callable[[Any], bool], expected: str) -> Any:
+        path = (key,) if isinstance(key, str) else key
+        value = self._get(path)
+        if value is None:
+            return None
+        if not check(value):
+            self._wrong(path, expected, value)
+            return None
+        return value
+
+    def string(self, key: str | KeyPath, required: bool = False) -> str:
+        path = (key,) if isinstance(key, str) else key
+        value = self._get(path)
+        if (
+            required
+            and (value is None or value == "")
+            and (len(path) > 1 or path[0] not in self.data or value == "")
+        ):
+            where = (
+                self._loc(path)
+                if len(path) > 1 or path[0] in self.data
+                else Location(self.path, 1, 1)
+            )
+            self.problems.append(
+                diag.make(
+                    "missing-field",
+                    f"'{self._name(path)}' is required and must not be empty",
+                    where,
+                    hint=f"add '{path[-1]}: ...'"
+                    if len(path) > 1
+                    else f"add '{path[0]}: ...' to the front matter",
+                )
+            )
+            return ""
+        result = self._typed(path, lambda v: isinstance(v, str), "a string")
+        return result.strip() if isinstance(result, str) else ""
+
+    def integer(self, key: str | KeyPath) -> int | None:
+        result = self._typed(
+            key, lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"
+        )
+        return result if isinstance(result, int) else None
+
+    def boolean(self, key: str) -> bool:
+        return self._typed(key, lambda v: isinstance(v, bool), "true or false") is True
+
+    def date(self, key: str) -> datetime.date | None:
+        value = self._get((key,))
+        if isinstance(value, str):
+            try:
+                return (
+                    datetime.datetime.fromisoformat(value)
+                    if "T" in value
+                    else (datetime.date.fromisoformat(value))
+                )
+            except ValueError:
+                pass
+        if value is None or isinstance(value, datetime.date):
+            return value
+        self._wrong((key,), "a date (YYYY-MM-DD)", value, hint="write it like 2026-01-31")
+        return None
+
+    def items(self, key: str, kind: type, expected: str) -> list[Any]:
+        value = self._get((key,))
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._wrong(
+                (key,),
+                "a list",
+                value,
+                hint=f"write '{key}: [item, item]' or one '- item' per line",
+            )
+            return []
+        good = []
+        for index, item in enumerate(value):
+            if isinstance(item, kind) and not isinstance(item, bool):
+                good.append(item)
+            else:
+                self._wrong((key, index), expected, item)
+        return good

@@ -1,0 +1,202 @@
+"""Markdown -> HTML with heading ids, wikilinks and internal links recorded while parsing.
+
+Internal link targets are not known until every page has been parsed, so an internal link is
+rendered with a placeholder href (and, for an unlabelled wikilink, placeholder text) that the
+render stage swaps for the resolved URL. Placeholders are built around NUL characters, which
+markdown-it replaces in its input, so content can never forge one.
+
+Raw HTML is off: `<script>` in content is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from .diagnostics import Location
+from .model import Heading, LinkKind, LinkRef
+
+PLACEHOLDER_RE = re.compile("\x00([HT])([0-9]+)\x00")
+
+
+def href_placeholder(index: int) -> str:
+    return f"\x00H{index}\x00"
+
+
+def title_placeholder(index: int) -> str:
+    return f"\x00T{index}\x00"
+
+
+def fill_placeholders(html: str, fill: Callable[[str, int], str]) -> str:
+    """Replace every placeholder: fill("H" or "T", index) returns escaped HTML."""
+    return PLACEHOLDER_RE.sub(lambda m: fill(m.group(1), int(m.group(2))), html)
+
+
+def slugify(text: str) -> str:
+    """A heading's id: lowercase ASCII words joined by hyphens (accents folded)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+
+
+def _wikilink(state: StateInline, silent: bool) -> bool:
+    src, start = state.src, state.pos
+    if not src.startswith("[[", start):
+        return False
+    end = src.find("]]", start + 2)
+    inner = src[start + 2 : end] if end >= 0 else ""
+    if not inner.strip() or "\n" in inner or "[" in inner:
+        return False
+    if not silent:
+        target, _, label = inner.partition("|")
+        token = state.push("wikilink", "", 0)
+        token.content = inner
+        token.meta = {"target": target.strip(), "label": label.strip()}
+    state.pos = end + 2
+    return True
+
+
+def _render_wikilink(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    index = token.meta["index"]
+    label = token.meta["label"]
+    text = escapeHtml(label) if label else title_placeholder(index)
+    return f'<a href="{href_placeholder(index)}">{text}</a>'
+
+
+def _new_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.inline.ruler.before("link", "wikilink", _wikilink)
+    md.add_render_rule("wikilink", _render_wikilink)
+    return md
+
+
+_MD = _new_markdown()
+
+
+@dataclass
+class MarkdownPage:
+    """Renders one page's markdown fragments (body, FAQ answers), sharing ids and links."""
+
+    path: str  # display path, for link locations
+    source_rel: str  # content-relative path, to resolve relative links
+    links: list[LinkRef] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    used_ids: set[str] = field(default_factory=set)
+    words: int = 0
+
+    def unique_id(self, text: str, fallback: str = "section") -> str:
+        base = slugify(text) or fallback
+        candidate, n = base, 1
+        while candidate in self.used_ids:
+            candidate, n = f"{base}-{n}", n + 1
+        self.used_ids.add(candidate)
+        return candidate
+
+    def render(self, text: str, first_line: int, collect_headings: bool = True) -> str:
+        """Render a fragment whose first line is file line `first_line`."""
+        env: dict[str, Any] = {}
+        tokens = _MD.parse(text, env)
+        lines = text.split("\n")
+        cursor: dict[int, int] = {}  # per line, where the next link search starts
+        last_map = 0
+        for i, token in enumerate(tokens):
+            if token.map is not None:
+                last_map = token.map[0]
+            if token.type == "heading_open" and collect_headings:
+                inline = tokens[i + 1]
+                title = _plain_text(inline.children or [])
+                anchor = self.unique_id(title)
+                token.attrSet("id", anchor)
+                line = first_line + (token.map[0] if token.map else last_map)
+                self.headings.append(Heading(int(token.tag[1]), title, anchor, line))
+            if token.type != "inline":
+                continue
+            breaks = 0
+            for child in token.children or []:
+                if child.type in ("softbreak", "hardbreak"):
+                    breaks += 1
+                elif child.type == "text":
+                    self.words += len(child.content.split())
+                elif child.type in ("link_open", "wikilink"):
+                    line_in = last_map + breaks
+                    needle = ("[[" + child.content) if child.type == "wikilink" else "]("
+                    here = lines[line_in] if line_in < len(lines) else ""
+                    col = here.find(needle, cursor.get(line_in, 0))
+                    cursor[line_in] = col + 1 if col >= 0 else 0
+                    col = col + (1 if child.type == "wikilink" else 3) if col >= 0 else 1
+                    self._record(child, Location(self.path, first_line + line_in, col))
+        return str(_MD.renderer.render(tokens, _MD.options, env))
+
+    def _record(self, token: Token, location: Location) -> None:
+        index = len(self.links)
+        if token.type == "wikilink":
+            target, _, anchor = token.meta["target"].partition("#")
+            token.meta["index"] = index
+            self.links.append(
+                LinkRef(
+                    index,
+                    LinkKind.WIKI,
+                    target.strip(),
+                    anchor.strip(),
+                    location,
+                    has_label=bool(token.meta["label"]),
+                )
+            )
+            return
+        href = str(token.attrGet("href") or "")
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc:
+            return  # external (markdown-it has already refused javascript: and friends)
+        path, anchor = unquote(parts.path), unquote(parts.fragment)
+        if not path:
+            kind, target = LinkKind.ANCHOR, ""
+        elif path.startswith("/"):
+            kind, target = LinkKind.ROOT, path
+        elif path.endswith(".md"):
+            kind, target = LinkKind.FILE, _join(self.source_rel, path)
+        else:
+            return  # a relative link to a non-page file: left as written
+        token.attrSet("href", href_placeholder(index))
+        self.links.append(LinkRef(index, kind, target, anchor, location))
+
+
+def _join(source_rel: str, path: str) -> str:
+    """Resolve a relative link against its page's folder; '..' above content/ stays visible."""
+    parts = source_rel.split("/")[:-1]
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            else:
+                parts.append("..")
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _plain_text(children: Sequence[Token]) -> str:
+    text = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            text.append(child.content)
+        elif child.type == "wikilink":
+            text.append(child.meta["label"] or child.meta["target"])
+        elif child.type in ("softbreak", "hardbreak"):
+            text.append(" ")
+    return "".join(text).strip()

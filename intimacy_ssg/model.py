@@ -1,0 +1,191 @@
+"""The frozen data that flows between pipeline stages.
+
+discover -> SourceFile, StaticFile
+parse    -> Page (front matter, body HTML with link placeholders, headings, FAQ, links)
+assemble -> Site (URLs, clusters, collisions checked)
+link     -> Links (every placeholder resolved, related pages)
+render   -> OutputFile
+write    -> WriteReport
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from dataclasses import dataclass
+
+from .diagnostics import Diagnostic, Location
+
+
+class PageKind(enum.Enum):
+    HOME = "home"  # content/index.md
+    HUB = "hub"  # content/<cluster>/index.md
+    SPOKE = "spoke"  # content/<cluster>/<slug>.md
+    PAGE = "page"  # content/<slug>.md
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One content file as read from disk; its identity is fixed by its path."""
+
+    rel: str  # relative to the content folder, posix: "intimacy/fear-of-intimacy.md"
+    display: str  # how diagnostics name it
+    data: bytes
+    page_id: str  # "intimacy/fear-of-intimacy", "intimacy" (a hub), "index" (home)
+    kind: PageKind
+    cluster: str  # "" for home and standalone pages
+
+    @property
+    def slug(self) -> str:
+        return self.page_id.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    rel: str  # relative to static/, posix; also its path in output/
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    sources: tuple[SourceFile, ...]
+    statics: tuple[StaticFile, ...]
+    clusters: tuple[str, ...]  # every cluster folder, with or without pages
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A page reference written in front matter (`related:`), with where it was written."""
+
+    target: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    title: str
+    authors: str = ""
+    year: int | None = None
+    publisher: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    title: str
+    description: str
+    summary: str = ""
+    date: datetime.date | None = None
+    updated: datetime.date | None = None
+    author: str = ""
+    reviewed_by: str = ""
+    last_reviewed: datetime.date | None = None
+    related: tuple[Ref, ...] = ()
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    sources: tuple[SourceRef, ...] = ()
+    content_note: str = ""
+    aliases: tuple[str, ...] = ()
+    weight: int = 0
+
+
+class LinkKind(enum.Enum):
+    FILE = "file"  # [text](../desire/responsive-desire.md#x)
+    WIKI = "wiki"  # [[desire/responsive-desire#x|label]]
+    ANCHOR = "anchor"  # [text](#x) on the same page
+    ROOT = "root"  # [text](/quiz/): a site-root URL, prefixed with base_url's path
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    """An internal link recorded while parsing; `index` numbers its placeholder."""
+
+    index: int
+    kind: LinkKind
+    target: str  # a path relative to content/, a wikilink target, or a root URL path
+    anchor: str
+    location: Location
+    has_label: bool = True  # wikilinks without a label show the target page's title
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FaqItem:
+    question: str
+    answer_html: str  # may hold link placeholders
+    anchor: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    source: SourceFile
+    front: FrontMatter
+    body_html: str  # may hold link placeholders, see markdown.placeholder()
+    headings: tuple[Heading, ...]
+    faq: tuple[FaqItem, ...]
+    links: tuple[LinkRef, ...]
+    word_count: int
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def id(self) -> str:
+        return self.source.page_id
+
+    @property
+    def anchors(self) -> frozenset[str]:
+        return frozenset(h.id for h in self.headings) | {f.anchor for f in self.faq}
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    name: str
+    hub: str  # page id of the hub
+    spokes: tuple[str, ...]  # page ids, by (weight, title, id)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    pages: tuple[Page, ...]  # the pages being published, sorted by id
+    urls: dict[str, str]  # page id -> URL path below the site root ("intimacy/x/", "" for home)
+    clusters: tuple[Cluster, ...]
+    statics: tuple[StaticFile, ...]
+    drafts: frozenset[str]  # ids of draft pages left out of this build
+    draft_files: frozenset[str]  # their content-relative paths
+    diagnostics: tuple[Diagnostic, ...]
+
+    def page(self, page_id: str) -> Page:
+        return next(p for p in self.pages if p.id == page_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLink:
+    href: str  # final URL, base path and #anchor included
+    title: str  # the target page's title, for unlabelled wikilinks
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    resolved: dict[str, tuple[ResolvedLink, ...]]  # page id -> by LinkRef.index
+    related: dict[str, tuple[str, ...]]  # page id -> related page ids
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    rel: str  # path inside output/, posix
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    written: int
+    copied: int

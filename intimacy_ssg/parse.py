@@ -1,0 +1,61 @@
+"""parse_page(): one SourceFile -> one Page; a pure function of the file's bytes and the config.
+
+A page with errors still comes back as a Page (with a fallback title), so that links to it
+resolve and one mistake does not cascade into a dozen broken-link reports.
+"""
+
+from __future__ import annotations
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, Location
+from .frontmatter import FaqSource, parse_front_matter, split_front_matter
+from .markdown import MarkdownPage
+from .model import FaqItem, FrontMatter, Page, SourceFile
+
+
+def decode(data: bytes, path: str) -> tuple[str, tuple[Diagnostic, ...]]:
+    """UTF-8 (a BOM is fine), with LF line endings; invalid bytes become one diagnostic."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        problem = diag.make(
+            "encoding",
+            f"invalid UTF-8 at byte {exc.start} (0x{data[exc.start]:02x})",
+            Location(path, line, col),
+            hint="save the file as UTF-8 in your editor",
+        )
+        return "", (problem,)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), ()
+
+
+def parse_page(
+    source: SourceFile, default_author: str = "", authors: frozenset[str] | None = None
+) -> Page:
+    path = source.display
+    text, problems = decode(source.data, path)
+    if problems:
+        return Page(source, FrontMatter(source.slug, ""), "", (), (), (), 0, problems)
+    split = split_front_matter(text, path)
+    meta = parse_front_matter(split, path, default_author, authors)
+    markdown = MarkdownPage(path, source.rel)
+    body_html = markdown.render(split.body, split.body_line)
+    faq = tuple(_render_faq(markdown, item) for item in meta.faq)
+    return Page(
+        source=source,
+        front=meta.front,
+        body_html=body_html,
+        headings=tuple(markdown.headings),
+        faq=faq,
+        links=tuple(markdown.links),
+        word_count=markdown.words,
+        diagnostics=meta.diagnostics,
+    )
+
+
+def _render_faq(markdown: MarkdownPage, item: FaqSource) -> FaqItem:
+    anchor = markdown.unique_id(item.question, fallback="question")
+    answer = markdown.render(item.answer, item.answer_line, collect_headings=False)
+    return FaqItem(item.question, answer, anchor, item.location)

@@ -1,0 +1,110 @@
+"""assemble_site(): parsed pages -> Site, with URLs, clusters and every output path checked.
+
+Nothing is written before every claim on an output path is known: two sources writing one
+file, a page taking a URL the generator reserves, or a static file shadowing a page are all
+`duplicate-url` errors that name every claimant.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, Location
+from .model import Cluster, Page, PageKind, Site, StaticFile
+
+# Output paths the generator writes (or will write) itself.
+RESERVED = {
+    "404.html": "the 404 page",
+    "search/index.html": "the site search page",
+    "sitemap.xml": "the sitemap",
+    "feed.xml": "the site feed",
+}
+RESERVED_IN_CLUSTER = {"map/index.html": "the cluster map", "feed.xml": "the cluster feed"}
+
+
+def page_url(page: Page) -> str:
+    """The page's URL path below the site root: "" for home, "intimacy/x/" for a spoke."""
+    return "" if page.source.kind is PageKind.HOME else page.id + "/"
+
+
+def output_path(url: str) -> str:
+    return url + "index.html"
+
+
+def assemble_site(
+    pages: tuple[Page, ...],
+    statics: tuple[StaticFile, ...],
+    content_display: str,
+    include_drafts: bool = False,
+) -> Site:
+    problems: list[Diagnostic] = []
+    published = tuple(
+        sorted((p for p in pages if include_drafts or not p.front.draft), key=lambda p: p.id)
+    )
+    left_out = [p for p in pages if p.front.draft and not include_drafts]
+    drafts = frozenset(p.id for p in left_out)
+    draft_files = frozenset(p.source.rel for p in left_out)
+    urls = {p.id: page_url(p) for p in published}
+
+    claims: dict[str, list[str]] = defaultdict(list)  # output path -> who writes it
+    for reserved, what in RESERVED.items():
+        claims[reserved].append(what)
+    cluster_names = sorted({p.source.cluster for p in pages if p.source.cluster})
+    for name in cluster_names:
+        for reserved, what in RESERVED_IN_CLUSTER.items():
+            claims[f"{name}/{reserved}"].append(f"{what} of '{name}'")
+    for static in statics:
+        claims[static.rel].append(static.display)
+    for page in published:
+        claims[output_path(urls[page.id])].append(page.source.display)
+    by_display = {p.source.display: p for p in published}
+    for path, claimants in sorted(claims.items()):
+        if len(claimants) < 2:
+            continue
+        url = "/" + (path.removesuffix("index.html") if path.endswith("index.html") else path)
+        names = " and ".join(claimants)
+        for claimant in claimants:
+            if claimant in by_display:
+                problems.append(
+                    diag.make(
+                        "duplicate-url",
+                        f"URL {url} is claimed by {names}",
+                        Location(claimant, 1, 1),
+                        hint="rename one of them; every page needs a URL of its own",
+                    )
+                )
+
+    clusters: list[Cluster] = []
+    for name in cluster_names:
+        members = [p for p in published if p.source.cluster == name]
+        hub = next((p for p in members if p.source.kind is PageKind.HUB), None)
+        if hub is None:
+            if any(p.source.cluster == name and p.source.kind is PageKind.HUB for p in pages):
+                continue  # the hub is a draft: its spokes are built without a cluster page
+            folder = posixpath.dirname(members[0].source.display) if members else name
+            problems.append(
+                diag.make(
+                    "missing-hub",
+                    f"cluster '{name}' has no hub page",
+                    Location(folder),
+                    hint=f"create {folder}/index.md, e.g. with `intimacy-ssg new {name} --hub`",
+                )
+            )
+            continue
+        spokes = sorted(
+            (p for p in members if p is not hub),
+            key=lambda p: (p.front.weight, p.front.title.lower(), p.id),
+        )
+        clusters.append(Cluster(name, hub.id, tuple(p.id for p in spokes)))
+    if not any(p.source.kind is PageKind.HOME for p in pages):
+        problems.append(
+            diag.make(
+                "missing-home",
+                "there is no home page",
+                Location(content_display),
+                hint=f"create {content_display}/index.md",
+            )
+        )
+    return Site(published, urls, tuple(clusters), statics, drafts, draft_files, tuple(problems))
