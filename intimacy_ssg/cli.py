@@ -18,7 +18,7 @@ from typing import TextIO
 from . import __version__
 from .build import BuildResult, build
 from .config import SLUG_RE, Config, ConfigError, load_config
-from .diagnostics import plural
+from .diagnostics import display_path, plural
 from .schema import schema_json
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -107,7 +107,7 @@ def _summary(result: BuildResult, config: Config, write: bool, seconds: float) -
     pages = plural(result.pages, "page")
     if result.failed(config.strict):
         why = " (warnings fail under --strict)" if not result.errors else ""
-        kept = "; output/ left unchanged" if write else ""
+        kept = "; the output folder was left as it was" if write else ""
         return f"failed: {counts}{why}{kept} ({pages}, {seconds:.2f} s)"
     if write:
         return f"built {pages} into {config.output_dir} ({counts}, {seconds:.2f} s)"
@@ -172,7 +172,7 @@ def _new(args: argparse.Namespace) -> int:
     target.write_text(
         scaffold(title, config.default_author, datetime.date.today()), encoding="utf-8"
     )
-    print(target)
+    print(display_path(target))
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ raised as ConfigError carrying diagnostics in the same format as content problem
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,9 @@ def load_config(
     else:
         doc = load_yaml(site_file.read_text(encoding="utf-8-sig"))
         for p in doc.problems:
-            problem(p.message, p.line + 1, p.col + 1, p.hint)
+            hint = p.hint.replace("{line}", str(p.ref_line + 1))
+            location = Location(shown, p.line + 1, p.col + 1)
+            problems.append(Diagnostic(p.code, p.message, location, Severity.ERROR, hint))
         if isinstance(doc.value, dict):
             data = doc.value
         elif doc.value is not None or not doc.problems:
@@ -149,9 +152,13 @@ def load_config(
     default_author = data.get("default_author", authors[0].id if len(authors) == 1 else "")
     if default_author and all(a.id != default_author for a in authors):
         problem(f"default_author '{default_author}' is not in 'authors'", *where("default_author"))
-    known = {"title", "base_url", "language", "description", "authors", "default_author"}
-    for key in sorted(set(data) - known):
-        problem(f"unknown setting '{key}'", *where(key), hint=f"known settings: {sorted(known)}")
+    known = ("title", "base_url", "language", "description", "authors", "default_author")
+    for key in sorted(set(data) - set(known)):
+        pos = doc.keys.get((key,)) if doc is not None else None
+        line, col = (pos.line + 1, pos.col + 1) if pos else (0, 0)
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known settings: {', '.join(known)}"
+        problem(f"unknown setting '{key}'", line, col, hint=hint)
 
     content = (content_dir or project_dir / "content").resolve()
     output = (output_dir or project_dir / "output").resolve()

@@ -104,9 +104,7 @@ def parse_front_matter(
     offset = 2  # YAML line 0 is the file's line 2, after the opening '---'
     doc = load_yaml(split.yaml_text) if split.yaml_text is not None else YamlDocument({})
     for p in doc.problems:
-        hint = p.hint
-        if p.first_line >= 0:
-            hint = f"first on line {p.first_line + offset}; {hint}"
+        hint = p.hint.replace("{line}", str(p.ref_line + offset))
         problems.append(
             diag.make(p.code, p.message, Location(path, p.line + offset, p.col + 1), hint=hint)
         )
@@ -147,8 +145,10 @@ def parse_front_matter(
                 )
 
     fallback_title = path.rsplit("/", 1)[-1].removesuffix(".md")
-    title = checker.string("title", required=not doc.problems) or fallback_title
-    description = checker.string("description", required=not doc.problems)
+    # When the front matter as a whole is broken, "title is missing" would only be noise.
+    whole = not (split.diagnostics or doc.problems or (doc.value is not None and not data))
+    title = checker.string("title", required=whole) or fallback_title
+    description = checker.string("description", required=whole)
     faq: list[FaqSource] = []
     for index, entry in enumerate(checker.items("faq", dict, "a mapping with 'q' and 'a'")):
         question = checker.string(("faq", index, "q"), required=True)

@@ -29,6 +29,20 @@ from .model import Heading, LinkKind, LinkRef
 
 PLACEHOLDER_RE = re.compile("\x00([HT])([0-9]+)\x00")
 
+# Ids the templates use themselves; a heading called "Common questions" gets another one.
+TEMPLATE_IDS = frozenset(
+    {
+        "main",
+        "toc-title",
+        "common-questions",
+        "related-title",
+        "sources-title",
+        "cluster-nav-title",
+        "spokes-title",
+        "clusters-title",
+    }
+)
+
 
 def href_placeholder(index: int) -> str:
     return f"\x00H{index}\x00"
@@ -95,7 +109,7 @@ class MarkdownPage:
     source_rel: str  # content-relative path, to resolve relative links
     links: list[LinkRef] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
-    used_ids: set[str] = field(default_factory=set)
+    used_ids: set[str] = field(default_factory=lambda: set(TEMPLATE_IDS))
     words: int = 0
 
     def unique_id(self, text: str, fallback: str = "section") -> str:

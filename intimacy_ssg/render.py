@@ -7,6 +7,7 @@ naming the page being rendered, instead of once per page.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections import defaultdict
 from pathlib import Path
@@ -87,7 +88,8 @@ def _describe(exc: Exception) -> str:
         return f"template '{exc.name}' not found"
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"syntax error: {exc.message}"
-    return f"{type(exc).__name__}: {exc}"
+    message = re.sub(r"'intimacy_ssg\.views\.(\w+) object'", r"a \1", str(exc))
+    return f"{type(exc).__name__}: {message}"
 
 
 def _template_location(exc: Exception, templates_dir: Path, fallback: str) -> tuple[str, int]:

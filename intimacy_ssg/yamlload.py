@@ -34,8 +34,8 @@ class YamlProblem:
     message: str
     line: int  # 0-based, inside the YAML text
     col: int
-    hint: str = ""
-    first_line: int = -1  # duplicate-key: where the key first appeared (0-based)
+    hint: str = ""  # "{line}" in it stands for ref_line, counted in the caller's file
+    ref_line: int = -1  # 0-based line the hint refers to
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,11 @@ def load_yaml(text: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line, mark.column) if mark is not None else (0, 0)
         message = (exc.problem or exc.context or "invalid YAML").strip()
-        return YamlDocument(None, problems=(YamlProblem("yaml-syntax", message, line, col),))
+        hint, ref = "", -1
+        if exc.context and exc.problem and exc.context_mark is not None:
+            hint, ref = f"{exc.context.strip()} that starts on line {{line}}", exc.context_mark.line
+        problem = YamlProblem("yaml-syntax", message, line, col, hint, ref)
+        return YamlDocument(None, problems=(problem,))
     except yaml.YAMLError as exc:  # errors without a mark, e.g. from the reader
         return YamlDocument(None, problems=(YamlProblem("yaml-syntax", str(exc), 0, 0),))
     finally:
@@ -107,8 +111,8 @@ def _walk(
                         f"key '{key}' appears twice",
                         kmark.line,
                         kmark.column,
-                        "YAML would silently keep only the last one; remove one of them",
-                        first_line=seen[key],
+                        "first on line {line}; YAML would keep only the last one: remove one",
+                        ref_line=seen[key],
                     )
                 )
                 continue

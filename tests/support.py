@@ -1,0 +1,85 @@
+"""Helpers shared by the tests and by `make golden`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from intimacy_ssg import BuildResult, Config, build, load_config
+
+REPO = Path(__file__).resolve().parent.parent
+SITES = REPO / "tests" / "sites"
+GOLDEN = REPO / "tests" / "golden"
+GOLDEN_BASE_URL = "https://example.org/sub/path/"
+
+
+@contextmanager
+def chdir(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def site_config(site: Path, output: Path | None = None, **options: Any) -> Config:
+    """A sample site is a whole project when it has a site.yaml, else content for this repo."""
+    if (site / "site.yaml").exists():
+        return load_config(site, output_dir=output, **options)
+    return load_config(REPO, content_dir=site / "content", output_dir=output, **options)
+
+
+def check_site(site: Path, **options: Any) -> tuple[BuildResult, str]:
+    """Validate a sample site from inside its folder; return the result and its diagnostics."""
+    with chdir(site):
+        result = build(site_config(site, **options), write=False)
+    return result, "".join(d.format() + "\n" for d in result.diagnostics)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root by posix path, with its bytes."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def page(title: str, body: str = "", **fields: str) -> str:
+    """A page's source: front matter (title, description, extra raw YAML lines) and body."""
+    lines = [f"title: {title}", f"description: About {title.lower()}."]
+    lines += [f"{key}: {value}" for key, value in fields.items()]
+    return "---\n" + "\n".join(lines) + "\n---\n" + body
+
+
+def write_content(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Create a content folder from {relative path: text or bytes}."""
+    content = root / "content"
+    for rel, data in files.items():
+        path = content / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    return content
+
+
+def build_content(
+    root: Path, files: Mapping[str, str | bytes], write: bool = False, **options: Any
+) -> tuple[BuildResult, list[str]]:
+    """Build (or check) content made from `files` with this repo's templates, from inside root."""
+    content = write_content(root, files)
+    with chdir(root):
+        config = load_config(
+            REPO,
+            content_dir=content,
+            output_dir=root / "output",
+            **options,
+        )
+        result = build(config, write=write)
+    return result, [d.format() for d in result.diagnostics]

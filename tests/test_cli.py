@@ -1,0 +1,169 @@
+"""The command line, called in-process (and once as the installed console script)."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intimacy_ssg.cli import main
+from intimacy_ssg.schema import schema_json
+
+from .support import REPO, SITES, chdir, page, write_content
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A small project of its own: site.yaml, the repo's templates and static files."""
+    (tmp_path / "site.yaml").write_text(
+        "title: T\nbase_url: /\nauthors:\n  team:\n    name: Team\n"
+    )
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    shutil.copytree(REPO / "static", tmp_path / "static")
+    write_content(tmp_path, {"index.md": page("Home", "[[about]]\n"), "about.md": page("About")})
+    return tmp_path
+
+
+def test_build_writes_the_site_and_summarises(
+    capsys: pytest.CaptureFixture[str], site: Path
+) -> None:
+    with chdir(site):
+        code, out, err = run(capsys, "build")
+    assert code == 0
+    assert out == ""
+    assert err.startswith(f"built 2 pages into {site / 'output'} (0 errors, 0 warnings, ")
+    assert (site / "output/about/index.html").exists()
+
+
+def test_check_writes_nothing(capsys: pytest.CaptureFixture[str], site: Path) -> None:
+    code, _, err = run(capsys, "check", "--project", str(site))
+    assert code == 0 and err.startswith("checked 2 pages: 0 errors, 0 warnings")
+    assert not (site / "output").exists()
+
+
+def test_content_errors_exit_1_with_every_diagnostic(
+    capsys: pytest.CaptureFixture[str], site: Path
+) -> None:
+    (site / "content/bad.md").write_text("---\ntitle: no\n---\n[[nope]]\n")
+    with chdir(site):
+        code, _, err = run(capsys, "build")
+    assert code == 1
+    assert err.splitlines() == [
+        "content/bad.md:1:1: error[missing-field]: 'description' is required and must not be empty",
+        "    hint: add 'description: ...' to the front matter",
+        "content/bad.md:2:8: error[field-type]: 'title' must be a string, got a boolean",
+        '    hint: quote it: "no"',
+        "content/bad.md:4:1: error[broken-link]: wikilink [[nope]] matches no page",
+        err.splitlines()[-1],
+    ]
+    assert err.splitlines()[-1].startswith(
+        "failed: 3 errors, 0 warnings; the output folder was left as it was (3 pages, "
+    )
+    assert "Traceback" not in err
+    assert not (site / "output").exists()
+
+
+def test_strict_fails_on_warnings(capsys: pytest.CaptureFixture[str], site: Path) -> None:
+    (site / "content/warn.md").write_text(page("W", colour="blue"))
+    assert run(capsys, "check", "--project", str(site))[0] == 0
+    code, _, err = run(capsys, "check", "--project", str(site), "--strict")
+    assert code == 1
+    assert "failed: 0 errors, 1 warning (warnings fail under --strict)" in err
+
+
+def test_content_folder_outside_the_project(capsys: pytest.CaptureFixture[str], site: Path) -> None:
+    code, _, err = run(
+        capsys,
+        "build",
+        "--project",
+        str(site),
+        "--content",
+        str(SITES / "valid-basic/content"),
+        "--output",
+        str(site / "elsewhere"),
+    )
+    assert code == 0, err
+    assert (site / "elsewhere/closeness/self-disclosure/index.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--project", "/nonexistent"], "error[config]: no site.yaml"),
+        (["build", "--base-url", "ftp://x/"], "error[config]: base_url must be http(s)"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["build", "--unknown"], "unrecognized arguments: --unknown"),
+    ],
+)
+def test_usage_and_config_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], site: Path, args: list[str], message: str
+) -> None:
+    with chdir(site):
+        if args[0] == "frobnicate" or "--unknown" in args:
+            with pytest.raises(SystemExit) as info:
+                main(args)
+            code, err = info.value.code, capsys.readouterr().err
+        else:
+            code, _, err = run(capsys, *args)
+    assert code == 2
+    assert message in err
+
+
+def test_output_into_content_is_refused(capsys: pytest.CaptureFixture[str], site: Path) -> None:
+    with chdir(site):
+        code, _, err = run(capsys, "build", "--output", "content/out")
+    assert code == 2
+    assert "output folder content/out is inside the content folder" in err
+
+
+def test_new_scaffolds_pages_and_refuses_to_overwrite(
+    capsys: pytest.CaptureFixture[str], site: Path
+) -> None:
+    with chdir(site):
+        code, out, _ = run(capsys, "new", "desire/responsive-desire")
+        assert (code, out) == (0, "content/desire/responsive-desire.md\n")
+        text = (site / "content/desire/responsive-desire.md").read_text()
+        assert text.startswith("---\ntitle: Responsive desire\n")
+        assert f"date: {datetime.date.today().isoformat()}\n" in text
+        assert "author: team\n" in text and "faq: []\n" in text
+        assert run(capsys, "new", "desire", "--hub")[0] == 0
+        assert (site / "content/desire/index.md").read_text().startswith("---\ntitle: Desire\n")
+        code, _, err = run(capsys, "new", "desire/responsive-desire")
+        assert code == 2 and "already exists" in err
+        code, _, err = run(capsys, "new", "Bad_Name")
+        assert code == 2 and "'Bad_Name' is not a valid slug" in err
+        code, _, err = run(capsys, "new", "a/b/c")
+        assert code == 2
+        # a scaffold fails the build only for the description the author must still write
+        code, _, err = run(capsys, "check")
+    assert code == 1
+    assert [line.split(": ")[1] for line in err.splitlines() if "error[" in line] == [
+        "error[missing-field]",
+        "error[missing-field]",
+    ]
+
+
+def test_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert (code, out) == (0, schema_json())
+
+
+def test_console_script_runs_and_never_prints_a_traceback_for_bad_content(site: Path) -> None:
+    (site / "content/bad.md").write_bytes(b"---\ntitle: \xff\n---\n")
+    script = Path(sys.executable).parent / "intimacy-ssg"
+    done = subprocess.run(
+        [str(script), "check"], cwd=site, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "content/bad.md:2:8: error[encoding]: invalid UTF-8 at byte 11 (0xff)" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from intimacy_ssg.discover import classify, discover_sources
+from intimacy_ssg.model import PageKind
+
+from .support import chdir, write_content
+
+
+@pytest.mark.parametrize(
+    ("rel", "expected"),
+    [
+        ("index.md", ("index", PageKind.HOME, "")),
+        ("about.md", ("about", PageKind.PAGE, "")),
+        ("intimacy/index.md", ("intimacy", PageKind.HUB, "intimacy")),
+        ("intimacy/fear-of-intimacy.md", ("intimacy/fear-of-intimacy", PageKind.SPOKE, "intimacy")),
+    ],
+)
+def test_classify(rel: str, expected: tuple[str, PageKind, str]) -> None:
+    assert classify(rel) == expected
+
+
+def test_classify_refuses_deeper_paths() -> None:
+    assert isinstance(classify("a/b/c.md"), str)
+
+
+def test_discovery_is_sorted_and_skips_temp_files_and_non_pages(tmp_path: Path) -> None:
+    content = write_content(
+        tmp_path,
+        {
+            "b.md": "",
+            "a.md": "",
+            "topic/z.md": "",
+            "topic/index.md": "",
+            "notes.txt": "",
+            "image.png": b"\x89PNG",
+            ".hidden.md": "",
+            "a.md~": "",
+            ".a.md.swp": "",
+            "4913": "",
+            "a.md___jb_tmp___": "",
+            ".git/config.md": "",
+        },
+    )
+    with chdir(tmp_path):
+        found = discover_sources(content, tmp_path / "static")
+    assert [s.rel for s in found.sources] == ["a.md", "b.md", "topic/index.md", "topic/z.md"]
+    assert found.clusters == ("topic",)
+    assert found.sources[0].display == "content/a.md"
+    assert found.diagnostics == ()
+
+
+def test_symlinks_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    content = write_content(tmp_path, {"index.md": ""})
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    os.symlink(secret, content / "leak.md")
+    static = tmp_path / "static"
+    static.mkdir()
+    os.symlink(tmp_path, static / "loop")
+    with chdir(tmp_path):
+        found = discover_sources(content, static)
+    assert [s.rel for s in found.sources] == ["index.md"]
+    assert found.statics == ()
+    assert [(d.code, d.severity.value, str(d.location)) for d in found.diagnostics] == [
+        ("unsafe-path", "warning", "content/leak.md"),
+        ("unsafe-path", "warning", "static/loop"),
+    ]
+
+
+def test_file_listing_order_does_not_matter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = write_content(tmp_path, {f"p{i}.md": "" for i in range(20)})
+    real_walk = os.walk
+
+    def reversed_walk(top: str | os.PathLike[str]):
+        for dirpath, dirnames, filenames in real_walk(top):
+            dirnames.reverse()
+            yield dirpath, dirnames, list(reversed(filenames))
+
+    first = discover_sources(content, tmp_path / "static")
+    monkeypatch.setattr(os, "walk", reversed_walk)
+    second = discover_sources(content, tmp_path / "static")
+    assert [s.rel for s in first.sources] == [s.rel for s in second.sources]

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import pytest
+
+from intimacy_ssg.markdown import MarkdownPage, fill_placeholders, slugify
+from intimacy_ssg.model import LinkKind
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("What it is", "what-it-is"),
+        ("Pacing & safety", "pacing-safety"),
+        ("Ünïcödé & ünusual", "unicode-unusual"),
+        ("  --Trim--  ", "trim"),
+        ("C'est la vie!", "c-est-la-vie"),
+        ("日本語", ""),
+    ],
+)
+def test_slugify(text: str, slug: str) -> None:
+    assert slugify(text) == slug
+
+
+def render(text: str, rel: str = "topic/page.md", first_line: int = 1) -> tuple[MarkdownPage, str]:
+    page = MarkdownPage("content/" + rel, rel)
+    return page, page.render(text, first_line)
+
+
+def test_heading_ids_are_stable_and_deduplicated() -> None:
+    page, html = render("# A\n\n## A\n\n## A\n\n## Common questions\n\n## 日本語\n")
+    assert [h.id for h in page.headings] == ["a", "a-1", "a-2", "common-questions-1", "section"]
+    assert '<h2 id="a-1">A</h2>' in html
+    assert [h.line for h in page.headings] == [1, 3, 5, 7, 9]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "kind", "target", "anchor"),
+    [
+        ("[x](other.md)", LinkKind.FILE, "topic/other.md", ""),
+        ("[x](../desire/y.md#the-model)", LinkKind.FILE, "desire/y.md", "the-model"),
+        ("[x](./sub/../other.md)", LinkKind.FILE, "topic/other.md", ""),
+        ("[x](../../escape.md)", LinkKind.FILE, "../escape.md", ""),
+        ("[x](caf%C3%A9.md)", LinkKind.FILE, "topic/café.md", ""),
+        ("[x](#local)", LinkKind.ANCHOR, "", "local"),
+        ("[x](/quiz/)", LinkKind.ROOT, "/quiz/", ""),
+        ("[[fear-of-intimacy]]", LinkKind.WIKI, "fear-of-intimacy", ""),
+        ("[[intimacy/fear|a label]]", LinkKind.WIKI, "intimacy/fear", ""),
+        ("[[ desire#the-model | label ]]", LinkKind.WIKI, "desire", "the-model"),
+    ],
+)
+def test_internal_links_are_recorded(
+    markdown: str, kind: LinkKind, target: str, anchor: str
+) -> None:
+    page, html = render(markdown)
+    [link] = page.links
+    assert (link.kind, link.target, link.anchor) == (kind, target, anchor)
+    assert "\x00H0\x00" in html
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "[x](https://example.org/a.md)",
+        "[x](mailto:someone@example.org)",
+        "[x](//cdn.example.org/a.md)",
+        "[x](image.png)",
+        "`[x](in-code.md)`",
+        "    [x](indented-code.md)",
+        "[[]] and [[ ]]",
+        "[[not\nclosed]]",
+    ],
+)
+def test_non_page_links_are_left_alone(markdown: str) -> None:
+    page, html = render(markdown)
+    assert page.links == []
+    assert "\x00" not in html
+
+
+def test_link_positions_point_at_the_target_in_the_file() -> None:
+    text = "Intro line.\n\nSee [a](a.md) and [b](b.md),\nthen [[c]].\n\n- item [d](d.md)\n"
+    page, _ = render(text, first_line=5)
+    got = [(link.target, link.location.line, link.location.col) for link in page.links]
+    assert got == [("topic/a.md", 7, 9), ("topic/b.md", 7, 23), ("c", 8, 6), ("topic/d.md", 10, 12)]
+
+
+def test_raw_html_is_escaped_and_javascript_links_refused() -> None:
+    _, html = render(
+        '<script>alert(1)</script>\n\n<img src=x onerror="y">\n\n[x](javascript:alert(1))'
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<img" not in html
+    assert 'href="javascript' not in html
+
+
+def test_placeholders_cannot_be_forged_by_content() -> None:
+    page, html = render("A NUL \x00H0\x00 and [real](x.md)")
+    filled = fill_placeholders(html, lambda kind, i: f"[{kind}{i}]")
+    assert filled.count("[H0]") == 1
+    assert len(page.links) == 1
+
+
+def test_unlabelled_wikilink_gets_a_title_placeholder_and_labels_are_escaped() -> None:
+    _, html = render("[[target]] and [[target|<b>bold</b>]]")
+    assert '<a href="\x00H0\x00">\x00T0\x00</a>' in html
+    assert '<a href="\x00H1\x00">&lt;b&gt;bold&lt;/b&gt;</a>' in html
+
+
+def test_words_are_counted_outside_code() -> None:
+    page, _ = render("One two three.\n\n```\nnot counted here\n```\n\n## Four five\n")
+    assert page.words == 5
+
+
+def test_tables_and_strikethrough_are_enabled() -> None:
+    _, html = render("| a | b |\n| - | - |\n| 1 | [x](y.md) |\n\n~~old~~\n")
+    assert "<table>" in html and "<s>old</s>" in html

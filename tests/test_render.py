@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .support import build_content, page
+
+
+def test_content_is_data_never_a_template(tmp_path: Path) -> None:
+    files = {
+        "index.md": page("Home"),
+        "x.md": page(
+            "'{{ 7 * 7 }} <script>alert(1)</script>'",
+            "{{ config }} {% for x in range(3) %}{{ x }}{% endfor %}\n",
+            summary="'\"quoted\" & <b>bold</b>'",
+        ),
+    }
+    _result, problems = build_content(tmp_path, files, write=True)
+    assert problems == []
+    html = (tmp_path / "output/x/index.html").read_text()
+    assert "{{ 7 * 7 }}" in html and "49" not in html
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{% for x in range(3) %}" in html
+    assert "&#34;quoted&#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_article_shows_its_parts(tmp_path: Path) -> None:
+    spoke = page(
+        "Spoke",
+        "## One\n\nText.\n\n### One point five\n\n## Two\n",
+        date="2026-03-04",
+        weight="10",
+        content_note="Mentions grief.",
+        faq="\n  - q: Why?\n    a: Because **reasons**.",
+        sources="\n  - title: A book\n    authors: Someone, A.\n    year: 2001\n    publisher: Press",
+    )
+    files = {
+        "index.md": page("Home"),
+        "t/index.md": page("Hub"),
+        "t/spoke.md": spoke,
+        "t/other.md": page("Other", weight="5"),
+    }
+    build_content(tmp_path, files, write=True)
+    html = (tmp_path / "output/t/spoke/index.html").read_text()
+    nav = re.search(r'<nav class="breadcrumb.*?</nav>', html, re.S)
+    assert nav is not None
+    assert re.findall(r">([^<]+)</a>", nav.group(0)) == ["Home", "Hub", "Spoke"]
+    toc = re.search(r'<nav class="toc".*?</nav>', html, re.S)
+    assert toc is not None
+    assert re.findall(r'href="#([^"]+)"', toc.group(0)) == [
+        "one",
+        "one-point-five",
+        "two",
+        "common-questions",
+    ]
+    assert '<time datetime="2026-03-04">4 March 2026</time>' in html
+    assert "<strong>Content note:</strong> Mentions grief." in html
+    assert '<details id="why">' in html and "<strong>reasons</strong>" in html
+    assert "Someone, A. (2001). <cite>A book</cite>. Press." in html
+    assert '<a rel="prev" href="/t/other/">Previous: Other</a>' in html
+
+
+def test_hub_lists_its_spokes_with_summaries(tmp_path: Path) -> None:
+    files = {
+        "index.md": page("Home"),
+        "t/index.md": page("Hub"),
+        "t/a.md": page("A", summary="All about A."),
+    }
+    build_content(tmp_path, files, write=True)
+    html = (tmp_path / "output/t/index.html").read_text()
+    assert '<li><a href="/t/a/">A</a><p>All about A.</p></li>' in html
+
+
+def test_not_found_page_uses_absolute_urls(tmp_path: Path) -> None:
+    build_content(
+        tmp_path,
+        {"index.md": page("Home"), "t/index.md": page("Hub")},
+        write=True,
+        base_url="https://example.org/sub/",
+    )
+    html = (tmp_path / "output/404.html").read_text()
+    assert "<title>Page not found | Closer</title>" in html
+    assert '<a href="/sub/t/">Hub</a>' in html
+    assert 'href="/sub/css/site.css"' in html

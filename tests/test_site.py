@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from intimacy_ssg import build, load_config
+
+from .support import REPO, build_content, chdir, page, write_content
+
+
+def test_urls_and_cluster_order(tmp_path: Path) -> None:
+    _result, problems = build_content(
+        tmp_path,
+        {
+            "index.md": page("Home"),
+            "about.md": page("About"),
+            "topic/index.md": page("Topic"),
+            "topic/zeta.md": page("Zeta", weight="1"),
+            "topic/beta.md": page("Beta", weight="2"),
+            "topic/alpha.md": page("Alpha", weight="2"),
+        },
+        write=True,
+    )
+    assert problems == []
+    out = tmp_path / "output"
+    for path in (
+        "index.html",
+        "about/index.html",
+        "topic/index.html",
+        "topic/zeta/index.html",
+        "404.html",
+    ):
+        assert (out / path).is_file(), path
+    hub = (out / "topic/index.html").read_text()
+    # weight first, then title
+    assert hub.index(">Zeta<") < hub.index(">Alpha<") < hub.index(">Beta<")
+
+
+def test_duplicate_url_names_every_claimant(tmp_path: Path) -> None:
+    _, problems = build_content(
+        tmp_path,
+        {
+            "index.md": page("Home"),
+            "guide.md": page("Guide page"),
+            "guide/index.md": page("Guide hub"),
+        },
+    )
+    assert problems == [
+        "content/guide.md:1:1: error[duplicate-url]: URL /guide/ is claimed by content/guide.md"
+        " and content/guide/index.md\n    hint: rename one of them; every page needs a URL of its own",
+        "content/guide/index.md:1:1: error[duplicate-url]: URL /guide/ is claimed by "
+        "content/guide.md and content/guide/index.md\n"
+        "    hint: rename one of them; every page needs a URL of its own",
+    ]
+
+
+def test_a_static_file_cannot_shadow_a_page(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "static" / "about").mkdir(parents=True)
+    (project / "static" / "about" / "index.html").write_text("shadow")
+    (project / "templates").symlink_to(REPO / "templates")
+    (project / "site.yaml").write_text("title: T\n")
+    write_content(project, {"index.md": page("Home"), "about.md": page("About")})
+    with chdir(project):
+        result = build(load_config(project), write=False)
+    assert [str(d.location) + " " + d.message for d in result.diagnostics] == [
+        "content/about.md:1:1 URL /about/ is claimed by static/about/index.html and content/about.md"
+    ]
+
+
+def test_drafts_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    files = {"index.md": page("Home"), "wip.md": page("Work in progress", draft="true")}
+    result, problems = build_content(tmp_path, files, write=True)
+    assert (result.pages, problems) == (1, [])
+    assert not (tmp_path / "output/wip").exists()
+    result, _ = build_content(tmp_path, files, write=True, drafts=True)
+    assert result.pages == 2
+    assert (tmp_path / "output/wip/index.html").exists()

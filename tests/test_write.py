@@ -1,0 +1,126 @@
+"""Output is all or nothing: a failed build leaves the previous output/ byte for byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intimacy_ssg import ConfigError, build, load_config
+from intimacy_ssg.model import OutputFile, StaticFile
+from intimacy_ssg.write import MARKER, write_output
+
+from .support import REPO, build_content, chdir, page, tree, write_content
+
+SITE = {"index.md": page("Home", "[[a]]\n"), "a.md": page("A"), "b.md": page("B")}
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_failed_build_leaves_previous_output_byte_identical(tmp_path: Path) -> None:
+    result, _ = build_content(tmp_path, SITE, write=True)
+    assert result.written
+    before = snapshot(tmp_path / "output")
+    broken = dict(SITE, **{"a.md": "---\ntitle: [\n---\n", "c.md": page("C", "[[nope]]")})
+    result, problems = build_content(tmp_path, broken, write=True)
+    assert not result.written and len(problems) == 2
+    assert snapshot(tmp_path / "output") == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".output")] == []
+
+
+def test_strict_warnings_also_leave_output_alone(tmp_path: Path) -> None:
+    build_content(tmp_path, SITE, write=True)
+    before = snapshot(tmp_path / "output")
+    warned = dict(SITE, **{"b.md": page("B", colour="blue")})
+    result, _problems = build_content(tmp_path, warned, write=True, strict=True)
+    assert (result.written, result.errors, result.warnings) == (False, 0, 1)
+    assert snapshot(tmp_path / "output") == before
+
+
+def test_crash_while_writing_leaves_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_content(tmp_path, SITE, write=True)
+    before = snapshot(tmp_path / "output")
+    calls = 0
+    real = Path.write_bytes
+
+    def flaky(self: Path, data: bytes) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt  # Ctrl-C halfway through writing
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        build_content(tmp_path, dict(SITE, **{"b.md": page("B changed")}), write=True)
+    assert snapshot(tmp_path / "output") == before
+    assert not any(p.name.startswith(".output.") for p in tmp_path.iterdir())
+
+
+def test_deleted_pages_leave_no_stale_files(tmp_path: Path) -> None:
+    build_content(tmp_path, SITE, write=True)
+    assert (tmp_path / "output/b/index.html").exists()
+    (tmp_path / "content/b.md").unlink()
+    with chdir(tmp_path):
+        build(load_config(REPO, content_dir=tmp_path / "content", output_dir=tmp_path / "output"))
+    assert not (tmp_path / "output/b").exists()
+    assert (tmp_path / "output/a/index.html").exists()
+
+
+def test_swap_replaces_an_existing_tree(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_output((OutputFile("x/index.html", b"1"),), (), tmp_path, out)
+    write_output((OutputFile("y/index.html", b"2"),), (), tmp_path, out)
+    assert tree(out) == {MARKER: (out / MARKER).read_bytes(), "y/index.html": b"2"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_stale_staging_folders_from_killed_builds_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / ".out.staging-99999"
+    (stale / "junk").mkdir(parents=True)
+    write_output((OutputFile("index.html", b"x"),), (), tmp_path, tmp_path / "out")
+    assert not stale.exists()
+
+
+def test_refuses_to_write_outside_the_output_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="outside the output folder"):
+        write_output((OutputFile("../evil.html", b"x"),), (), tmp_path, tmp_path / "out")
+    assert not (tmp_path / "evil.html").exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "thesis.txt").write_text("years of work")
+    with pytest.raises(ConfigError, match="was not made by intimacy-ssg"):
+        write_output((), (), tmp_path, documents)
+    assert (documents / "thesis.txt").read_text() == "years of work"
+
+
+@pytest.mark.parametrize("where", ["content", "content/sub", "."])
+def test_output_inside_or_containing_content_is_refused(tmp_path: Path, where: str) -> None:
+    content = write_content(tmp_path, SITE)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "site.yaml").write_text("title: T\n")
+    (project / "templates").mkdir()
+    with pytest.raises(ConfigError) as info:
+        load_config(project, content_dir=content, output_dir=tmp_path / where)
+    assert "output folder" in str(info.value)
+
+
+def test_static_files_are_copied_as_they_are(tmp_path: Path) -> None:
+    static = tmp_path / "static"
+    (static / "img").mkdir(parents=True)
+    (static / "img" / "a.bin").write_bytes(bytes(range(256)))
+    write_output((), (StaticFile("img/a.bin", "static/img/a.bin"),), static, tmp_path / "out")
+    assert (tmp_path / "out/img/a.bin").read_bytes() == bytes(range(256))
