@@ -16,7 +16,9 @@ README = (REPO / "README.md").read_text()
 def test_quick_start_is_exactly_two_commands() -> None:
     block = README.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == [
-        "make build", "make test"]
+        "make build",
+        "make test",
+    ]
 
 
 def test_every_diagnostic_code_is_documented_with_its_severity() -> None:
@@ -31,8 +33,9 @@ def test_every_front_matter_field_is_documented() -> None:
 
 
 def test_make_help_lists_the_targets_the_readme_names() -> None:
-    out = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     listed = set(re.findall(r"make ([a-z-]+)", out))
     in_readme = set(re.findall(r"^\| `make ([a-z-]+)` \|", README, re.M))
     assert in_readme <= listed
