@@ -18,7 +18,10 @@ from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .discover import discover_sources
+from .graph import Graph, build_graph
 from .links import resolve_links
+from .mentions import find_unlinked_mentions
+from .model import Site
 from .parse import parse_page
 from .render import render_site
 from .site import assemble_site
@@ -33,6 +36,8 @@ class BuildResult:
     pages: int
     written: bool
     timings: dict[str, float] = field(default_factory=dict)
+    graph: Graph | None = None
+    site: Site | None = None
 
     @property
     def errors(self) -> int:
@@ -83,15 +88,24 @@ def build(config: Config, *, write: bool = True, progress: Progress | None = Non
     problems += links.diagnostics
     lap("link")
 
+    say("graph")
+    graph = build_graph(site, links, config)
+    problems += graph.diagnostics
+    problems += find_unlinked_mentions(site, graph)
+    lap("graph")
+
     say("render")
-    outputs, render_problems = render_site(site, links, config)
+    outputs, render_problems = render_site(site, links, graph, config)
     problems += render_problems
     lap("render")
 
-    result = BuildResult(diag.sort_diagnostics(problems), len(site.pages), False, timings)
+    problems = diag.with_severity(problems, config.severity_of)
+    result = BuildResult(
+        diag.sort_diagnostics(problems), len(site.pages), False, timings, graph, site
+    )
     if not write or result.failed(config.strict):
         return result
     say("write")
     write_output(outputs, site.statics, config.static_dir, config.output_dir)
     lap("write")
-    return BuildResult(result.diagnostics, result.pages, True, timings)
+    return BuildResult(result.diagnostics, result.pages, True, timings, graph, site)

@@ -18,7 +18,8 @@ from typing import TextIO
 from . import __version__
 from .build import BuildResult, build
 from .config import SLUG_RE, Config, ConfigError, load_config
-from .diagnostics import display_path, plural
+from .diagnostics import Severity, display_path, plural
+from .graphreport import graph_report
 from .schema import schema_json
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -61,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     new_cmd.add_argument("--project", type=Path, default=Path("."))
     new_cmd.add_argument("--content", type=Path)
 
+    graph_cmd = commands.add_parser("graph", help="report the link graph per cluster")
+    site_options(graph_cmd)
+    graph_cmd.add_argument("--format", choices=("text", "json", "dot"), default="text")
+
     commands.add_parser("schema", help="print the front-matter JSON Schema")
     return parser
 
@@ -72,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _build(args, write=args.command == "build")
         if args.command == "new":
             return _new(args)
+        if args.command == "graph":
+            return _graph(args)
         sys.stdout.write(schema_json())
         return EXIT_OK
     except ConfigError as exc:
@@ -100,6 +107,20 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         print(problem.format(), file=sys.stderr)
     print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
     return EXIT_CONTENT if result.failed(config.strict) else EXIT_OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    config = load_config(
+        args.project, content_dir=args.content, base_url=args.base_url, drafts=args.drafts
+    )
+    result = build(config, write=False)
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    for problem in errors:
+        print(problem.format(), file=sys.stderr)
+    if result.graph is None or result.site is None:  # pragma: no cover - build always sets them
+        return EXIT_CONTENT
+    sys.stdout.write(graph_report(result.site, result.graph, args.format))
+    return EXIT_CONTENT if errors else EXIT_OK
 
 
 def _summary(result: BuildResult, config: Config, write: bool, seconds: float) -> str:

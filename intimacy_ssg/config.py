@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .diagnostics import Diagnostic, Location, Severity
+from .diagnostics import CODES, Diagnostic, Location, Severity
 from .diagnostics import display_path as _display
 from .yamlload import load_yaml
 
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+LEVELS = ("error", "warning", "info", "off")
 
 
 class ConfigError(Exception):
@@ -51,6 +52,12 @@ class Config:
     default_author: str = ""
     strict: bool = False
     drafts: bool = False
+    min_sibling_links: int = 2  # cluster contract: sibling spokes each spoke must link
+    related_count: int = 4  # related reading: how many entries, explicit ones included
+    severity: tuple[tuple[str, str], ...] = ()  # per-code overrides: error/warning/info/off
+
+    def severity_of(self, code: str) -> str | None:
+        return next((level for c, level in self.severity if c == code), None)
 
     @property
     def base_path(self) -> str:
@@ -152,7 +159,56 @@ def load_config(
     default_author = data.get("default_author", authors[0].id if len(authors) == 1 else "")
     if default_author and all(a.id != default_author for a in authors):
         problem(f"default_author '{default_author}' is not in 'authors'", *where("default_author"))
-    known = ("title", "base_url", "language", "description", "authors", "default_author")
+    graph = data.get("graph", {})
+    graph_settings = {"min_sibling_links": 2, "related_count": 4}
+    if not isinstance(graph, dict):
+        problem("'graph' must be a mapping", *where("graph"))
+        graph = {}
+    for key, value in graph.items():
+        if key not in graph_settings:
+            problem(
+                f"unknown graph setting '{key}'",
+                *where("graph", key),
+                hint="known: " + ", ".join(graph_settings),
+            )
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            problem(f"'graph.{key}' must be a whole number, 0 or more", *where("graph", key))
+        else:
+            graph_settings[key] = value
+    severity: list[tuple[str, str]] = []
+    raw_severity = data.get("severity", {})
+    if not isinstance(raw_severity, dict):
+        problem(
+            "'severity' must map diagnostic codes to error, warning, info or off",
+            *where("severity"),
+        )
+        raw_severity = {}
+    for code, level in raw_severity.items():
+        if code not in CODES or code == "config":
+            close = difflib.get_close_matches(str(code), sorted(CODES), n=1)
+            problem(
+                f"unknown diagnostic code '{code}'",
+                *where("severity", code),
+                hint=f"did you mean '{close[0]}'?" if close else "see the README's list",
+            )
+        elif level not in LEVELS:
+            problem(
+                f"severity of '{code}' must be one of {', '.join(LEVELS)}",
+                *where("severity", code),
+                hint="quote off or no if YAML read them as false",
+            )
+        else:
+            severity.append((str(code), str(level)))
+    known = (
+        "title",
+        "base_url",
+        "language",
+        "description",
+        "authors",
+        "default_author",
+        "graph",
+        "severity",
+    )
     for key in sorted(set(data) - set(known)):
         pos = doc.keys.get((key,)) if doc is not None else None
         line, col = (pos.line + 1, pos.col + 1) if pos else (0, 0)
@@ -193,4 +249,7 @@ def load_config(
         default_author=str(default_author or ""),
         strict=strict,
         drafts=drafts,
+        min_sibling_links=graph_settings["min_sibling_links"],
+        related_count=graph_settings["related_count"],
+        severity=tuple(sorted(severity)),
     )

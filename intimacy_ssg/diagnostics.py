@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # a suggestion: printed, never fails a build
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,18 @@ CODES: dict[str, tuple[Severity, str]] = {
     "unknown-related": (Severity.ERROR, "a `related:` entry names no page"),
     "unsafe-path": (Severity.WARNING, "a symlink in content/ or static/ was skipped"),
     "template-error": (Severity.ERROR, "a Jinja2 template failed to load or render"),
+    "contract-hub-link": (Severity.WARNING, "a spoke's body does not link to its hub"),
+    "contract-spoke-link": (
+        Severity.WARNING,
+        "a hub neither links to a spoke nor lists it in related",
+    ),
+    "contract-siblings": (Severity.WARNING, "a spoke links to too few sibling spokes"),
+    "orphan": (Severity.WARNING, "no other page links to this page (body or related)"),
+    "dead-end": (Severity.WARNING, "the page's body links to no other page"),
+    "planned-exists": (Severity.WARNING, "a hub's planned topic has a page now: remove it"),
+    "unlinked-mention": (Severity.INFO, "the text names another page without linking it"),
+    "quiz-unknown-dimension": (Severity.ERROR, "a quiz weight or condition names no dimension"),
+    "quiz-unreachable-profile": (Severity.ERROR, "no answers lead to a quiz profile, or to none"),
 }
 
 
@@ -87,6 +100,19 @@ def make(
     """Build a diagnostic with the code's default severity (unknown codes are a bug)."""
     default, _ = CODES[code]
     return Diagnostic(code, message, location, severity or default, hint)
+
+
+def with_severity(
+    diagnostics: Iterable[Diagnostic], level_of: Callable[[str], str | None]
+) -> list[Diagnostic]:
+    """Apply per-code severity overrides from site.yaml ("off" drops the diagnostic)."""
+    out = []
+    for d in diagnostics:
+        level = level_of(d.code)
+        if level == "off":
+            continue
+        out.append(d if level is None else replace(d, severity=Severity(level)))
+    return out
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import diagnostics as diag
+from .config import SLUG_RE
 from .diagnostics import Diagnostic, Location
-from .model import FrontMatter, Ref, SourceRef
+from .model import FrontMatter, Planned, Ref, SourceRef
+from .quiz import parse_quiz
 from .yamlload import KeyPath, YamlDocument, load_yaml
 
 
@@ -48,10 +50,14 @@ FIELDS: tuple[Field, ...] = (
     Field("content_note", "string", "A note shown before the article (e.g. it discusses trauma)."),
     Field("aliases", "strings", "Old URL paths of this page (e.g. /old-path/)."),
     Field("weight", "int", "Order among a cluster's spokes: lower comes first."),
+    Field("keywords", "strings", "Other names of the topic, for unlinked-mention suggestions."),
+    Field("planned", "planned", "On a hub: topics promised but not written yet, as {slug, title}."),
+    Field("quiz", "quiz", "A quiz: dimensions, statements and result profiles (see README)."),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 SOURCE_KEYS = ("title", "authors", "year", "publisher", "url")
 FAQ_KEYS = ("q", "a")
+PLANNED_KEYS = ("slug", "title")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +134,7 @@ def parse_front_matter(
             return Location(path, 1, 1)
         return Location(path, pos.line + offset, pos.col + 1)
 
-    checker = _Checker(doc, data, path, offset, problems)
+    checker = Checker(doc, data, path, offset, problems)
     if split.yaml_text is not None and not doc.problems:
         for key in data:
             if key not in FIELD_NAMES:
@@ -176,6 +182,28 @@ def parse_front_matter(
                 url=checker.string(("sources", index, "url")),
             )
         )
+    planned: list[Planned] = []
+    for index, entry in enumerate(
+        checker.items("planned", dict, "a mapping with 'slug' and 'title'")
+    ):
+        for key in entry:
+            if key not in PLANNED_KEYS:
+                checker.unknown(("planned", index, str(key)), PLANNED_KEYS)
+        slug = checker.string(("planned", index, "slug"), required=True)
+        planned_title = checker.string(("planned", index, "title"), required=True)
+        if slug and not SLUG_RE.fullmatch(slug):
+            problems.append(
+                diag.make(
+                    "invalid-slug",
+                    f"planned slug '{slug}' is not a valid slug",
+                    loc("planned", index, "slug"),
+                    hint="lowercase letters, digits and single hyphens",
+                )
+            )
+        elif slug and planned_title:
+            planned.append(Planned(slug, planned_title, loc("planned", index)))
+    quiz, quiz_problems = parse_quiz(checker)
+    problems += quiz_problems
     related = tuple(
         Ref(value, loc("related", index))
         for index, value in enumerate(checker.items("related", str, "a page id"))
@@ -196,6 +224,9 @@ def parse_front_matter(
         content_note=checker.string("content_note"),
         aliases=tuple(checker.items("aliases", str, "a URL path")),
         weight=checker.integer("weight") or 0,
+        keywords=tuple(checker.items("keywords", str, "a string")),
+        planned=tuple(planned),
+        quiz=quiz,
     )
     if authors is not None:
         for key in ("author", "reviewed_by"):
@@ -228,7 +259,7 @@ _TYPE_NAMES = {
 }
 
 
-class _Checker:
+class Checker:
     """Typed reads of front-matter values, each problem reported at the value's position."""
 
     def __init__(
@@ -247,7 +278,7 @@ class _Checker:
             problems,
         )
 
-    def _get(self, key: KeyPath) -> Any:
+    def get(self, key: KeyPath) -> Any:
         value: Any = self.data
         for part in key:
             in_dict = isinstance(value, dict) and part in value
@@ -257,7 +288,7 @@ class _Checker:
             value = value[part]
         return value
 
-    def _loc(self, key: KeyPath) -> Location:
+    def loc(self, key: KeyPath) -> Location:
         pos = self.doc.pos(key)
         if pos is None:
             return Location(self.path, 1, 1)
@@ -266,7 +297,7 @@ class _Checker:
     def _name(self, key: KeyPath) -> str:
         return ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key).replace(".[", "[")
 
-    def _wrong(self, key: KeyPath, expected: str, value: Any, hint: str = "") -> None:
+    def wrong(self, key: KeyPath, expected: str, value: Any, hint: str = "") -> None:
         got = _TYPE_NAMES.get(type(value), type(value).__name__)
         pos = self.doc.values.get(key)
         if (
@@ -281,16 +312,18 @@ class _Checker:
             diag.make(
                 "field-type",
                 f"'{self._name(key)}' must be {expected}, got {got}",
-                self._loc(key),
+                self.loc(key),
                 hint=hint,
             )
         )
 
-    def unknown(self, key: KeyPath, allowed: tuple[str, ...]) -> None:
+    def key_loc(self, key: KeyPath) -> Location:
+        """Where the key of a mapping entry is written (its value's place as a fallback)."""
         pos = self.doc.keys.get(key)
-        location = (
-            Location(self.path, pos.line + self.offset, pos.col + 1) if pos else self._loc(key)
-        )
+        return Location(self.path, pos.line + self.offset, pos.col + 1) if pos else self.loc(key)
+
+    def unknown(self, key: KeyPath, allowed: tuple[str, ...]) -> None:
+        location = self.key_loc(key)
         close = difflib.get_close_matches(str(key[-1]), allowed, n=1)
         self.problems.append(
             diag.make(
@@ -305,24 +338,24 @@ class _Checker:
 
     def _typed(self, key: str | KeyPath, check: Callable[[Any], bool], expected: str) -> Any:
         path = (key,) if isinstance(key, str) else key
-        value = self._get(path)
+        value = self.get(path)
         if value is None:
             return None
         if not check(value):
-            self._wrong(path, expected, value)
+            self.wrong(path, expected, value)
             return None
         return value
 
     def string(self, key: str | KeyPath, required: bool = False) -> str:
         path = (key,) if isinstance(key, str) else key
-        value = self._get(path)
+        value = self.get(path)
         if (
             required
             and (value is None or value == "")
             and (len(path) > 1 or path[0] not in self.data or value == "")
         ):
             where = (
-                self._loc(path)
+                self.loc(path)
                 if len(path) > 1 or path[0] in self.data
                 else Location(self.path, 1, 1)
             )
@@ -350,7 +383,7 @@ class _Checker:
         return self._typed(key, lambda v: isinstance(v, bool), "true or false") is True
 
     def date(self, key: str) -> datetime.date | None:
-        value = self._get((key,))
+        value = self.get((key,))
         if isinstance(value, str):
             try:
                 return (
@@ -362,19 +395,20 @@ class _Checker:
                 pass
         if value is None or isinstance(value, datetime.date):
             return value
-        self._wrong((key,), "a date (YYYY-MM-DD)", value, hint="write it like 2026-01-31")
+        self.wrong((key,), "a date (YYYY-MM-DD)", value, hint="write it like 2026-01-31")
         return None
 
-    def items(self, key: str, kind: type, expected: str) -> list[Any]:
-        value = self._get((key,))
+    def items(self, key: str | KeyPath, kind: type, expected: str) -> list[Any]:
+        path = (key,) if isinstance(key, str) else key
+        value = self.get(path)
         if value is None:
             return []
         if not isinstance(value, list):
-            self._wrong(
-                (key,),
+            self.wrong(
+                path,
                 "a list",
                 value,
-                hint=f"write '{key}: [item, item]' or one '- item' per line",
+                hint=f"write '{path[-1]}: [item, item]' or one '- item' per line",
             )
             return []
         good = []
@@ -382,5 +416,5 @@ class _Checker:
             if isinstance(item, kind) and not isinstance(item, bool):
                 good.append(item)
             else:
-                self._wrong((key, index), expected, item)
+                self.wrong((*path, index), expected, item)
         return good

@@ -11,7 +11,7 @@ import posixpath
 from collections import defaultdict
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Location
 from .model import LinkKind, LinkRef, Links, Page, ResolvedLink, Site
 
 
@@ -54,10 +54,10 @@ def resolve_links(site: Site, base_path: str) -> Links:
     index = _Index(site, base_path)
     problems: list[Diagnostic] = []
     resolved: dict[str, tuple[ResolvedLink, ...]] = {}
-    related: dict[str, tuple[str, ...]] = {}
+    related: dict[str, tuple[tuple[str, Location], ...]] = {}
     for page in site.pages:
         resolved[page.id] = tuple(_resolve(index, page, link, problems) for link in page.links)
-        chosen: list[str] = []
+        chosen: dict[str, Location] = {}
         for ref in page.front.related:
             target, why = index.find(ref.target, page)
             if target is None:
@@ -76,9 +76,32 @@ def resolve_links(site: Site, base_path: str) -> Links:
                     )
                 )
             elif target.id not in chosen:
-                chosen.append(target.id)
-        related[page.id] = tuple(chosen)
-    return Links(resolved, related, tuple(problems))
+                chosen[target.id] = ref.location
+        related[page.id] = tuple(chosen.items())
+    profiles: dict[str, tuple[tuple[tuple[str, Location], ...], ...]] = {}
+    for page in site.pages:
+        if page.front.quiz is None:
+            continue
+        per_profile = []
+        for profile in page.front.quiz.profiles:
+            found: list[tuple[str, Location]] = []
+            for ref in profile.links:
+                target, why = index.find(ref.target, page)
+                if target is None:
+                    problems.append(
+                        diag.make(
+                            "broken-link",
+                            f"profile '{profile.id}' links to '{ref.target}', "
+                            "which matches no page",
+                            ref.location,
+                            hint=why,
+                        )
+                    )
+                else:
+                    found.append((target.id, ref.location))
+            per_profile.append(tuple(found))
+        profiles[page.id] = tuple(per_profile)
+    return Links(resolved, related, tuple(problems), profiles)
 
 
 def _resolve(index: _Index, page: Page, link: LinkRef, problems: list[Diagnostic]) -> ResolvedLink:
@@ -136,5 +159,5 @@ def _resolve(index: _Index, page: Page, link: LinkRef, problems: list[Diagnostic
             )
         )
     if link.kind is LinkKind.ANCHOR:
-        return ResolvedLink(f"#{link.anchor}", target.front.title)
-    return ResolvedLink(index.url(target, link.anchor), target.front.title)
+        return ResolvedLink(f"#{link.anchor}", target.front.title, target.id)
+    return ResolvedLink(index.url(target, link.anchor), target.front.title, target.id)

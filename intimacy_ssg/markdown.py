@@ -38,6 +38,9 @@ TEMPLATE_IDS = frozenset(
         "related-title",
         "sources-title",
         "cluster-nav-title",
+        "backlinks-title",
+        "map-list-title",
+        "map-svg-title",
         "spokes-title",
         "clusters-title",
     }
@@ -111,6 +114,7 @@ class MarkdownPage:
     headings: list[Heading] = field(default_factory=list)
     used_ids: set[str] = field(default_factory=lambda: set(TEMPLATE_IDS))
     words: int = 0
+    text: list[tuple[int, str]] = field(default_factory=list)  # body text outside links
 
     def unique_id(self, text: str, fallback: str = "section") -> str:
         base = slugify(text) or fallback
@@ -139,12 +143,18 @@ class MarkdownPage:
                 self.headings.append(Heading(int(token.tag[1]), title, anchor, line))
             if token.type != "inline":
                 continue
-            breaks = 0
+            breaks = depth = 0
+            # heading text is not prose: a link suggestion there would not be taken
+            prose = collect_headings and tokens[i - 1].type != "heading_open"
             for child in token.children or []:
                 if child.type in ("softbreak", "hardbreak"):
                     breaks += 1
                 elif child.type == "text":
                     self.words += len(child.content.split())
+                    if prose and depth == 0:
+                        self.text.append((first_line + last_map + breaks, child.content))
+                elif child.type == "link_close":
+                    depth -= 1
                 elif child.type in ("link_open", "wikilink"):
                     line_in = last_map + breaks
                     needle = ("[[" + child.content) if child.type == "wikilink" else "]("
@@ -153,6 +163,7 @@ class MarkdownPage:
                     cursor[line_in] = col + 1 if col >= 0 else 0
                     col = col + (1 if child.type == "wikilink" else 3) if col >= 0 else 1
                     self._record(child, Location(self.path, first_line + line_in, col))
+                    depth += child.type == "link_open"
         return str(_MD.renderer.render(tokens, _MD.options, env))
 
     def _record(self, token: Token, location: Location) -> None:

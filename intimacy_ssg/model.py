@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, Location
+
+if TYPE_CHECKING:
+    from .quiz import Quiz
 
 
 class PageKind(enum.Enum):
@@ -72,6 +76,15 @@ class SourceRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Planned:
+    """A topic a hub promises (`planned:`) that may not have a page yet."""
+
+    slug: str
+    title: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class FrontMatter:
     title: str
     description: str
@@ -88,6 +101,9 @@ class FrontMatter:
     content_note: str = ""
     aliases: tuple[str, ...] = ()
     weight: int = 0
+    keywords: tuple[str, ...] = ()
+    planned: tuple[Planned, ...] = ()
+    quiz: Quiz | None = None
 
 
 class LinkKind(enum.Enum):
@@ -135,6 +151,8 @@ class Page:
     links: tuple[LinkRef, ...]
     word_count: int
     diagnostics: tuple[Diagnostic, ...]
+    text: tuple[tuple[int, str], ...] = ()  # body text outside links, by file line
+    profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
 
     @property
     def id(self) -> str:
@@ -170,13 +188,17 @@ class Site:
 class ResolvedLink:
     href: str  # final URL, base path and #anchor included
     title: str  # the target page's title, for unlabelled wikilinks
+    target: str = ""  # the target page's id ("" for a static file or a broken link)
 
 
 @dataclass(frozen=True, slots=True)
 class Links:
     resolved: dict[str, tuple[ResolvedLink, ...]]  # page id -> by LinkRef.index
-    related: dict[str, tuple[str, ...]]  # page id -> related page ids
+    related: dict[str, tuple[tuple[str, Location], ...]]  # page id -> (related id, where)
     diagnostics: tuple[Diagnostic, ...]
+    profiles: dict[str, tuple[tuple[tuple[str, Location], ...], ...]] = field(
+        default_factory=dict
+    )  # quiz page id -> per profile, its linked page ids
 
 
 @dataclass(frozen=True, slots=True)

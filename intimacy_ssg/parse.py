@@ -43,6 +43,11 @@ def parse_page(
     markdown = MarkdownPage(path, source.rel)
     body_html = markdown.render(split.body, split.body_line)
     faq = tuple(_render_faq(markdown, item) for item in meta.faq)
+    quiz = meta.front.quiz
+    profiles = tuple(
+        markdown.render(p.description, p.location.line, collect_headings=False)
+        for p in (quiz.profiles if quiz else ())
+    )
     return Page(
         source=source,
         front=meta.front,
@@ -52,6 +57,8 @@ def parse_page(
         links=tuple(markdown.links),
         word_count=markdown.words,
         diagnostics=meta.diagnostics,
+        text=tuple(markdown.text),
+        profile_html=profiles,
     )
 
 

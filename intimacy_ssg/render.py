@@ -17,6 +17,7 @@ import jinja2
 from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Location, display_path
+from .graph import Graph, graph_json
 from .model import Links, OutputFile, PageKind, Site
 from .site import output_path
 from .views import PageView, ViewBuilder
@@ -41,10 +42,10 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def render_site(
-    site: Site, links: Links, config: Config
+    site: Site, links: Links, graph: Graph, config: Config
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
     env = make_environment(config.templates_dir)
-    views = ViewBuilder(site, links, config)
+    views = ViewBuilder(site, links, graph, config)
     failures: dict[tuple[str, int, str], list[str]] = defaultdict(list)
     outputs: list[OutputFile] = []
 
@@ -62,12 +63,16 @@ def render_site(
 
     for page in site.pages:
         render(
-            TEMPLATES[page.source.kind],
+            "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind],
             views.page_view(page),
             page.source.display,
             output_path(site.urls[page.id]),
         )
+    for cluster in site.clusters:
+        where = f"the map of '{cluster.name}'"
+        render("map.html", views.map_view(cluster), where, f"{cluster.name}/map/index.html")
     render("404.html", views.not_found_view(), "the 404 page", "404.html")
+    outputs.append(OutputFile("graph.json", graph_json(graph)))
 
     problems = []
     for (where, line, message), sources in sorted(failures.items()):

@@ -32,6 +32,27 @@ _KINDS: dict[str, dict[str, Any]] = {
             "additionalProperties": False,
         },
     },
+    "quiz": {
+        "type": "object",
+        "properties": {
+            "dimensions": {"type": "array", "items": {"type": "object"}},
+            "statements": {"type": "array", "items": {"type": "object"}},
+            "profiles": {"type": "array", "items": {"type": "object"}},
+        },
+        "additionalProperties": False,
+    },
+    "planned": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "slug": {"type": "string", "pattern": f"^{SLUG_RE.pattern}$"},
+                "title": {"type": "string", "minLength": 1},
+            },
+            "required": ["slug", "title"],
+            "additionalProperties": False,
+        },
+    },
     "sources": {
         "type": "array",
         "items": {

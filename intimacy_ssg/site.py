@@ -18,6 +18,7 @@ from .model import Cluster, Page, PageKind, Site, StaticFile
 RESERVED = {
     "404.html": "the 404 page",
     "search/index.html": "the site search page",
+    "graph.json": "the link graph export",
     "sitemap.xml": "the sitemap",
     "feed.xml": "the site feed",
 }

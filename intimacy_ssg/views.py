@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from .config import Config
+from .graph import BODY, Graph
 from .markdown import fill_placeholders
-from .model import Links, Page, PageKind, ResolvedLink, Site
+from .model import Cluster, Heading, Links, Page, PageKind, ResolvedLink, Site
+from .quiz import SCALE, Dimension, quiz_data
+from .svgmap import MapNode, cluster_map_svg
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,20 @@ class TocEntry:
     level: int
     text: str
     anchor: str
+    children: tuple[TocEntry, ...] = ()  # the h3s under an h2
+
+
+def table_of_contents(headings: tuple[Heading, ...]) -> tuple[TocEntry, ...]:
+    """h2s with their h3s nested; an h3 before any h2 stands on its own."""
+    entries: list[TocEntry] = []
+    for h in headings:
+        if h.level == 2 or (h.level == 3 and not entries):
+            entries.append(TocEntry(h.level, h.text, h.id))
+        elif h.level == 3:
+            last = entries[-1]
+            child = TocEntry(3, h.text, h.id)
+            entries[-1] = TocEntry(last.level, last.text, last.anchor, (*last.children, child))
+    return tuple(entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +93,42 @@ class ClusterView:
     url: str
     spokes: tuple[LinkView, ...]
     current: bool = False
+    map_url: str = ""
+    planned: tuple[str, ...] = ()  # titles of topics promised but not written yet
+
+
+@dataclass(frozen=True, slots=True)
+class MapEntry:
+    """One node of a cluster map, in words: the map's text alternative."""
+
+    title: str
+    url: str  # "" for a planned topic
+    role: str  # hub, spoke or planned
+    links_to: tuple[LinkView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    id: str
+    title: str
+    description: Markup
+    when: tuple[str, ...]  # "higher comfort with closeness", ...
+    links: tuple[LinkView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuizView:
+    dimensions: tuple[Dimension, ...]
+    statements: tuple[str, ...]
+    scale: tuple[str, ...]
+    profiles: tuple[ProfileView, ...]
+    data: Markup  # JSON for the scoring script, safe inside <script>
+
+
+@dataclass(frozen=True, slots=True)
+class MapView:
+    svg: Markup
+    entries: tuple[MapEntry, ...]
 
 
 EMPTY = Markup("")
@@ -106,6 +160,9 @@ class PageView:
     sources: tuple[SourceView, ...] = ()
     related: tuple[LinkView, ...] = ()
     spokes: tuple[LinkView, ...] = ()
+    backlinks: tuple[LinkView, ...] = ()
+    map: MapView | None = None
+    quiz: QuizView | None = None
     word_count: int = 0
     reading_minutes: int = 0
 
@@ -135,8 +192,8 @@ def _fill(fragment: str, resolved: tuple[ResolvedLink, ...]) -> Markup:
 
 
 class ViewBuilder:
-    def __init__(self, site: Site, links: Links, config: Config) -> None:
-        self.site, self.links, self.config = site, links, config
+    def __init__(self, site: Site, links: Links, graph: Graph, config: Config) -> None:
+        self.site, self.links, self.graph, self.config = site, links, graph, config
         self.base_path = config.base_path
         self.by_id = {p.id: p for p in site.pages}
         self.cluster_of = {c.name: c for c in site.clusters}
@@ -149,16 +206,22 @@ class ViewBuilder:
         summary = page.front.summary or page.front.description
         return LinkView(page.front.title, self.url(page_id), summary, page_id == current)
 
+    def cluster_view(
+        self, cluster: Cluster, current_page: str = "", current_cluster: str = ""
+    ) -> ClusterView:
+        return ClusterView(
+            cluster.name,
+            self.by_id[cluster.hub].front.title,
+            self.url(cluster.hub),
+            tuple(self.link(s, current_page) for s in cluster.spokes),
+            cluster.name == current_cluster,
+            f"{self.base_path}{cluster.name}/map/",
+            tuple(p.title for p in self.graph.planned.get(cluster.name, ())),
+        )
+
     def site_view(self, current_cluster: str = "") -> SiteView:
         nav = tuple(
-            ClusterView(
-                c.name,
-                self.by_id[c.hub].front.title,
-                self.url(c.hub),
-                tuple(self.link(s) for s in c.spokes),
-                c.name == current_cluster,
-            )
-            for c in self.site.clusters
+            self.cluster_view(c, current_cluster=current_cluster) for c in self.site.clusters
         )
         return SiteView(
             self.config.title,
@@ -187,13 +250,7 @@ class ViewBuilder:
         cluster_view = previous = following = None
         spokes: tuple[LinkView, ...] = ()
         if cluster is not None:
-            cluster_view = ClusterView(
-                cluster.name,
-                self.by_id[cluster.hub].front.title,
-                self.url(cluster.hub),
-                tuple(self.link(s, page.id) for s in cluster.spokes),
-                True,
-            )
+            cluster_view = self.cluster_view(cluster, page.id, cluster.name)
             if kind is PageKind.SPOKE:
                 crumbs.append(self.link(cluster.hub))
                 at = cluster.spokes.index(page.id)
@@ -215,7 +272,7 @@ class ViewBuilder:
             url=self.url(page.id),
             canonical=canonical,
             body=_fill(page.body_html, resolved),
-            toc=tuple(TocEntry(h.level, h.text, h.id) for h in page.headings if h.level in (2, 3)),
+            toc=table_of_contents(page.headings),
             breadcrumb=tuple(crumbs),
             cluster=cluster_view,
             previous=previous,
@@ -233,10 +290,75 @@ class ViewBuilder:
             sources=tuple(
                 SourceView(s.title, s.authors, s.year, s.publisher, s.url) for s in front.sources
             ),
-            related=tuple(self.link(r) for r in self.links.related.get(page.id, ())),
+            related=tuple(self.link(r) for r in self.graph.related.get(page.id, ())),
             spokes=spokes,
+            backlinks=tuple(self.link(b) for b in self.graph.backlinks.get(page.id, ())),
             word_count=page.word_count,
             reading_minutes=max(1, round(page.word_count / 230)),
+            quiz=self.quiz_view(page, resolved),
+        )
+
+    def quiz_view(self, page: Page, resolved: tuple[ResolvedLink, ...]) -> QuizView | None:
+        quiz = page.front.quiz
+        if quiz is None:
+            return None
+        labels = {d.id: d.label.lower() for d in quiz.dimensions}
+        links = self.links.profiles.get(page.id, ())
+        profiles = tuple(
+            ProfileView(
+                p.id,
+                p.title,
+                _fill(html, resolved),
+                tuple(f"{level}er {labels[d]}" for d, level in p.when),
+                tuple(self.link(target) for target, _ in targets),
+            )
+            for p, html, targets in zip(quiz.profiles, page.profile_html, links, strict=True)
+        )
+        data = json.dumps(quiz_data(quiz), sort_keys=True, separators=(",", ":"))
+        data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return QuizView(
+            quiz.dimensions, tuple(s.text for s in quiz.statements), SCALE, profiles, Markup(data)
+        )
+
+    def map_view(self, cluster: Cluster) -> PageView:
+        hub = self.by_id[cluster.hub]
+        title = f"Map of {hub.front.title}"
+        members = (cluster.hub, *cluster.spokes)
+        body_links = {(e.source, e.target) for e in self.graph.edges if e.kind == BODY}
+        spokes = set(cluster.spokes)
+        pairs = sorted(
+            {(min(a, b), max(a, b)) for a, b in body_links if a in spokes and b in spokes}
+        )
+        planned = self.graph.planned.get(cluster.name, ())
+        hub_node = MapNode(hub.id, hub.front.title, self.url(hub.id), "hub")
+        around = tuple(
+            MapNode(s, self.by_id[s].front.title, self.url(s), "spoke") for s in cluster.spokes
+        ) + tuple(MapNode(f"planned:{p.slug}", p.title, "", "planned") for p in planned)
+        svg = cluster_map_svg(title, hub_node, around, tuple(pairs))
+        entries = tuple(
+            MapEntry(
+                self.by_id[m].front.title,
+                self.url(m),
+                "hub" if m == hub.id else "spoke",
+                tuple(self.link(t) for t in members if (m, t) in body_links),
+            )
+            for m in members
+        ) + tuple(MapEntry(p.title, "", "planned") for p in planned)
+        url = f"{self.base_path}{cluster.name}/map/"
+        return PageView(
+            id=f"{cluster.name}/map",
+            kind="map",
+            title=title,
+            description=f"How the pages about {hub.front.title.lower()} link to each other.",
+            url=url,
+            canonical=f"{self.config.base_url}{cluster.name}/map/",
+            breadcrumb=(
+                LinkView("Home", self.base_path),
+                self.link(hub.id),
+                LinkView("Map", url, current=True),
+            ),
+            cluster=self.cluster_view(cluster, "", cluster.name),
+            map=MapView(Markup(svg), entries),
         )
 
     def not_found_view(self) -> PageView:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from intimacy_ssg import BuildResult, Config, build, load_config
 
@@ -26,11 +29,31 @@ def chdir(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
+# The link-graph rules (issue 3) have their own sample sites; sites about other things turn
+# them off with a `severity.yaml` beside their content, as a site.yaml `severity:` would.
+GRAPH_RULES = (
+    "contract-hub-link",
+    "contract-spoke-link",
+    "contract-siblings",
+    "orphan",
+    "dead-end",
+    "planned-exists",
+    "unlinked-mention",
+)
+GRAPH_RULES_OFF = tuple((code, "off") for code in GRAPH_RULES)
+
+
 def site_config(site: Path, output: Path | None = None, **options: Any) -> Config:
     """A sample site is a whole project when it has a site.yaml, else content for this repo."""
     if (site / "site.yaml").exists():
-        return load_config(site, output_dir=output, **options)
-    return load_config(REPO, content_dir=site / "content", output_dir=output, **options)
+        config = load_config(site, output_dir=output, **options)
+    else:
+        config = load_config(REPO, content_dir=site / "content", output_dir=output, **options)
+    overrides = site / "severity.yaml"
+    if overrides.exists():
+        levels = yaml.safe_load(overrides.read_text())
+        config = replace(config, severity=tuple(sorted(levels.items())))
+    return config
 
 
 def check_site(site: Path, **options: Any) -> tuple[BuildResult, str]:
@@ -70,16 +93,18 @@ def write_content(root: Path, files: Mapping[str, str | bytes]) -> Path:
 
 
 def build_content(
-    root: Path, files: Mapping[str, str | bytes], write: bool = False, **options: Any
+    root: Path,
+    files: Mapping[str, str | bytes],
+    write: bool = False,
+    graph_rules: bool = False,
+    **options: Any,
 ) -> tuple[BuildResult, list[str]]:
-    """Build (or check) content made from `files` with this repo's templates, from inside root."""
+    """Build (or check) content made from `files` with this repo's templates, from inside root.
+    The link-graph rules are off unless asked for, so small sites need not be well wired."""
     content = write_content(root, files)
     with chdir(root):
-        config = load_config(
-            REPO,
-            content_dir=content,
-            output_dir=root / "output",
-            **options,
-        )
+        config = load_config(REPO, content_dir=content, output_dir=root / "output", **options)
+        if not graph_rules:
+            config = replace(config, severity=GRAPH_RULES_OFF)
         result = build(config, write=write)
     return result, [d.format() for d in result.diagnostics]

@@ -62,7 +62,8 @@ def test_a_static_file_cannot_shadow_a_page(tmp_path: Path) -> None:
     write_content(project, {"index.md": page("Home"), "about.md": page("About")})
     with chdir(project):
         result = build(load_config(project), write=False)
-    assert [str(d.location) + " " + d.message for d in result.diagnostics] == [
+    duplicates = [d for d in result.diagnostics if d.code == "duplicate-url"]
+    assert [str(d.location) + " " + d.message for d in duplicates] == [
         "content/about.md:1:1 URL /about/ is claimed by static/about/index.html and content/about.md"
     ]
 

@@ -17,7 +17,7 @@ INVALID = sorted(p for p in SITES.iterdir() if (p / "expected.txt").exists())
 def test_invalid_site_reports_exactly_its_expected_diagnostics(site: Path) -> None:
     result, text = check_site(site)
     assert text == (site / "expected.txt").read_text()
-    assert result.errors > 0
+    assert result.failed(strict=True)
     assert not result.written
 
 

@@ -1,0 +1,240 @@
+"""The link graph on small hand-made sites: edges, findings, backlinks, related reading."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intimacy_ssg.graph import Graph
+
+from .support import build_content, page
+
+
+def graph_of(tmp_path: Path, files: dict[str, str], **options: Any) -> tuple[Graph, list[str]]:
+    result, problems = build_content(tmp_path, files, graph_rules=True, **options)
+    assert result.graph is not None
+    return result.graph, problems
+
+
+def codes(problems: list[str]) -> list[str]:
+    return [p.split(": ", 2)[1] + " " + p.split(":", 1)[0] for p in problems]
+
+
+WIRED = {
+    "index.md": page("Home", "[[topic]] [[about]]\n"),
+    "about.md": page("About", "[[index]]\n"),
+    "topic/index.md": page("Topic", "[[a]] [[b]] [[c]]\n"),
+    "topic/a.md": page("A", "[[topic]] [[b]] [[c]]\n", tags="[x, y]"),
+    "topic/b.md": page("B", "[[topic]] [[a]] [[c]]\n", tags="[x]"),
+    "topic/c.md": page("C", "[[topic]] [[a]] [[b]]\n", tags="[z]"),
+}
+
+
+def test_a_well_wired_site_has_no_findings(tmp_path: Path) -> None:
+    graph, problems = graph_of(tmp_path, WIRED)
+    assert problems == []
+    assert graph.findings == ()
+
+
+def test_edges_are_unique_by_kind_and_skip_self_links(tmp_path: Path) -> None:
+    files = dict(
+        WIRED,
+        **{
+            "about.md": page(
+                "About",
+                "[[index]] [home](index.md) [[about]] [me](#x)\n\n## X\n",
+                related="[index]",
+            )
+        },
+    )
+    graph, _ = graph_of(tmp_path, files)
+    about = [(e.target, e.kind, e.location.line) for e in graph.edges if e.source == "about"]
+    assert about == [("index", "body", 6), ("index", "related", 4)]
+    members = sorted(e.target for e in graph.edges if e.kind == "member")
+    assert members == ["topic/a", "topic/b", "topic/c"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"topic/a.md": page("A", "[[b]] [[c]]\n")},
+            ["warning[contract-hub-link] content/topic/a.md"],
+        ),
+        (
+            {"topic/index.md": page("Topic", "[[a]] [[b]]\n")},
+            ["warning[contract-spoke-link] content/topic/index.md"],
+        ),
+        ({"topic/index.md": page("Topic", "[[a]] [[b]]\n", related="[c]")}, []),
+        (
+            {"topic/c.md": page("C", "[[topic]] [[a]]\n")},
+            ["warning[contract-siblings] content/topic/c.md"],
+        ),
+        (
+            {"about.md": page("About", "[[index]]\n"), "index.md": page("Home", "[[topic]]\n")},
+            ["warning[orphan] content/about.md"],
+        ),
+        ({"about.md": page("About", "No links.\n")}, ["warning[dead-end] content/about.md"]),
+        (
+            {
+                "about.md": page("About", "[[index]] and a mention of Some Topic.\n"),
+                "topic/c.md": page("C", "[[topic]] [[a]] [[b]]\n", keywords="[some topic]"),
+            },
+            ["info[unlinked-mention] content/about.md"],
+        ),
+    ],
+)
+def test_each_finding(tmp_path: Path, change: dict[str, str], expected: list[str]) -> None:
+    _, problems = graph_of(tmp_path, dict(WIRED, **change))
+    assert codes(problems) == expected
+
+
+def test_breach_messages_name_the_page_and_what_is_missing(tmp_path: Path) -> None:
+    files = dict(WIRED, **{"topic/c.md": page("C", "[[topic]]\n")})
+    _, problems = graph_of(tmp_path, files)
+    assert problems == [
+        "content/topic/c.md:1:1: warning[contract-siblings]: spoke 'topic/c' links to 0 sibling "
+        "spokes; the cluster contract asks for 2\n    hint: for example: [[a]], [[b]]"
+    ]
+
+
+def test_min_sibling_links_is_configurable_and_capped_by_cluster_size(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from intimacy_ssg import build, load_config
+
+    from .support import REPO, chdir, write_content
+
+    content = write_content(tmp_path, dict(WIRED, **{"topic/c.md": page("C", "[[topic]] [[a]]\n")}))
+    with chdir(tmp_path):
+        config = load_config(REPO, content_dir=content)
+        strict_config = replace(config, min_sibling_links=5)  # more than the 2 siblings there are
+        loose_config = replace(config, min_sibling_links=1)
+        assert [d.code for d in build(strict_config, write=False).diagnostics] == [
+            "contract-siblings"
+        ]
+        assert build(loose_config, write=False).diagnostics == ()
+
+
+def test_planned_topics(tmp_path: Path) -> None:
+    hub = page(
+        "Topic",
+        "[[a]] [[b]] [[c]]\n",
+        planned="\n  - slug: d\n    title: Dee\n  - slug: a\n    title: Already here",
+    )
+    graph, problems = graph_of(tmp_path, dict(WIRED, **{"topic/index.md": hub}))
+    assert [(p.slug, p.title) for p in graph.planned["topic"]] == [("d", "Dee")]
+    assert problems == [
+        "content/topic/index.md:7:5: warning[planned-exists]: planned topic 'a' has a page now\n"
+        "    hint: remove it from planned: and link [A](a.md) instead"
+    ]
+    build_content(tmp_path, dict(WIRED, **{"topic/index.md": hub}), write=True)
+    html = (tmp_path / "output/topic/index.html").read_text()
+    assert "<h3>Coming soon</h3>" in html and "<li>Dee</li>" in html
+    assert '<a href="/topic/d/">' not in html
+
+
+def test_links_to_drafts_make_no_edges(tmp_path: Path) -> None:
+    files = dict(
+        WIRED,
+        **{"topic/d.md": page("D", draft="true"), "about.md": page("About", "[[index]] [[d]]\n")},
+    )
+    graph, problems = graph_of(tmp_path, files)
+    assert not any(e.target == "topic/d" for e in graph.edges)
+    assert codes(problems) == ["error[broken-link] content/about.md"]
+
+
+def test_backlinks_same_cluster_first(tmp_path: Path) -> None:
+    files = dict(WIRED, **{"about.md": page("About", "[[index]] [[a]]\n")})
+    graph, _ = graph_of(tmp_path, files)
+    assert graph.backlinks["topic/a"] == ("topic", "topic/b", "topic/c", "about")
+    build_content(tmp_path, files, write=True)
+    html = (tmp_path / "output/topic/a/index.html").read_text()
+    section = html[html.index('id="backlinks-title"') :]
+    assert section.index(">Topic<") < section.index(">B<") < section.index(">About<")
+
+
+def test_related_explicit_first_then_siblings_by_shared_tags_then_other_clusters(
+    tmp_path: Path,
+) -> None:
+    files = dict(WIRED)
+    files["topic/a.md"] = page("A", "[[topic]] [[b]] [[c]]\n", tags="[x, y]", related="[about]")
+    files["other/index.md"] = page("Other", "[[o]]\n")
+    files["other/o.md"] = page("O", "[[other]]\n", tags="[y]")
+    graph, _ = graph_of(tmp_path, files)
+    # about (explicit); b shares tag x and links to c; c shares the link to b... then other/o
+    assert graph.related["topic/a"][0] == "about"
+    assert graph.related["topic/a"][1:3] == ("topic/b", "topic/c")
+    assert graph.related["topic/a"][3:] == ("other/o",)
+    assert "topic/a" not in graph.related["topic/a"]
+    assert graph.related["index"] == ()  # pages outside clusters only get explicit ones
+
+
+def test_related_never_exceeds_the_count_unless_explicit(tmp_path: Path) -> None:
+    files = dict(WIRED)
+    files["topic/a.md"] = page(
+        "A", "[[topic]] [[b]] [[c]]\n", related="[about, index, b, c, topic]"
+    )
+    graph, _ = graph_of(tmp_path, files)
+    assert graph.related["topic/a"] == ("about", "index", "topic/b", "topic/c", "topic")
+    graph, _ = graph_of(tmp_path, WIRED)
+    assert all(len(r) <= 4 for r in graph.related.values())
+
+
+def test_severity_overrides(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from intimacy_ssg import build, load_config
+
+    from .support import REPO, chdir, write_content
+
+    content = write_content(tmp_path, dict(WIRED, **{"about.md": page("About", "No links.\n")}))
+    with chdir(tmp_path):
+        config = load_config(REPO, content_dir=content)
+        as_error = build(replace(config, severity=(("dead-end", "error"),)), write=False)
+        dropped = build(replace(config, severity=(("dead-end", "off"),)), write=False)
+    assert [(d.code, d.severity.value) for d in as_error.diagnostics] == [("dead-end", "error")]
+    assert as_error.failed(strict=False)
+    assert dropped.diagnostics == ()
+
+
+def test_graph_json_and_map_pages(tmp_path: Path) -> None:
+    hub = page("Topic", "[[a]] [[b]] [[c]]\n", planned="\n  - slug: d\n    title: Dee & co")
+    build_content(tmp_path, dict(WIRED, **{"topic/index.md": hub}), write=True)
+    document = json.loads((tmp_path / "output/graph.json").read_text())
+    assert document["version"] == 1
+    assert [n["id"] for n in document["nodes"]] == sorted(n["id"] for n in document["nodes"])
+    assert {"source": "topic/a", "target": "topic", "kind": "body"} in document["edges"]
+    assert document["planned"] == [{"cluster": "topic", "slug": "d", "title": "Dee & co"}]
+    html = (tmp_path / "output/topic/map/index.html").read_text()
+    svg = html[html.index("<svg") : html.index("</svg>") + 6]
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    links = [a.get("href") for a in root.iter(f"{ns}a")]
+    assert links == ["/topic/", "/topic/a/", "/topic/b/", "/topic/c/"]
+    labels = [t.text for t in root.iter(f"{ns}text")]
+    assert labels == ["Topic", "A", "B", "C", "Dee & co (planned)"]
+    assert len([line for line in root.iter(f"{ns}line") if line.get("class") == "map-link"]) == 3
+    # the text alternative lists every node, planned ones unlinked
+    assert "Dee &amp; co <em>(coming soon)</em>" in html
+
+
+def test_unlinked_mentions_first_only_skip_headings_linked_and_single_words(
+    tmp_path: Path,
+) -> None:
+    files = dict(WIRED)
+    files["topic/c.md"] = page("Close call", "[[topic]] [[a]] [[b]]\n", keywords="[near miss]")
+    files["about.md"] = page(
+        "About",
+        "[[index]]\n\n## A close call\n\nA close call, then another close call.\n"
+        "A near miss. Topic is one word. [[b]] and B.\n",
+    )
+    _, problems = graph_of(tmp_path, files)
+    assert problems == [
+        "content/about.md:9:1: info[unlinked-mention]: mentions 'Close call' without linking it\n"
+        "    hint: link it: [Close call](topic/c.md)"
+    ]
