@@ -150,7 +150,8 @@ class MarkdownPage:
                 if child.type in ("softbreak", "hardbreak"):
                     breaks += 1
                 elif child.type == "text":
-                    self.words += len(child.content.split())
+                    if collect_headings:  # the body's words, not FAQ answers'
+                        self.words += len(child.content.split())
                     if prose and depth == 0:
                         self.text.append((first_line + last_map + breaks, child.content))
                 elif child.type == "link_close":
