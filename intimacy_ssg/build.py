@@ -10,6 +10,8 @@ the page index, and that index is only trustworthy once URL collisions have been
 
 from __future__ import annotations
 
+import datetime
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .discover import discover_sources
+from .faq import canonical_questions, check_repeated, repeated_groups
 from .graph import Graph, build_graph
 from .links import resolve_links
 from .mentions import find_unlinked_mentions
@@ -25,6 +28,8 @@ from .model import Site
 from .parse import parse_page
 from .render import render_site
 from .site import assemble_site
+from .sitefiles import feeds, redirects, robots, sitemap
+from .structured import review_overdue
 from .write import check_output_dir, write_output
 
 Progress = Callable[[str], None]
@@ -51,8 +56,16 @@ class BuildResult:
         return self.errors > 0 or (strict and self.warnings > 0)
 
 
-def build(config: Config, *, write: bool = True, progress: Progress | None = None) -> BuildResult:
-    """Build the site described by `config`; with write=False, only validate."""
+def build(
+    config: Config,
+    *,
+    write: bool = True,
+    progress: Progress | None = None,
+    today: datetime.date | None = None,
+) -> BuildResult:
+    """Build the site described by `config`; with write=False, only validate.
+    `today` (for review-overdue) defaults to SOURCE_DATE_EPOCH's day, else the clock's."""
+    today = today or build_date()
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
     problems: list[Diagnostic] = []
@@ -94,8 +107,22 @@ def build(config: Config, *, write: bool = True, progress: Progress | None = Non
     problems += find_unlinked_mentions(site, graph)
     lap("graph")
 
+    say("faq")
+    groups = repeated_groups(site.pages)
+    problems += check_repeated(groups)
+    problems += review_overdue(site.pages, config, today)
+    lap("faq")
+
     say("render")
-    outputs, render_problems = render_site(site, links, graph, config)
+    outputs, render_problems = render_site(
+        site, links, graph, config, frozenset(canonical_questions(groups))
+    )
+    outputs += (
+        sitemap(site, config),
+        robots(config),
+        *feeds(site, config),
+        *redirects(site, config),
+    )
     problems += render_problems
     lap("render")
 
@@ -109,3 +136,15 @@ def build(config: Config, *, write: bool = True, progress: Progress | None = Non
     write_output(outputs, site.statics, config.static_dir, config.output_dir)
     lap("write")
     return BuildResult(result.diagnostics, result.pages, True, timings, graph, site)
+
+
+def build_date() -> datetime.date:
+    """The build's "today": SOURCE_DATE_EPOCH when set (reproducible builds), else UTC now.
+    It only decides warnings; nothing written depends on it."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+        if epoch.isdigit()
+        else datetime.datetime.now(datetime.UTC)
+    )
+    return moment.date()

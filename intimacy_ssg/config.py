@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .yamlload import load_yaml
 
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LEVELS = ("error", "warning", "info", "off")
+PAGE_TYPES = ("Article", "MedicalWebPage")
 
 
 class ConfigError(Exception):
@@ -54,6 +56,10 @@ class Config:
     drafts: bool = False
     min_sibling_links: int = 2  # cluster contract: sibling spokes each spoke must link
     related_count: int = 4  # related reading: how many entries, explicit ones included
+    page_type: str = "Article"  # JSON-LD type of content pages: Article or MedicalWebPage
+    timezone: str = "UTC"  # dates without a time are midnight here
+    default_image: str = ""  # for social cards and JSON-LD when a page has no image
+    review_max_age_months: int = 12  # older `last_reviewed` dates are review-overdue
     severity: tuple[tuple[str, str], ...] = ()  # per-code overrides: error/warning/info/off
 
     def severity_of(self, code: str) -> str | None:
@@ -159,22 +165,49 @@ def load_config(
     default_author = data.get("default_author", authors[0].id if len(authors) == 1 else "")
     if default_author and all(a.id != default_author for a in authors):
         problem(f"default_author '{default_author}' is not in 'authors'", *where("default_author"))
-    graph = data.get("graph", {})
-    graph_settings = {"min_sibling_links": 2, "related_count": 4}
-    if not isinstance(graph, dict):
-        problem("'graph' must be a mapping", *where("graph"))
-        graph = {}
-    for key, value in graph.items():
-        if key not in graph_settings:
-            problem(
-                f"unknown graph setting '{key}'",
-                *where("graph", key),
-                hint="known: " + ", ".join(graph_settings),
-            )
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            problem(f"'graph.{key}' must be a whole number, 0 or more", *where("graph", key))
-        else:
-            graph_settings[key] = value
+
+    def section(name: str, defaults: dict[str, int | str]) -> dict[str, int | str]:
+        """A mapping of settings whose types are those of their defaults."""
+        values = dict(defaults)
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            problem(f"'{name}' must be a mapping", *where(name))
+            return values
+        for key, value in raw.items():
+            if key not in defaults:
+                problem(
+                    f"unknown {name} setting '{key}'",
+                    *where(name, key),
+                    hint="known: " + ", ".join(defaults),
+                )
+            elif isinstance(defaults[key], int) and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
+                problem(f"'{name}.{key}' must be a whole number, 0 or more", *where(name, key))
+            elif isinstance(defaults[key], str) and not isinstance(value, str):
+                problem(f"'{name}.{key}' must be a string", *where(name, key), hint="quote it")
+            else:
+                values[key] = value
+        return values
+
+    graph_settings = section("graph", {"min_sibling_links": 2, "related_count": 4})
+    metadata = section(
+        "metadata",
+        {"page_type": "Article", "timezone": "UTC", "image": "", "review_max_age_months": 12},
+    )
+    if metadata["page_type"] not in PAGE_TYPES:
+        problem(
+            f"'metadata.page_type' must be one of {', '.join(PAGE_TYPES)}",
+            *where("metadata", "page_type"),
+        )
+    try:
+        zoneinfo.ZoneInfo(str(metadata["timezone"]))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problem(
+            f"unknown time zone '{metadata['timezone']}'",
+            *where("metadata", "timezone"),
+            hint="an IANA name such as UTC or Europe/London",
+        )
     severity: list[tuple[str, str]] = []
     raw_severity = data.get("severity", {})
     if not isinstance(raw_severity, dict):
@@ -207,6 +240,7 @@ def load_config(
         "authors",
         "default_author",
         "graph",
+        "metadata",
         "severity",
     )
     for key in sorted(set(data) - set(known)):
@@ -249,7 +283,11 @@ def load_config(
         default_author=str(default_author or ""),
         strict=strict,
         drafts=drafts,
-        min_sibling_links=graph_settings["min_sibling_links"],
-        related_count=graph_settings["related_count"],
+        min_sibling_links=int(graph_settings["min_sibling_links"]),
+        related_count=int(graph_settings["related_count"]),
+        page_type=str(metadata["page_type"]),
+        timezone=str(metadata["timezone"]),
+        default_image=str(metadata["image"]),
+        review_max_age_months=int(metadata["review_max_age_months"]),
         severity=tuple(sorted(severity)),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,16 @@ FIELDS: tuple[Field, ...] = (
     Field("weight", "int", "Order among a cluster's spokes: lower comes first."),
     Field("keywords", "strings", "Other names of the topic, for unlinked-mention suggestions."),
     Field("planned", "planned", "On a hub: topics promised but not written yet, as {slug, title}."),
+    Field("faq_canonical", "bool", "true marks up this page's repeated FAQ questions."),
+    Field("image", "string", "An image for social cards and structured data (path or URL)."),
     Field("quiz", "quiz", "A quiz: dimensions, statements and result profiles (see README)."),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 SOURCE_KEYS = ("title", "authors", "year", "publisher", "url")
 FAQ_KEYS = ("q", "a")
 PLANNED_KEYS = ("slug", "title")
+ALIAS_RE = re.compile(r"/(?:[A-Za-z0-9._~-]+/)*(?:[A-Za-z0-9._~-]+)?")
+DESCRIPTION_MAX = 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,16 @@ def parse_front_matter(
     whole = not (split.diagnostics or doc.problems or (doc.value is not None and not data))
     title = checker.string("title", required=whole) or fallback_title
     description = checker.string("description", required=whole)
+    if len(description) > DESCRIPTION_MAX:
+        problems.append(
+            diag.make(
+                "description-length",
+                f"the description is {len(description)} characters; search results show about "
+                f"{DESCRIPTION_MAX}",
+                loc("description"),
+                hint="shorten it to one clear sentence",
+            )
+        )
     faq: list[FaqSource] = []
     for index, entry in enumerate(checker.items("faq", dict, "a mapping with 'q' and 'a'")):
         question = checker.string(("faq", index, "q"), required=True)
@@ -202,6 +217,19 @@ def parse_front_matter(
             )
         elif slug and planned_title:
             planned.append(Planned(slug, planned_title, loc("planned", index)))
+    aliases = []
+    for index, alias in enumerate(checker.items("aliases", str, "a URL path")):
+        if ALIAS_RE.fullmatch(alias) and "/../" not in alias + "/" and "/./" not in alias + "/":
+            aliases.append(alias)
+        else:
+            problems.append(
+                diag.make(
+                    "invalid-alias",
+                    f"alias '{alias}' is not a URL path on this site",
+                    loc("aliases", index),
+                    hint="write it like /old/path/ (letters, digits, . _ -)",
+                )
+            )
     quiz, quiz_problems = parse_quiz(checker)
     problems += quiz_problems
     related = tuple(
@@ -222,11 +250,13 @@ def parse_front_matter(
         draft=checker.boolean("draft"),
         sources=tuple(sources),
         content_note=checker.string("content_note"),
-        aliases=tuple(checker.items("aliases", str, "a URL path")),
+        aliases=tuple(aliases),
         weight=checker.integer("weight") or 0,
         keywords=tuple(checker.items("keywords", str, "a string")),
         planned=tuple(planned),
         quiz=quiz,
+        faq_canonical=checker.boolean("faq_canonical"),
+        image=checker.string("image"),
     )
     if authors is not None:
         for key in ("author", "reviewed_by"):

@@ -23,6 +23,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.container import container_plugin
 
 from .diagnostics import Location
 from .model import Heading, LinkKind, LinkRef
@@ -93,9 +94,18 @@ def _render_wikilink(
     return f'<a href="{href_placeholder(index)}">{text}</a>'
 
 
+@dataclass(frozen=True, slots=True)
+class FaqBlockItem:
+    question: str
+    answer_html: str
+    has_answer: bool
+    location: Location
+
+
 def _new_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
+    md.use(container_plugin, "faq")
     md.inline.ruler.before("link", "wikilink", _wikilink)
     md.add_render_rule("wikilink", _render_wikilink)
     return md
@@ -115,6 +125,8 @@ class MarkdownPage:
     used_ids: set[str] = field(default_factory=lambda: set(TEMPLATE_IDS))
     words: int = 0
     text: list[tuple[int, str]] = field(default_factory=list)  # body text outside links
+    faq_blocks: list[FaqBlockItem] = field(default_factory=list)  # from `::: faq` blocks
+    faq_problems: list[tuple[str, str, Location, str]] = field(default_factory=list)
 
     def unique_id(self, text: str, fallback: str = "section") -> str:
         base = slugify(text) or fallback
@@ -131,10 +143,12 @@ class MarkdownPage:
         lines = text.split("\n")
         cursor: dict[int, int] = {}  # per line, where the next link search starts
         last_map = 0
+        in_faq = 0  # inside a `::: faq` block: its headings are questions, not sections
         for i, token in enumerate(tokens):
             if token.map is not None:
                 last_map = token.map[0]
-            if token.type == "heading_open" and collect_headings:
+            in_faq += {"container_faq_open": 1, "container_faq_close": -1}.get(token.type, 0)
+            if token.type == "heading_open" and collect_headings and not in_faq:
                 inline = tokens[i + 1]
                 title = _plain_text(inline.children or [])
                 anchor = self.unique_id(title)
@@ -145,12 +159,12 @@ class MarkdownPage:
                 continue
             breaks = depth = 0
             # heading text is not prose: a link suggestion there would not be taken
-            prose = collect_headings and tokens[i - 1].type != "heading_open"
+            prose = collect_headings and not in_faq and tokens[i - 1].type != "heading_open"
             for child in token.children or []:
                 if child.type in ("softbreak", "hardbreak"):
                     breaks += 1
                 elif child.type == "text":
-                    if collect_headings:  # the body's words, not FAQ answers'
+                    if collect_headings and not in_faq:  # the body's words, not FAQ answers'
                         self.words += len(child.content.split())
                     if prose and depth == 0:
                         self.text.append((first_line + last_map + breaks, child.content))
@@ -165,7 +179,62 @@ class MarkdownPage:
                     col = col + (1 if child.type == "wikilink" else 3) if col >= 0 else 1
                     self._record(child, Location(self.path, first_line + line_in, col))
                     depth += child.type == "link_open"
+        if collect_headings:
+            tokens = self._take_faq_blocks(tokens, env, first_line)
         return str(_MD.renderer.render(tokens, _MD.options, env))
+
+    def _take_faq_blocks(self, tokens: list[Token], env: EnvType, first_line: int) -> list[Token]:
+        """Move each `::: faq` block out of the body into `faq_blocks`: every heading inside
+        starts a question, and what follows it, up to the next heading, is the answer."""
+        kept: list[Token] = []
+        i = 0
+        while i < len(tokens):
+            if tokens[i].type != "container_faq_open":
+                kept.append(tokens[i])
+                i += 1
+                continue
+            start = tokens[i]
+            end = i + 1
+            while tokens[end].type != "container_faq_close":
+                end += 1
+            inner = tokens[i + 1 : end]
+            where = first_line + (start.map[0] if start.map else 0)
+            heads = [j for j, t in enumerate(inner) if t.type == "heading_open"]
+            if not heads:
+                self.faq_problems.append(
+                    (
+                        "faq-empty",
+                        "a faq block holds no questions",
+                        Location(self.path, where, 1),
+                        "start each question with a heading: ### Question?",
+                    )
+                )
+            elif heads[0] > 0:
+                line = first_line + (inner[0].map[0] if inner[0].map else 0)
+                self.faq_problems.append(
+                    (
+                        "faq-format",
+                        "text before the first question",
+                        Location(self.path, line, 1),
+                        "start each question with a heading: ### Question?",
+                    )
+                )
+            for n, h in enumerate(heads):
+                stop = heads[n + 1] if n + 1 < len(heads) else len(inner)
+                question = _plain_text(inner[h + 1].children or [])
+                answer = inner[h + 3 : stop]
+                head_map = inner[h].map
+                line = first_line + (head_map[0] if head_map else 0)
+                self.faq_blocks.append(
+                    FaqBlockItem(
+                        question,
+                        str(_MD.renderer.render(answer, _MD.options, env)),
+                        bool(answer),
+                        Location(self.path, line, 1),
+                    )
+                )
+            i = end + 1
+        return kept
 
     def _record(self, token: Token, location: Location) -> None:
         index = len(self.links)

@@ -104,6 +104,8 @@ class FrontMatter:
     keywords: tuple[str, ...] = ()
     planned: tuple[Planned, ...] = ()
     quiz: Quiz | None = None
+    faq_canonical: bool = False
+    image: str = ""
 
 
 class LinkKind(enum.Enum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
+from .faq import check_page_faq
 from .frontmatter import FaqSource, parse_front_matter, split_front_matter
 from .markdown import MarkdownPage
 from .model import FaqItem, FrontMatter, Page, SourceFile
@@ -43,6 +44,26 @@ def parse_page(
     markdown = MarkdownPage(path, source.rel)
     body_html = markdown.render(split.body, split.body_line)
     faq = tuple(_render_faq(markdown, item) for item in meta.faq)
+    faq += tuple(
+        FaqItem(b.question, b.answer_html, markdown.unique_id(b.question, "question"), b.location)
+        for b in markdown.faq_blocks
+        if b.question and b.has_answer
+    )
+    found = list(meta.diagnostics)
+    for block in markdown.faq_blocks:
+        if not (block.question and block.has_answer):
+            missing = "question" if not block.question else "answer"
+            found.append(
+                diag.make(
+                    "faq-empty",
+                    f"a faq entry has an empty {missing}",
+                    block.location,
+                    hint="write both the question and its answer, or remove the heading",
+                )
+            )
+    for code, message, location, hint in markdown.faq_problems:
+        found.append(diag.make(code, message, location, hint=hint))
+    found += check_page_faq(faq)
     quiz = meta.front.quiz
     profiles = tuple(
         markdown.render(p.description, p.location.line, collect_headings=False)
@@ -56,7 +77,7 @@ def parse_page(
         faq=faq,
         links=tuple(markdown.links),
         word_count=markdown.words,
-        diagnostics=meta.diagnostics,
+        diagnostics=tuple(found),
         text=tuple(markdown.text),
         profile_html=profiles,
     )

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import traceback
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from . import diagnostics as diag
 from .config import Config
@@ -20,6 +22,7 @@ from .diagnostics import Diagnostic, Location, display_path
 from .graph import Graph, graph_json
 from .model import Links, OutputFile, PageKind, Site
 from .site import output_path
+from .structured import lint_jsonld, script_json
 from .views import PageView, ViewBuilder
 
 TEMPLATES = {
@@ -42,10 +45,15 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def render_site(
-    site: Site, links: Links, graph: Graph, config: Config
+    site: Site,
+    links: Links,
+    graph: Graph,
+    config: Config,
+    unmarked: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
     env = make_environment(config.templates_dir)
-    views = ViewBuilder(site, links, graph, config)
+    views = ViewBuilder(site, links, graph, config, unmarked)
+    lint: list[Diagnostic] = []
     failures: dict[tuple[str, int, str], list[str]] = defaultdict(list)
     outputs: list[OutputFile] = []
 
@@ -62,9 +70,13 @@ def render_site(
         outputs.append(OutputFile(rel, text.encode("utf-8")))
 
     for page in site.pages:
+        view = views.page_view(page)
+        blocks = views.structured(page, view)
+        lint.extend(lint_jsonld(blocks, Location(page.source.display, 1, 1)))
+        view = replace(view, jsonld=tuple(Markup(script_json(b)) for b in blocks))
         render(
             "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind],
-            views.page_view(page),
+            view,
             page.source.display,
             output_path(site.urls[page.id]),
         )
@@ -85,7 +97,7 @@ def render_site(
                 hint="templates see `site` and `page`; see the README's template reference",
             )
         )
-    return tuple(sorted(outputs, key=lambda o: o.rel)), tuple(problems)
+    return tuple(sorted(outputs, key=lambda o: o.rel)), tuple(problems + lint)
 
 
 def _describe(exc: Exception) -> str:

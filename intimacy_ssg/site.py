@@ -13,6 +13,7 @@ from collections import defaultdict
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
 from .model import Cluster, Page, PageKind, Site, StaticFile
+from .sitefiles import alias_path
 
 # Output paths the generator writes (or will write) itself.
 RESERVED = {
@@ -20,6 +21,7 @@ RESERVED = {
     "search/index.html": "the site search page",
     "graph.json": "the link graph export",
     "sitemap.xml": "the sitemap",
+    "robots.txt": "robots.txt",
     "feed.xml": "the site feed",
 }
 RESERVED_IN_CLUSTER = {"map/index.html": "the cluster map", "feed.xml": "the cluster feed"}
@@ -58,8 +60,13 @@ def assemble_site(
             claims[f"{name}/{reserved}"].append(f"{what} of '{name}'")
     for static in statics:
         claims[static.rel].append(static.display)
+    aliased: dict[str, Page] = {}  # "content/x.md (alias /old/)" -> its page
     for page in published:
         claims[output_path(urls[page.id])].append(page.source.display)
+        for alias in page.front.aliases:
+            label = f"{page.source.display} (alias {alias})"
+            aliased[label] = page
+            claims[alias_path(alias)].append(label)
     by_display = {p.source.display: p for p in published}
     for path, claimants in sorted(claims.items()):
         if len(claimants) < 2:
@@ -67,12 +74,13 @@ def assemble_site(
         url = "/" + (path.removesuffix("index.html") if path.endswith("index.html") else path)
         names = " and ".join(claimants)
         for claimant in claimants:
-            if claimant in by_display:
+            page_of = by_display.get(claimant) or aliased.get(claimant)
+            if page_of is not None:
                 problems.append(
                     diag.make(
                         "duplicate-url",
                         f"URL {url} is claimed by {names}",
-                        Location(claimant, 1, 1),
+                        Location(page_of.source.display, 1, 1),
                         hint="rename one of them; every page needs a URL of its own",
                     )
                 )

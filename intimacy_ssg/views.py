@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import zoneinfo
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
@@ -18,6 +21,7 @@ from .graph import BODY, Graph
 from .markdown import fill_placeholders
 from .model import Cluster, Heading, Links, Page, PageKind, ResolvedLink, Site
 from .quiz import SCALE, Dimension, quiz_data
+from .structured import PageFacts, page_jsonld
 from .svgmap import MapNode, cluster_map_svg
 
 
@@ -33,13 +37,38 @@ class LinkView:
 class DateView:
     iso: str  # 2026-11-22 (or a full ISO 8601 date-time when one was given)
     text: str  # 22 November 2026
+    moment: str  # ISO 8601 with a time zone: a date is midnight in the site's time zone
+    day: str  # YYYY-MM-DD
 
     @staticmethod
-    def of(value: datetime.date | None) -> DateView | None:
+    def of(value: datetime.date | None, tz: str = "UTC") -> DateView | None:
         if value is None:
             return None
-        day = value.date() if isinstance(value, datetime.datetime) else value
-        return DateView(value.isoformat(), f"{day.day} {day:%B} {day.year}")
+        zone = zoneinfo.ZoneInfo(tz)
+        if isinstance(value, datetime.datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=zone)
+            day = value.date()
+        else:
+            moment = datetime.datetime(value.year, value.month, value.day, tzinfo=zone)
+            day = value
+        text = f"{day.day} {MONTHS[day.month - 1]} {day.year}"  # never the machine's locale
+        return DateView(value.isoformat(), text, moment.isoformat(), day.isoformat())
+
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +194,9 @@ class PageView:
     quiz: QuizView | None = None
     word_count: int = 0
     reading_minutes: int = 0
+    image: str = ""  # absolute URL for social cards, "" when none
+    og_type: str = "website"
+    jsonld: tuple[Markup, ...] = ()  # JSON-LD blocks, already escaped for <script>
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +224,18 @@ def _fill(fragment: str, resolved: tuple[ResolvedLink, ...]) -> Markup:
 
 
 class ViewBuilder:
-    def __init__(self, site: Site, links: Links, graph: Graph, config: Config) -> None:
+    def __init__(
+        self,
+        site: Site,
+        links: Links,
+        graph: Graph,
+        config: Config,
+        unmarked: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.site, self.links, self.graph, self.config = site, links, graph, config
+        self.unmarked = unmarked  # (page id, FAQ anchor) repeated elsewhere: no FAQPage markup
+        parts = urlsplit(config.base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
         self.base_path = config.base_path
         self.by_id = {p.id: p for p in site.pages}
         self.cluster_of = {c.name: c for c in site.clusters}
@@ -263,6 +305,7 @@ class ViewBuilder:
         if kind is not PageKind.HOME:
             crumbs.append(LinkView(front.title, self.url(page.id), current=True))
         canonical = self.config.base_url + self.site.urls[page.id]
+        tz = self.config.timezone
         return PageView(
             id=page.id,
             kind=kind.value,
@@ -277,11 +320,11 @@ class ViewBuilder:
             cluster=cluster_view,
             previous=previous,
             next=following,
-            date=DateView.of(front.date),
-            updated=DateView.of(front.updated),
+            date=DateView.of(front.date, tz),
+            updated=DateView.of(front.updated, tz),
             author=self.author(front.author),
             reviewed_by=self.author(front.reviewed_by),
-            last_reviewed=DateView.of(front.last_reviewed),
+            last_reviewed=DateView.of(front.last_reviewed, tz),
             content_note=front.content_note,
             tags=front.tags,
             faq=tuple(
@@ -296,7 +339,55 @@ class ViewBuilder:
             word_count=page.word_count,
             reading_minutes=max(1, round(page.word_count / 230)),
             quiz=self.quiz_view(page, resolved),
+            image=self.image_url(page),
+            og_type="article" if kind in (PageKind.SPOKE, PageKind.HUB) else "website",
         )
+
+    def absolute(self, url: str) -> str:
+        """A URL below the site root as an absolute URL (when base_url has a host)."""
+        if "://" in url or not url.startswith("/"):
+            return url
+        return self.origin + url
+
+    def image_url(self, page: Page) -> str:
+        image = page.front.image or self.config.default_image
+        return self.absolute(self.base_path + image.lstrip("/")) if image.startswith("/") else image
+
+    def structured(self, page: Page, view: PageView) -> list[dict[str, Any]]:
+        author = self.config.author(page.front.author)
+        reviewer = self.config.author(page.front.reviewed_by)
+        cluster = view.cluster
+        part_of = None
+        if cluster is not None and page.source.kind is PageKind.SPOKE:
+            part_of = {"name": cluster.title, "url": self.absolute(cluster.url)}
+        facts = PageFacts(
+            kind=view.kind,
+            page_type=self.config.page_type,
+            title=view.title,
+            description=view.description,
+            url=view.canonical,
+            language=self.config.language,
+            site_name=self.config.title,
+            site_url=self.config.base_url,
+            author={"name": author.name, "url": self.absolute(view.author.url)}
+            if author and view.author
+            else None,
+            published=view.date.moment if view.date else "",
+            modified=view.updated.moment if view.updated else "",
+            image=self.image_url(page),
+            reviewer={"name": reviewer.name, "description": reviewer.credentials}
+            if reviewer
+            else None,
+            last_reviewed=view.last_reviewed.day if view.last_reviewed else "",
+            part_of=part_of,
+            breadcrumb=tuple((c.title, self.absolute(c.url)) for c in view.breadcrumb),
+            faq=tuple(
+                (f.question, str(f.answer).strip())
+                for f in view.faq
+                if (page.id, f.anchor) not in self.unmarked
+            ),
+        )
+        return page_jsonld(facts)
 
     def quiz_view(self, page: Page, resolved: tuple[ResolvedLink, ...]) -> QuizView | None:
         quiz = page.front.quiz

@@ -40,7 +40,10 @@ GRAPH_RULES = (
     "planned-exists",
     "unlinked-mention",
 )
-GRAPH_RULES_OFF = tuple((code, "off") for code in GRAPH_RULES)
+# Small sites need no dates or images either.
+GRAPH_RULES_OFF = tuple(
+    sorted((code, "off") for code in (*GRAPH_RULES, "structured-data-recommended"))
+)
 
 
 def site_config(site: Path, output: Path | None = None, **options: Any) -> Config:
@@ -104,7 +107,7 @@ def build_content(
     content = write_content(root, files)
     with chdir(root):
         config = load_config(REPO, content_dir=content, output_dir=root / "output", **options)
-        if not graph_rules:
-            config = replace(config, severity=GRAPH_RULES_OFF)
+        quiet = GRAPH_RULES_OFF if not graph_rules else (("structured-data-recommended", "off"),)
+        config = replace(config, severity=quiet)
         result = build(config, write=write)
     return result, [d.format() for d in result.diagnostics]

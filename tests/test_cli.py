@@ -26,8 +26,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def site(tmp_path: Path) -> Path:
     """A small project of its own: site.yaml, the repo's templates and static files."""
     (tmp_path / "site.yaml").write_text(
-        "title: T\nbase_url: /\nauthors:\n  team:\n    name: Team\n"
-        "severity:\n  dead-end: 'off'\n  orphan: 'off'\n"
+        "title: T\nbase_url: /\nauthors:\n  team:\n    name: Team\n    url: /about/\n"
+        "severity:\n  dead-end: 'off'\n  orphan: 'off'\n  structured-data-recommended: 'off'\n"
     )
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     shutil.copytree(REPO / "static", tmp_path / "static")

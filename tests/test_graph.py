@@ -13,6 +13,8 @@ from intimacy_ssg.graph import Graph
 
 from .support import build_content, page
 
+QUIET = (("structured-data-recommended", "off"),)
+
 
 def graph_of(tmp_path: Path, files: dict[str, str], **options: Any) -> tuple[Graph, list[str]]:
     result, problems = build_content(tmp_path, files, graph_rules=True, **options)
@@ -112,8 +114,10 @@ def test_min_sibling_links_is_configurable_and_capped_by_cluster_size(tmp_path: 
     content = write_content(tmp_path, dict(WIRED, **{"topic/c.md": page("C", "[[topic]] [[a]]\n")}))
     with chdir(tmp_path):
         config = load_config(REPO, content_dir=content)
-        strict_config = replace(config, min_sibling_links=5)  # more than the 2 siblings there are
-        loose_config = replace(config, min_sibling_links=1)
+        strict_config = replace(
+            config, min_sibling_links=5, severity=QUIET
+        )  # more than the 2 siblings there are
+        loose_config = replace(config, min_sibling_links=1, severity=QUIET)
         assert [d.code for d in build(strict_config, write=False).diagnostics] == [
             "contract-siblings"
         ]
@@ -195,8 +199,8 @@ def test_severity_overrides(tmp_path: Path) -> None:
     content = write_content(tmp_path, dict(WIRED, **{"about.md": page("About", "No links.\n")}))
     with chdir(tmp_path):
         config = load_config(REPO, content_dir=content)
-        as_error = build(replace(config, severity=(("dead-end", "error"),)), write=False)
-        dropped = build(replace(config, severity=(("dead-end", "off"),)), write=False)
+        as_error = build(replace(config, severity=(("dead-end", "error"), *QUIET)), write=False)
+        dropped = build(replace(config, severity=(("dead-end", "off"), *QUIET)), write=False)
     assert [(d.code, d.severity.value) for d in as_error.diagnostics] == [("dead-end", "error")]
     assert as_error.failed(strict=False)
     assert dropped.diagnostics == ()

@@ -83,3 +83,31 @@ def test_not_found_page_uses_absolute_urls(tmp_path: Path) -> None:
     assert "<title>Page not found | Closer</title>" in html
     assert '<a href="/sub/t/">Hub</a>' in html
     assert 'href="/sub/css/site.css"' in html
+
+
+def test_faq_blocks_in_the_body_join_the_front_matter_faq(tmp_path: Path) -> None:
+    body = (
+        "Intro.\n\n::: faq\n### Is the block a second way to write FAQs?\n"
+        "Yes, and links work: [[other]].\n\nA second paragraph.\n### Does order hold?\nIt does.\n"
+        ":::\n\nAfter the block.\n"
+    )
+    files = {
+        "index.md": page("Home", "[[x]]\n"),
+        "other.md": page("Other"),
+        "x.md": page("X", body, faq="\n  - q: Does front matter come first?\n    a: It does."),
+    }
+    _, problems = build_content(tmp_path, files, write=True)
+    assert problems == []
+    html = (tmp_path / "output/x/index.html").read_text()
+    prose = html.split('<div class="prose">', 1)[1].split("</div>", 1)[0]
+    assert "Intro." in prose and "After the block." in prose and "block a second" not in prose
+    faq = html.split('<section class="faq"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r'<details id="([^"]+)">', faq) == [
+        "does-front-matter-come-first",
+        "is-the-block-a-second-way-to-write-faqs",
+        "does-order-hold",
+    ]
+    assert '<a href="/other/">Other</a>' in faq
+    assert "<p>A second paragraph.</p>" in faq
+    toc = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    assert "block a second" not in toc  # questions are not sections

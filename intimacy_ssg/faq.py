@@ -1,0 +1,193 @@
+"""FAQ checks: within a page, and across the whole site.
+
+Two questions are "the same" when they match after lowercasing and dropping punctuation
+and extra spaces, and "near-identical" when their sets of meaningful words overlap by at
+least NEAR (Jaccard). The site-wide search uses prefix filtering (the AllPairs method):
+words are ordered rarest first, and two sets that can reach the threshold must share a word
+among the first few of each, so only those pairs are compared.
+
+Google marks up a repeated question on one page only; `canonical_questions()` picks it:
+a page with `faq_canonical: true`, else the hub, else the first page by id.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic
+from .model import FaqItem, Page, PageKind
+
+NEAR = 0.8
+STOPWORDS = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    )
+)
+
+
+def normalise(question: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", question.lower()))
+
+
+def check_page_faq(items: Sequence[FaqItem]) -> list[Diagnostic]:
+    problems = []
+    seen: dict[str, FaqItem] = {}
+    for item in items:
+        if not item.question.rstrip().endswith("?"):
+            problems.append(
+                diag.make(
+                    "faq-question-mark",
+                    f"question '{item.question}' does not end with '?'",
+                    item.location,
+                    hint="phrase it the way a reader would ask it",
+                )
+            )
+        key = normalise(item.question)
+        if key in seen:
+            problems.append(
+                diag.make(
+                    "faq-duplicate",
+                    f"question '{item.question}' is asked twice on this page",
+                    item.location,
+                    hint=f"first asked on line {seen[key].location.line}",
+                )
+            )
+        else:
+            seen[key] = item
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    page: Page
+    item: FaqItem
+    words: frozenset[str]
+
+
+def repeated_groups(pages: Sequence[Page]) -> list[list[tuple[Page, FaqItem]]]:
+    """Groups of questions that are the same or near-identical across different pages."""
+    entries = [
+        _Entry(page, item, frozenset(normalise(item.question).split()) - STOPWORDS)
+        for page in pages
+        for item in page.faq
+    ]
+    parent = list(range(len(entries)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    exact: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        key = normalise(entry.item.question)
+        if key in exact:
+            union(exact[key], i)
+        else:
+            exact[key] = i
+    frequency = Counter(word for entry in entries for word in entry.words)
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, entry in enumerate(entries):
+        ordered = sorted(entry.words, key=lambda w: (frequency[w], w))
+        prefix = len(ordered) - math.ceil(NEAR * len(ordered)) + 1
+        candidates: set[int] = set()
+        for word in ordered[:prefix]:
+            candidates.update(index[word])
+            index[word].append(i)
+        if not entry.words:
+            continue
+        for j in candidates:
+            other = entries[j]
+            if other.page is entry.page:
+                continue
+            overlap = len(entry.words & other.words) / len(entry.words | other.words)
+            if overlap >= NEAR:
+                union(i, j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(entries)):
+        groups[find(i)].append(i)
+    result = []
+    for members in groups.values():
+        if len({entries[i].page.id for i in members}) > 1:
+            result.append([(entries[i].page, entries[i].item) for i in members])
+    return sorted(result, key=lambda g: (g[0][0].id, g[0][1].location.line))
+
+
+def check_repeated(groups: list[list[tuple[Page, FaqItem]]]) -> list[Diagnostic]:
+    problems = []
+    for group in groups:
+        for _, item in group:
+            others = [f"{p.source.display}:{i.location.line}" for p, i in group if i is not item]
+            problems.append(
+                diag.make(
+                    "faq-repeated",
+                    f"question '{item.question}' is also asked at " + ", ".join(others),
+                    item.location,
+                    hint="answer it once on the most fitting page and link there from the others",
+                )
+            )
+    return problems
+
+
+def canonical_questions(groups: list[list[tuple[Page, FaqItem]]]) -> set[tuple[str, str]]:
+    """(page id, anchor) of every repeated question that must NOT be marked up."""
+    hidden = set()
+    for group in groups:
+
+        def rank(entry: tuple[Page, FaqItem]) -> tuple[bool, bool, str, int]:
+            page, item = entry
+            return (
+                not page.front.faq_canonical,
+                page.source.kind is not PageKind.HUB,
+                page.id,
+                item.location.line,
+            )
+
+        keep = min(group, key=rank)
+        hidden |= {(p.id, i.anchor) for p, i in group if i is not keep[1]}
+    return hidden
