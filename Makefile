@@ -37,6 +37,9 @@ build: $(STAMP) ## build the shipped site into output/
 check: $(STAMP) ## run every validation in strict mode, write nothing
 	$(SSG) check --strict
 
+serve: $(STAMP) ## live-reload preview on http://127.0.0.1:8000/ (PORT=... to change)
+	$(SSG) serve --port $(or $(PORT),8000)
+
 test: $(DEV_STAMP) ## run the whole test suite (fails if no test ran)
 	$(PY) -m pytest
 

@@ -11,6 +11,7 @@ the page index, and that index is only trustworthy once URL collisions have been
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from .faq import canonical_questions, check_repeated, repeated_groups
 from .graph import Graph, build_graph
 from .links import resolve_links
 from .mentions import find_unlinked_mentions
-from .model import Site
+from .model import Page, Site, SourceFile
 from .parse import parse_page
 from .render import render_site
 from .site import assemble_site
@@ -33,6 +34,19 @@ from .structured import review_overdue
 from .write import check_output_dir, write_output
 
 Progress = Callable[[str], None]
+ParseCache = dict[tuple[str, bytes], Page]
+
+
+def _parse(
+    source: SourceFile, config: Config, authors: frozenset[str], cache: ParseCache | None
+) -> Page:
+    if cache is None:
+        return parse_page(source, config.default_author, authors)
+    key = (source.rel, hashlib.sha256(source.data).digest())
+    page = cache.get(key)
+    if page is None or page.source.display != source.display:
+        page = cache[key] = parse_page(source, config.default_author, authors)
+    return page
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +76,12 @@ def build(
     write: bool = True,
     progress: Progress | None = None,
     today: datetime.date | None = None,
+    parse_cache: ParseCache | None = None,
 ) -> BuildResult:
     """Build the site described by `config`; with write=False, only validate.
-    `today` (for review-overdue) defaults to SOURCE_DATE_EPOCH's day, else the clock's."""
+    `today` (for review-overdue) defaults to SOURCE_DATE_EPOCH's day, else the clock's.
+    `parse_cache` (kept by the caller between builds of one config) skips re-parsing files
+    whose bytes did not change: parsing is a pure function of the bytes and the config."""
     today = today or build_date()
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
@@ -86,7 +103,11 @@ def build(
 
     say("parse")
     authors = frozenset(a.id for a in config.authors)
-    pages = tuple(parse_page(s, config.default_author, authors) for s in found.sources)
+    pages = tuple(_parse(s, config, authors, parse_cache) for s in found.sources)
+    if parse_cache is not None:  # forget the versions of files that are gone or changed
+        live = {(p.source.rel, hashlib.sha256(p.source.data).digest()) for p in pages}
+        for key in set(parse_cache) - live:
+            del parse_cache[key]
     for page in pages:
         problems += page.diagnostics
     lap("parse")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -62,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     new_cmd.add_argument("--project", type=Path, default=Path("."))
     new_cmd.add_argument("--content", type=Path)
 
+    serve_cmd = commands.add_parser("serve", help="preview with live reload on 127.0.0.1")
+    serve_cmd.add_argument("--project", type=Path, default=Path("."))
+    serve_cmd.add_argument("--content", type=Path)
+    serve_cmd.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--drafts", action="store_true", help="include draft pages")
+
     graph_cmd = commands.add_parser("graph", help="report the link graph per cluster")
     site_options(graph_cmd)
     graph_cmd.add_argument("--format", choices=("text", "json", "dot"), default="text")
@@ -79,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _new(args)
         if args.command == "graph":
             return _graph(args)
+        if args.command == "serve":
+            return _serve(args)
         sys.stdout.write(schema_json())
         return EXIT_OK
     except ConfigError as exc:
@@ -107,6 +120,43 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         print(problem.format(), file=sys.stderr)
     print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
     return EXIT_CONTENT if result.failed(config.strict) else EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import Preview  # watchdog and the server load only when previewing
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host} makes the preview reachable from other "
+            "machines; the default 127.0.0.1 keeps it on this one",
+            file=sys.stderr,
+        )
+    preview = Preview(args.project, args.content, args.host, args.port, args.drafts)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    try:
+        preview.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"intimacy-ssg serve: port {args.port} is already in use; try "
+                f"--port {args.port + 1}, or stop the other server",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        raise
+    print(f"serving {preview.url} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
+    finally:
+        preview.stop()
+    return EXIT_OK
 
 
 def _graph(args: argparse.Namespace) -> int:

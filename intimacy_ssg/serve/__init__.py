@@ -1,0 +1,135 @@
+"""`intimacy-ssg serve`: build, serve on 127.0.0.1, rebuild and reload on every save.
+
+The preview is built into a temporary folder with the server's own address as base_url, so
+output/ is never touched by previewing. A save that breaks the build keeps the last good
+site served and shows the diagnostics in the terminal and over the page; the server never
+dies on content.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TextIO
+
+from watchdog.observers import Observer
+
+from ..build import BuildResult, ParseCache, build
+from ..config import Config, ConfigError, load_config
+from ..diagnostics import Diagnostic, plural
+from .server import LiveState, PreviewServer, start_server
+from .watcher import Classifier, Debouncer
+
+__all__ = ["Preview"]
+
+
+@dataclass
+class Preview:
+    """A running preview: start() builds and serves, stop() tears everything down."""
+
+    project: Path
+    content: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    drafts: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    builds: int = 0  # finished builds, good or bad, for tests and the terminal
+
+    def start(self) -> None:
+        self.site_dir = Path(tempfile.mkdtemp(prefix="intimacy-ssg-serve-")) / "site"
+        self.state = LiveState(self.site_dir)
+        self.server: PreviewServer = start_server(self.state, self.host, self.port)
+        self.port = self.server.server_address[1]  # when asked for port 0
+        self.cache: ParseCache = {}
+        self.stopping = threading.Event()
+        self.config = self._load_config()
+        self.rebuild()
+        project = self.project.resolve()
+        content = (self.content or project / "content").resolve()
+        templates, static = project / "templates", project / "static"
+        self.debouncer = Debouncer(
+            Classifier(
+                project,
+                content,
+                templates,
+                static,
+                ignored=(self.site_dir.parent, project / "output", project / ".cache"),
+            )
+        )
+        self.observer = Observer()
+        self.observer.schedule(self.debouncer, str(project), recursive=False)  # site.yaml
+        for folder in (content, templates, static):
+            if folder.is_dir():
+                self.observer.schedule(self.debouncer, str(folder), recursive=True)
+        self.observer.start()
+        self.worker = threading.Thread(target=self._loop, name="builder", daemon=True)
+        self.worker.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def _load_config(self) -> Config | None:
+        try:
+            config = load_config(
+                self.project, content_dir=self.content, output_dir=self.site_dir, drafts=self.drafts
+            )
+        except ConfigError as exc:
+            self._report(exc.diagnostics)
+            return None
+        return replace(config, base_url=self.url)
+
+    def _report(self, problems: tuple[Diagnostic, ...]) -> None:
+        self.builds += 1
+        for problem in problems:
+            print(problem.format(), file=self.out)
+        print(
+            f"build failed: {plural(len(problems), 'problem')}; serving the last good site",
+            file=self.out,
+        )
+        self.state.published(problems)
+
+    def rebuild(self) -> BuildResult | None:
+        if self.config is None:
+            return None
+        started = time.perf_counter()
+        try:
+            result = build(self.config, parse_cache=self.cache)
+        except ConfigError as exc:
+            self._report(exc.diagnostics)
+            return None
+        if result.failed(self.config.strict):
+            self._report(result.diagnostics)
+            return result
+        self.builds += 1
+        for problem in result.diagnostics:
+            print(problem.format(), file=self.out)
+        seconds = time.perf_counter() - started
+        print(f"rebuilt {plural(result.pages, 'page')} in {seconds:.2f} s", file=self.out)
+        self.state.published(None)
+        return result
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            kinds = self.debouncer.wait(self.stopping)
+            if kinds is None:
+                return
+            if "config" in kinds or self.config is None:
+                self.cache.clear()
+                self.config = self._load_config()
+            self.rebuild()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.state.stop()
+        self.server.shutdown()
+        self.server.server_close()
+        self.observer.stop()
+        self.observer.join(timeout=5)
+        self.worker.join(timeout=5)
+        shutil.rmtree(self.site_dir.parent, ignore_errors=True)

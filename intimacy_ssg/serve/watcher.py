@@ -1,0 +1,100 @@
+"""File events -> kinds of change, debounced into as few builds as possible.
+
+watchdog reports an editor's atomic save (write a temp file, rename it over the page) as
+`moved(temp -> page)` with no `modified` event for the page, so moves count by their
+destination (and their source, which disappeared). Editors' temp and swap files, hidden
+files and anything under output/ or a cache are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+IGNORED = re.compile(
+    r"(^|/)\.[^/]*$|~$|\.sw[a-p]$|(^|/)4913$|___jb_(tmp|old)___$|(^|/)\.goutputstream-|"
+    r"(^|/)#[^/]*#$|\.tmp$"
+)
+KINDS = ("config", "template", "content", "static")
+
+
+class Classifier:
+    """Which kind of change a path is, or None when it does not matter."""
+
+    def __init__(
+        self, project: Path, content: Path, templates: Path, static: Path, ignored: tuple[Path, ...]
+    ) -> None:
+        self.site_yaml = project / "site.yaml"
+        self.roots = (("template", templates), ("content", content), ("static", static))
+        self.ignored = ignored
+
+    def kind(self, raw: str) -> str | None:
+        path = Path(raw)
+        if IGNORED.search(path.as_posix()):
+            return None
+        if any(path.is_relative_to(i) for i in self.ignored):
+            return None
+        if path == self.site_yaml:
+            return "config"
+        for kind, root in self.roots:
+            if path.is_relative_to(root):
+                return kind
+        return None
+
+
+class Debouncer(FileSystemEventHandler):
+    """Collects the kinds of change seen; `wait()` returns them once events settle."""
+
+    def __init__(
+        self,
+        classify: Classifier,
+        quiet: float = 0.12,
+        longest: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.classify = classify
+        self.quiet, self.longest, self.clock = quiet, longest, clock
+        self.lock = threading.Condition()
+        self.pending: set[str] = set()
+        self.first = self.last = 0.0
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [event.src_path]
+        if getattr(event, "dest_path", ""):
+            paths.append(event.dest_path)
+        kinds = {k for p in paths if (k := self.classify.kind(str(p)))}
+        if event.is_directory and event.event_type == "modified":
+            return  # a directory's mtime changing says nothing its files do not
+        if kinds:
+            self.notify(kinds)
+
+    def notify(self, kinds: set[str]) -> None:
+        with self.lock:
+            now = self.clock()
+            if not self.pending:
+                self.first = now
+            self.pending |= kinds
+            self.last = now
+            self.lock.notify_all()
+
+    def wait(self, stop: threading.Event) -> set[str] | None:
+        """Block until a burst of events has settled; None when asked to stop."""
+        with self.lock:
+            while not stop.is_set():
+                if self.pending:
+                    now = self.clock()
+                    settled = now - self.last >= self.quiet or now - self.first >= self.longest
+                    if settled:
+                        kinds, self.pending = self.pending, set()
+                        return kinds
+                    self.lock.wait(self.quiet / 2)
+                else:
+                    self.lock.wait(0.2)
+        return None

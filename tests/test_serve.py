@@ -1,0 +1,296 @@
+"""The live preview: a real server on a free port, real file edits in a temp project."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intimacy_ssg.serve import Preview
+from intimacy_ssg.serve.server import resolve
+from intimacy_ssg.serve.watcher import Classifier
+
+from .support import REPO, page, write_content
+
+SITE = {
+    "index.md": page("Home", "[[topic]] [[about]]\n"),
+    "about.md": page("About", "[[index]]\n"),
+    "topic/index.md": page("Topic", "[[a]]\n"),
+    "topic/a.md": page("Alpha", "First version. [[topic]]\n"),
+}
+
+
+class Events:
+    """A Server-Sent Events client on its own thread, collecting `state` payloads."""
+
+    def __init__(self, url: str) -> None:
+        self.states: list[dict[str, Any]] = []
+        self.ready = threading.Event()
+        self.lock = threading.Condition()
+        host, port = url.split("//")[1].rstrip("/").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        self.sock.sendall(b"GET /__livereload HTTP/1.1\r\nHost: x\r\n\r\n")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        try:
+            while chunk := self.sock.recv(65536):
+                buffer += chunk
+                while b"\n\n" in buffer:
+                    block, buffer = buffer.split(b"\n\n", 1)
+                    for line in block.decode().splitlines():
+                        if line.startswith("data: "):
+                            with self.lock:
+                                self.states.append(json.loads(line[6:]))
+                                self.lock.notify_all()
+        except OSError:
+            return
+
+    def wait_for(
+        self, test: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                for state in self.states:
+                    if test(state):
+                        return state
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no matching event in {self.states}")
+                self.lock.wait(left)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "site.yaml").write_text(
+        "title: T\nauthors:\n  team:\n    name: Team\n    url: /about/\n"
+        "severity: {structured-data-recommended: 'off'}\n"
+    )
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    shutil.copytree(REPO / "static", tmp_path / "static")
+    write_content(tmp_path, SITE)
+    return tmp_path
+
+
+@pytest.fixture
+def preview(project: Path) -> Iterator[Preview]:
+    running = Preview(project, port=0, out=io.StringIO())
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def version(events: Events) -> int:
+    return int(events.wait_for(lambda s: True)["version"])
+
+
+@pytest.fixture
+def events(preview: Preview) -> Iterator[Events]:
+    client = Events(preview.url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def test_an_edit_reloads_and_serves_the_new_page(
+    project: Path, preview: Preview, events: Events
+) -> None:
+    start = version(events)
+    assert "First version." in get(preview.url + "topic/a/")[1]
+    (project / "content/topic/a.md").write_text(page("Alpha", "Second version. [[topic]]\n"))
+    events.wait_for(lambda s: s["version"] == start + 1)
+    status, html = get(preview.url + "topic/a/")
+    assert status == 200 and "Second version." in html
+    assert '<script src="/__livereload.js"></script></body>' in html
+    assert "__livereload" not in (preview.site_dir / "topic/a/index.html").read_text()
+
+
+def test_an_atomic_save_counts(project: Path, preview: Preview, events: Events) -> None:
+    start = version(events)
+    temp = project / "content/topic/.a.md.tmp1234"
+    temp.write_text(page("Alpha", "Saved atomically. [[topic]]\n"))
+    os.replace(temp, project / "content/topic/a.md")
+    events.wait_for(lambda s: s["version"] == start + 1)
+    assert "Saved atomically." in get(preview.url + "topic/a/")[1]
+
+
+def test_deleted_and_renamed_pages(project: Path, preview: Preview, events: Events) -> None:
+    start = version(events)
+    os.rename(project / "content/about.md", project / "content/about-us.md")
+    (project / "content/index.md").write_text(page("Home", "[[topic]] [[about-us]]\n"))
+    events.wait_for(lambda s: s["version"] > start)
+    assert get(preview.url + "about/")[0] == 404
+    assert get(preview.url + "about-us/")[0] == 200
+
+
+def test_a_broken_save_shows_the_errors_and_keeps_the_last_good_site(
+    project: Path, preview: Preview, events: Events
+) -> None:
+    start = version(events)
+    (project / "content/topic/a.md").write_text("---\ntitle: [broken\n---\n")
+    state = events.wait_for(lambda s: bool(s["problems"]))
+    problems = state["problems"]
+    assert isinstance(problems, list)
+    [syntax] = [p for p in problems if p["code"] == "yaml-syntax"]
+    assert syntax["where"].endswith("content/topic/a.md:3:1")
+    assert syntax["severity"] == "error" and syntax["message"]
+    assert "First version." in get(preview.url + "topic/a/")[1]
+    (project / "content/topic/a.md").write_text(page("Alpha", "Fixed. [[topic]]\n"))
+    events.wait_for(lambda s: s["version"] == start + 1 and not s["problems"])
+    assert "Fixed." in get(preview.url + "topic/a/")[1]
+
+
+def test_a_burst_of_changes_gives_at_most_two_builds(
+    project: Path, preview: Preview, events: Events
+) -> None:
+    version(events)
+    before = preview.builds
+    for i in range(200):
+        (project / f"content/topic/p{i:03}.md").write_text(page(f"P{i}", "[[topic]]\n"))
+    deadline = time.monotonic() + 20
+    while get(preview.url + "topic/p199/")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)  # let any straggling event settle
+    assert 1 <= preview.builds - before <= 2
+
+
+def test_temp_files_and_the_output_folder_are_ignored(project: Path) -> None:
+    classify = Classifier(
+        project,
+        project / "content",
+        project / "templates",
+        project / "static",
+        ignored=(project / "output",),
+    )
+    assert classify.kind(str(project / "content/a.md")) == "content"
+    assert classify.kind(str(project / "templates/base.html")) == "template"
+    assert classify.kind(str(project / "static/css/site.css")) == "static"
+    assert classify.kind(str(project / "site.yaml")) == "config"
+    for ignored in (
+        "content/.a.md.swp",
+        "content/a.md~",
+        "content/4913",
+        "content/a.md___jb_tmp___",
+        "content/.goutputstream-XYZ1",
+        "output/index.html",
+        "README.md",
+    ):
+        assert classify.kind(str(project / ignored)) is None, ignored
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../site.yaml",
+        "/%2e%2e/site.yaml",
+        "/%2E%2E%2Fsite.yaml",
+        "//etc/passwd",
+        "/..%2f..%2fetc/passwd",
+        "/a/%00",
+        "/link/secret.txt",
+        "/css/",
+    ],
+)
+def test_traversal_is_refused(tmp_path: Path, path: str) -> None:
+    root = tmp_path / "site"
+    (root / "css").mkdir(parents=True)
+    (root / "css/site.css").write_text("x")
+    (tmp_path / "secret.txt").write_text("secret")
+    (root / "link").symlink_to(tmp_path)
+    assert resolve(root, path) is None
+    assert resolve(root, "/css/site.css") == (root / "css/site.css").resolve()
+
+
+def test_traversal_over_the_wire_gets_404(preview: Preview) -> None:
+    for raw in (b"/../site.yaml", b"/%2e%2e/%2e%2e/etc/passwd", b"/static/../../site.yaml"):
+        with socket.create_connection(("127.0.0.1", preview.port), timeout=10) as sock:
+            sock.sendall(b"GET " + raw + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 404"), raw
+        assert b"secret" not in reply
+
+
+def test_cli_serve_stops_cleanly_and_releases_the_port(project: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intimacy_ssg", "serve", "--port", str(port)],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if line.startswith("serving"):
+                break
+        assert get(f"http://127.0.0.1:{port}/")[0] == 200
+        busy = subprocess.run(
+            [sys.executable, "-m", "intimacy_ssg", "serve", "--port", str(port)],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert busy.returncode == 2
+        assert f"port {port} is already in use; try --port {port + 1}" in busy.stderr
+        assert "Traceback" not in busy.stderr
+    finally:
+        process.send_signal(2)  # Ctrl-C
+        assert process.wait(timeout=15) == 0
+        assert process.stderr is not None
+        process.stderr.close()
+    with socket.socket() as again:  # no listener is left: a new server can bind the port
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
+
+
+def test_an_open_page_reloads_itself_after_an_edit(
+    project: Path, preview: Preview, tab: Any
+) -> None:
+    tab.goto(preview.url + "topic/a/")
+    assert "First version." in tab.content()
+    tab.wait_for_function("() => window.performance !== undefined")
+    time.sleep(0.3)  # the page's EventSource connects
+    (project / "content/topic/a.md").write_text(page("Alpha", "Reloaded by itself. [[topic]]\n"))
+    tab.wait_for_function(
+        "() => document.body.innerText.includes('Reloaded by itself.')", timeout=15000
+    )
+    (project / "content/topic/a.md").write_text("---\ntitle: [broken\n---\n")
+    tab.wait_for_selector("#intimacy-ssg-errors", timeout=15000)
+    overlay = tab.inner_text("#intimacy-ssg-errors")
+    assert "content/topic/a.md:3:1" in overlay and "yaml-syntax" in overlay
