@@ -9,7 +9,7 @@ STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev build check serve test lint format golden schema clean
+.PHONY: help install install-dev build check serve test ci lint format bench golden schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ serve: $(STAMP) ## live-reload preview on http://127.0.0.1:8000/ (PORT=... to ch
 test: $(DEV_STAMP) ## run the whole test suite (fails if no test ran)
 	$(PY) -m pytest
 
+ci: lint test ## what CI runs: lint, tests, strict check, build with a report
+	$(SSG) check --strict --format github
+	$(SSG) build --strict --report build-report.json
+
 lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,6 +56,9 @@ format: $(DEV_STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+bench: $(DEV_STAMP) ## benchmark 1,000 and 10,000 synthetic pages; writes bench/results.json
+	$(PY) -m bench.run
+
 golden: $(DEV_STAMP) ## regenerate the golden output trees under tests/golden/
 	$(PY) -m tests.golden
 
@@ -59,5 +66,5 @@ schema: $(STAMP) ## regenerate schema/frontmatter.schema.json
 	$(SSG) schema > schema/frontmatter.schema.json
 
 clean: ## remove output/, caches and .venv
-	rm -rf output .output.staging-* $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf output .output.staging-* build-report.json $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

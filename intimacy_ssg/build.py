@@ -11,7 +11,6 @@ the page index, and that index is only trustworthy once URL collisions have been
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -25,8 +24,8 @@ from .faq import canonical_questions, check_repeated, repeated_groups
 from .graph import Graph, build_graph
 from .links import resolve_links
 from .mentions import find_unlinked_mentions
-from .model import Page, Site, SourceFile
-from .parse import parse_page
+from .model import OutputFile, Site
+from .parallel import ParseCache, parse_all
 from .render import render_site
 from .site import assemble_site
 from .sitefiles import feeds, redirects, robots, sitemap
@@ -34,19 +33,6 @@ from .structured import review_overdue
 from .write import check_output_dir, write_output
 
 Progress = Callable[[str], None]
-ParseCache = dict[tuple[str, bytes], Page]
-
-
-def _parse(
-    source: SourceFile, config: Config, authors: frozenset[str], cache: ParseCache | None
-) -> Page:
-    if cache is None:
-        return parse_page(source, config.default_author, authors)
-    key = (source.rel, hashlib.sha256(source.data).digest())
-    page = cache.get(key)
-    if page is None or page.source.display != source.display:
-        page = cache[key] = parse_page(source, config.default_author, authors)
-    return page
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +43,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     graph: Graph | None = None
     site: Site | None = None
+    outputs: tuple[OutputFile, ...] = ()  # every generated file (static files excluded)
 
     @property
     def errors(self) -> int:
@@ -77,11 +64,13 @@ def build(
     progress: Progress | None = None,
     today: datetime.date | None = None,
     parse_cache: ParseCache | None = None,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Build the site described by `config`; with write=False, only validate.
     `today` (for review-overdue) defaults to SOURCE_DATE_EPOCH's day, else the clock's.
     `parse_cache` (kept by the caller between builds of one config) skips re-parsing files
-    whose bytes did not change: parsing is a pure function of the bytes and the config."""
+    whose bytes did not change: parsing is a pure function of the bytes and the config.
+    `jobs` caps the processes that parse in parallel (default: one per core)."""
     today = today or build_date()
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
@@ -103,11 +92,7 @@ def build(
 
     say("parse")
     authors = frozenset(a.id for a in config.authors)
-    pages = tuple(_parse(s, config, authors, parse_cache) for s in found.sources)
-    if parse_cache is not None:  # forget the versions of files that are gone or changed
-        live = {(p.source.rel, hashlib.sha256(p.source.data).digest()) for p in pages}
-        for key in set(parse_cache) - live:
-            del parse_cache[key]
+    pages = parse_all(found.sources, config.default_author, authors, parse_cache, jobs)
     for page in pages:
         problems += page.diagnostics
     lap("parse")
@@ -149,14 +134,14 @@ def build(
 
     problems = diag.with_severity(problems, config.severity_of)
     result = BuildResult(
-        diag.sort_diagnostics(problems), len(site.pages), False, timings, graph, site
+        diag.sort_diagnostics(problems), len(site.pages), False, timings, graph, site, outputs
     )
     if not write or result.failed(config.strict):
         return result
     say("write")
     write_output(outputs, site.statics, config.static_dir, config.output_dir)
     lap("write")
-    return BuildResult(result.diagnostics, result.pages, True, timings, graph, site)
+    return BuildResult(result.diagnostics, result.pages, True, timings, graph, site, outputs)
 
 
 def build_date() -> datetime.date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import errno
+import json
 import os
 import signal
 import sys
@@ -20,8 +21,10 @@ from typing import TextIO
 from . import __version__
 from .build import BuildResult, build
 from .config import SLUG_RE, Config, ConfigError, load_config
-from .diagnostics import Severity, display_path, plural
+from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
+from .diff import diff_snapshots, new_errors, to_json, to_markdown
 from .graphreport import graph_report
+from .report import load_snapshot, make_report
 from .schema import schema_json
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -49,12 +52,34 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--base-url", help="override site.yaml's base_url")
         sub.add_argument("--strict", action="store_true", help="fail on warnings too")
         sub.add_argument("--drafts", action="store_true", help="include draft pages")
+        sub.add_argument(
+            "--jobs",
+            type=int,
+            metavar="N",
+            help="processes that parse pages in parallel (default: one per core)",
+        )
+
+    def output_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--report",
+            type=Path,
+            metavar="FILE",
+            help="write a JSON build report (pages, diagnostics, timings)",
+        )
+        sub.add_argument(
+            "--format",
+            choices=("text", "json", "github"),
+            default="text",
+            help="diagnostics as text (stderr), JSON or GitHub annotations",
+        )
 
     build_cmd = commands.add_parser("build", help="build the site into the output folder")
     site_options(build_cmd)
+    output_options(build_cmd)
     build_cmd.add_argument("--output", type=Path, help="output folder (default: PROJECT/output)")
     check_cmd = commands.add_parser("check", help="run every validation, write nothing")
     site_options(check_cmd)
+    output_options(check_cmd)
 
     new_cmd = commands.add_parser(
         "new", help="scaffold a page: new CLUSTER/SLUG, new SLUG, or new CLUSTER --hub"
@@ -77,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     site_options(graph_cmd)
     graph_cmd.add_argument("--format", choices=("text", "json", "dot"), default="text")
 
+    diff_cmd = commands.add_parser("diff", help="compare two builds (reports or output folders)")
+    diff_cmd.add_argument("old", type=Path)
+    diff_cmd.add_argument("new", type=Path)
+    diff_cmd.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    diff_cmd.add_argument("--preview-url", default="", help="where NEW is deployed, for links")
+    diff_cmd.add_argument(
+        "--fail-on-new-errors",
+        action="store_true",
+        help="exit 1 when NEW has errors that OLD did not",
+    )
+
     commands.add_parser("schema", help="print the front-matter JSON Schema")
     return parser
 
@@ -92,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _graph(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "diff":
+            return _diff(args)
         sys.stdout.write(schema_json())
         return EXIT_OK
     except ConfigError as exc:
@@ -114,12 +152,39 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         drafts=args.drafts,
     )
     progress = _Progress(sys.stderr)
-    result = build(config, write=write, progress=progress)
+    result = build(config, write=write, progress=progress, jobs=args.jobs)
     progress.clear()
-    for problem in result.diagnostics:
-        print(problem.format(), file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([as_dict(d) for d in result.diagnostics], indent=2) + "\n")
+    else:
+        for problem in result.diagnostics:
+            if args.format == "github":
+                print(github_annotation(problem))
+            else:
+                print(problem.format(), file=sys.stderr)
+    if args.report is not None:
+        report = make_report(result, result.outputs)
+        args.report.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
     return EXIT_CONTENT if result.failed(config.strict) else EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    try:
+        old, new = load_snapshot(args.old), load_snapshot(args.new)
+    except (OSError, ValueError, KeyError) as exc:
+        print(
+            f"intimacy-ssg diff: cannot read {exc}: give two build reports "
+            "(build --report FILE) or two built output folders",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    result = diff_snapshots(old, new)
+    if args.format == "json":
+        sys.stdout.write(to_json(result))
+    else:
+        sys.stdout.write(to_markdown(result, args.preview_url))
+    return EXIT_CONTENT if args.fail_on_new_errors and new_errors(result) else EXIT_OK
 
 
 def _interrupt(signum: int, frame: object) -> None:

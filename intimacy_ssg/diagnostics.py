@@ -143,3 +143,40 @@ def display_path(path: Path) -> str:
     if path.is_relative_to(cwd):
         return Path(os.path.relpath(path, cwd)).as_posix()
     return path.as_posix()
+
+
+def github_annotation(d: Diagnostic) -> str:
+    """A GitHub Actions workflow command, so the problem shows on the pull request's line."""
+    level = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
+
+    def prop(text: str) -> str:
+        return (
+            text.replace("%", "%25")
+            .replace("\r", "%0D")
+            .replace("\n", "%0A")
+            .replace(":", "%3A")
+            .replace(",", "%2C")
+        )
+
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    where = [f"file={prop(d.location.path)}"]
+    if d.location.line:
+        where.append(f"line={d.location.line}")
+        where.append(f"col={max(d.location.col, 1)}")
+    where.append(f"title={prop(d.code)}")
+    message = d.message + (f"\n{d.hint}" if d.hint else "")
+    return f"::{level} {','.join(where)}::{data(message)}"
+
+
+def as_dict(d: Diagnostic) -> dict[str, object]:
+    return {
+        "path": d.location.path,
+        "line": d.location.line,
+        "column": d.location.col,
+        "severity": d.severity.value,
+        "code": d.code,
+        "message": d.message,
+        "hint": d.hint,
+    }

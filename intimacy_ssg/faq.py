@@ -24,43 +24,8 @@ from .model import FaqItem, Page, PageKind
 
 NEAR = 0.8
 STOPWORDS = frozenset(
-    (
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "the",
-        "to",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    )
+    "a an and are as at be can do does for from how i if in is it my of on or our the to "
+    "what when where which who why will with you your".split()
 )
 
 

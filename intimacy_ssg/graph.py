@@ -10,6 +10,7 @@ Everything here is linear in the number of pages plus edges.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -237,10 +238,7 @@ def _related(
             other_id,
         )
 
-    for candidate in sorted(scores, key=rank):
-        if len(chosen) >= count:
-            break
-        chosen.append(candidate)
+    chosen += heapq.nsmallest(count - len(chosen), scores, key=rank)
     return tuple(chosen)
 
 

@@ -181,9 +181,10 @@ class Site:
     drafts: frozenset[str]  # ids of draft pages left out of this build
     draft_files: frozenset[str]  # their content-relative paths
     diagnostics: tuple[Diagnostic, ...]
+    by_id: dict[str, Page] = field(default_factory=dict)  # the pages again, by id
 
     def page(self, page_id: str) -> Page:
-        return next(p for p in self.pages if p.id == page_id)
+        return self.by_id[page_id]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,9 +60,7 @@ def render_site(
     def render(template_name: str, page: PageView, source: str, rel: str) -> None:
         try:
             template = env.get_template(template_name)
-            text = template.render(
-                site=views.site_view(page.cluster.name if page.cluster else ""), page=page
-            )
+            text = template.render(site=views.site_view(), page=page)
         except Exception as exc:  # any template failure becomes a diagnostic
             where, line = _template_location(exc, config.templates_dir, template_name)
             failures[(where, line, _describe(exc))].append(source)

@@ -116,4 +116,13 @@ def assemble_site(
                 hint=f"create {content_display}/index.md",
             )
         )
-    return Site(published, urls, tuple(clusters), statics, drafts, draft_files, tuple(problems))
+    return Site(
+        published,
+        urls,
+        tuple(clusters),
+        statics,
+        drafts,
+        draft_files,
+        tuple(problems),
+        {p.id: p for p in published},
+    )

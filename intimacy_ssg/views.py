@@ -239,6 +239,8 @@ class ViewBuilder:
         self.base_path = config.base_path
         self.by_id = {p.id: p for p in site.pages}
         self.cluster_of = {c.name: c for c in site.clusters}
+        self._site_view: SiteView | None = None
+        self.body_links = {(e.source, e.target) for e in graph.edges if e.kind == BODY}
 
     def url(self, page_id: str) -> str:
         return self.base_path + self.site.urls[page_id]
@@ -261,11 +263,12 @@ class ViewBuilder:
             tuple(p.title for p in self.graph.planned.get(cluster.name, ())),
         )
 
-    def site_view(self, current_cluster: str = "") -> SiteView:
-        nav = tuple(
-            self.cluster_view(c, current_cluster=current_cluster) for c in self.site.clusters
-        )
-        return SiteView(
+    def site_view(self) -> SiteView:
+        """The same for every page (built once): a page marks its own cluster itself."""
+        if self._site_view is not None:
+            return self._site_view
+        nav = tuple(self.cluster_view(c) for c in self.site.clusters)
+        self._site_view = SiteView(
             self.config.title,
             self.config.description,
             self.config.language,
@@ -275,6 +278,7 @@ class ViewBuilder:
             nav,
             self.base_path + "css/site.css",
         )
+        return self._site_view
 
     def author(self, author_id: str) -> AuthorView | None:
         author = self.config.author(author_id)
@@ -415,7 +419,7 @@ class ViewBuilder:
         hub = self.by_id[cluster.hub]
         title = f"Map of {hub.front.title}"
         members = (cluster.hub, *cluster.spokes)
-        body_links = {(e.source, e.target) for e in self.graph.edges if e.kind == BODY}
+        body_links = self.body_links
         spokes = set(cluster.spokes)
         pairs = sorted(
             {(min(a, b), max(a, b)) for a, b in body_links if a in spokes and b in spokes}

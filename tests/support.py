@@ -77,7 +77,8 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def page(title: str, body: str = "", **fields: str) -> str:
     """A page's source: front matter (title, description, extra raw YAML lines) and body."""
-    lines = [f"title: {title}", f"description: About {title.lower()}."]
+    description = fields.pop("description", f"About {title.lower()}.")
+    lines = [f"title: {title}", f"description: {description}"]
     lines += [f"{key}: {value}" for key, value in fields.items()]
     return "---\n" + "\n".join(lines) + "\n---\n" + body
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from .support import REPO, SITES, tree
 
 
-def build_in_subprocess(out: Path, content: Path, hash_seed: str, tz: str) -> None:
-    env = dict(os.environ, PYTHONHASHSEED=hash_seed, TZ=tz)
+def build_in_subprocess(out: Path, content: Path, hash_seed: str, tz: str, epoch: str) -> None:
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed, TZ=tz, SOURCE_DATE_EPOCH=epoch)
     subprocess.run(
         [
             sys.executable,
@@ -31,11 +31,13 @@ def build_in_subprocess(out: Path, content: Path, hash_seed: str, tz: str) -> No
     )
 
 
-def test_two_builds_are_byte_identical_across_hash_seeds_and_time_zones(tmp_path: Path) -> None:
+def test_two_builds_are_byte_identical_across_hash_seeds_time_zones_and_clocks(
+    tmp_path: Path,
+) -> None:
     for content in (REPO / "content", SITES / "valid-basic/content"):
         first, second = tmp_path / f"{content.parent.name}-1", tmp_path / f"{content.parent.name}-2"
-        build_in_subprocess(first, content, "1", "UTC")
-        build_in_subprocess(second, content, "4242", "Pacific/Kiritimati")
+        build_in_subprocess(first, content, "1", "UTC", "0")
+        build_in_subprocess(second, content, "4242", "Pacific/Kiritimati", "1900000000")
         one, two = tree(first), tree(second)
         assert sorted(one) == sorted(two)
         assert [name for name in one if one[name] != two[name]] == []

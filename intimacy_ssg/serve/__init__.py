@@ -19,9 +19,10 @@ from typing import TextIO
 
 from watchdog.observers import Observer
 
-from ..build import BuildResult, ParseCache, build
+from ..build import BuildResult, build
 from ..config import Config, ConfigError, load_config
 from ..diagnostics import Diagnostic, plural
+from ..parallel import ParseCache
 from .server import LiveState, PreviewServer, start_server
 from .watcher import Classifier, Debouncer
 

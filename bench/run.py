@@ -1,0 +1,200 @@
+"""`make bench`: build the synthetic corpus at several sizes and record how long it takes.
+
+For each size: a cold build, a no-op rebuild, a rebuild after editing one page and after
+editing one template (the median of several runs of each), pages per second, the peak RSS
+of the build process (its parse workers included, as the largest child), the time spent
+resolving links and building the graph, and the live preview's edit-to-reload latency.
+Results go to bench/results.json and a table on stdout.
+
+    python -m bench.run [--sizes 1000,10000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from intimacy_ssg import __version__, build, load_config
+
+from .corpus import write_corpus
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timed_build(project: Path, content: Path, output: Path) -> tuple[float, int]:
+    """Seconds and peak RSS (KB) of one `intimacy-ssg build` in a fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intimacy_ssg",
+            "build",
+            "--project",
+            str(project),
+            "--content",
+            str(content),
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark build failed:\n{done.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before)
+
+
+def stage_times(project: Path, content: Path) -> dict[str, float]:
+    config = load_config(project, content_dir=content)
+    return build(config, write=False).timings
+
+
+def reload_latency(project: Path, content: Path, edits: int = 5) -> float:
+    """Median seconds from a page being written to the preview's reload event."""
+    from intimacy_ssg.serve import Preview
+
+    preview = Preview(project, content, port=0, out=io.StringIO())
+    preview.start()
+    try:
+        page = next(content.glob("*/topic-01.md"))
+        original = page.read_text()
+        samples = []
+        for n in range(edits):
+            seen = preview.state.version
+            started = time.perf_counter()
+            page.write_text(original + f"\nEdit {n}.\n")
+            with preview.state.changed:
+                while preview.state.version == seen:
+                    preview.state.changed.wait(30)
+            samples.append(time.perf_counter() - started)
+        page.write_text(original)
+        return statistics.median(samples)
+    finally:
+        preview.stop()
+
+
+def bench_size(pages: int, runs: int, work: Path) -> dict[str, Any]:
+    project = work / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    for part in ("templates", "static"):
+        shutil.copytree(REPO / part, project / part)
+    (project / "site.yaml").write_text((REPO / "site.yaml").read_text())
+    content = project / "content"
+    count = write_corpus(content, pages)
+    output = project / "output"
+
+    def median_of(prepare: Any = None) -> tuple[float, int]:
+        times, peaks = [], []
+        for _ in range(runs):
+            if prepare:
+                prepare()
+            seconds, peak = timed_build(project, content, output)
+            times.append(seconds)
+            peaks.append(peak)
+        return statistics.median(times), max(peaks)
+
+    def cold() -> None:
+        shutil.rmtree(output, ignore_errors=True)
+        shutil.rmtree(project / ".cache", ignore_errors=True)
+
+    edited = next(content.glob("*/topic-02.md"))
+    template = project / "templates/article.html"
+
+    def edit_page() -> None:
+        edited.write_text(edited.read_text() + "\nOne more sentence.\n")
+
+    def edit_template() -> None:
+        template.write_text(template.read_text() + "\n")
+
+    cold_s, cold_rss = median_of(cold)
+    noop_s, _ = median_of()
+    edit_s, _ = median_of(edit_page)
+    template_s, _ = median_of(edit_template)
+    stages = stage_times(project, content)
+    latency = reload_latency(project, content) if pages <= 2000 else None
+    return {
+        "pages": count,
+        "cold_s": round(cold_s, 3),
+        "noop_s": round(noop_s, 3),
+        "edit_page_s": round(edit_s, 3),
+        "edit_template_s": round(template_s, 3),
+        "pages_per_s": round(count / cold_s, 1),
+        "peak_rss_mb": round(cold_rss / 1024, 1),
+        "link_and_graph_s": round(stages.get("link", 0) + stages.get("graph", 0), 3),
+        "stages_s": {k: round(v, 3) for k, v in stages.items()},
+        "edit_to_reload_s": round(latency, 3) if latency is not None else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "generator": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d"),
+        "runs": args.runs,
+        "sizes": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="intimacy-ssg-bench-") as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            runs = args.runs if size <= 2000 else 1
+            print(f"benchmarking {size} pages ({runs} run(s) each)...", file=sys.stderr)
+            results["sizes"].append(bench_size(size, runs, Path(tmp) / str(size)))
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    header = (
+        "pages",
+        "cold s",
+        "no-op s",
+        "edit s",
+        "template s",
+        "pages/s",
+        "peak MB",
+        "graph s",
+        "reload s",
+    )
+    print(" | ".join(header))
+    for row in results["sizes"]:
+        print(
+            " | ".join(
+                str(row[k])
+                for k in (
+                    "pages",
+                    "cold_s",
+                    "noop_s",
+                    "edit_page_s",
+                    "edit_template_s",
+                    "pages_per_s",
+                    "peak_rss_mb",
+                    "link_and_graph_s",
+                    "edit_to_reload_s",
+                )
+            )
+        )
+    print(f"written to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

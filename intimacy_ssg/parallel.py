@@ -1,0 +1,73 @@
+"""Parse pages across cores: markdown parsing is most of a cold build's time.
+
+Pages are parsed in chunks by a process pool (one per core unless --jobs says otherwise);
+results come back in input order, so the output does not depend on scheduling. Workers send
+pages back without their source bytes (the parent still has them), to keep results compact.
+Small sites, and builds with everything cached, never start a pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+from .model import Page, SourceFile
+from .parse import parse_page
+
+ParseCache = dict[tuple[str, bytes], Page]
+POOL_MIN = 64  # below this many pages to parse, a pool costs more than it saves
+
+
+def _parse_chunk(
+    chunk: list[SourceFile], default_author: str, authors: frozenset[str]
+) -> list[Page]:
+    pages = [parse_page(source, default_author, authors) for source in chunk]
+    return [replace(p, source=replace(p.source, data=b"")) for p in pages]
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_all(
+    sources: tuple[SourceFile, ...],
+    default_author: str,
+    authors: frozenset[str],
+    cache: ParseCache | None = None,
+    jobs: int | None = None,
+) -> tuple[Page, ...]:
+    keys = [(s.rel, hashlib.sha256(s.data).digest()) for s in sources]
+    found: list[Page | None] = []
+    for source, key in zip(sources, keys, strict=True):
+        hit = cache.get(key) if cache is not None else None
+        found.append(hit if hit is not None and hit.source.display == source.display else None)
+    todo = [i for i, page in enumerate(found) if page is None]
+    workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
+    if workers > 1:
+        size = max(16, len(todo) // (workers * 4))
+        chunks = [[sources[i] for i in todo[n : n + size]] for n in range(0, len(todo), size)]
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            parsed = [
+                page
+                for chunk in pool.map(
+                    _parse_chunk, chunks, [default_author] * len(chunks), [authors] * len(chunks)
+                )
+                for page in chunk
+            ]
+        for i, page in zip(todo, parsed, strict=True):
+            found[i] = replace(page, source=sources[i])  # the bytes, back from the parent
+    else:
+        for i in todo:
+            found[i] = parse_page(sources[i], default_author, authors)
+    pages = tuple(p for p in found if p is not None)
+    if cache is not None:
+        cache.clear()  # keep only this build's versions: deleted and edited files drop out
+        cache.update(zip(keys, pages, strict=True))
+    return pages
