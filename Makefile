@@ -9,7 +9,7 @@ STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev build check serve test ci lint format bench golden schema clean
+.PHONY: help install install-dev build check serve test ci lint format bench screenshots audit golden schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ format: $(DEV_STAMP) ## apply ruff's fixes and formatting
 
 bench: $(DEV_STAMP) ## benchmark 1,000 and 10,000 synthetic pages; writes bench/results.json
 	$(PY) -m bench.run
+
+screenshots: $(DEV_STAMP) ## README screenshots (hub and article, light and dark) with chromium
+	$(PY) -m tests.screenshots
+
+audit: $(DEV_STAMP) ## Lighthouse scores of a hub and an article into audit/ (needs npm, chromium)
+	$(PY) -m audit.run
 
 golden: $(DEV_STAMP) ## regenerate the golden output trees under tests/golden/
 	$(PY) -m tests.golden

@@ -44,6 +44,7 @@ class BuildResult:
     graph: Graph | None = None
     site: Site | None = None
     outputs: tuple[OutputFile, ...] = ()  # every generated file (static files excluded)
+    search: str = ""  # what became of the search index (see write.index_search)
 
     @property
     def errors(self) -> int:
@@ -139,9 +140,13 @@ def build(
     if not write or result.failed(config.strict):
         return result
     say("write")
-    write_output(outputs, site.statics, config.static_dir, config.output_dir)
+    report = write_output(
+        outputs, site.statics, config.static_dir, config.output_dir, search=config.search
+    )
     lap("write")
-    return BuildResult(result.diagnostics, result.pages, True, timings, graph, site, outputs)
+    return BuildResult(
+        result.diagnostics, result.pages, True, timings, graph, site, outputs, report.search
+    )
 
 
 def build_date() -> datetime.date:

@@ -246,7 +246,8 @@ def _summary(result: BuildResult, config: Config, write: bool, seconds: float) -
         kept = "; the output folder was left as it was" if write else ""
         return f"failed: {counts}{why}{kept} ({pages}, {seconds:.2f} s)"
     if write:
-        return f"built {pages} into {config.output_dir} ({counts}, {seconds:.2f} s)"
+        search = "" if result.search == "indexed" else f"; search: {result.search}"
+        return f"built {pages} into {config.output_dir} ({counts}, {seconds:.2f} s){search}"
     return f"checked {pages}: {counts} ({seconds:.2f} s)"
 
 

@@ -60,6 +60,7 @@ class Config:
     timezone: str = "UTC"  # dates without a time are midnight here
     default_image: str = ""  # for social cards and JSON-LD when a page has no image
     review_max_age_months: int = 12  # older `last_reviewed` dates are review-overdue
+    search: bool = True  # index the built site with Pagefind and make a search page
     severity: tuple[tuple[str, str], ...] = ()  # per-code overrides: error/warning/info/off
 
     def severity_of(self, code: str) -> str | None:
@@ -208,6 +209,10 @@ def load_config(
             *where("metadata", "timezone"),
             hint="an IANA name such as UTC or Europe/London",
         )
+    search = data.get("search", True)
+    if not isinstance(search, bool):
+        problem("'search' must be true or false", *where("search"))
+        search = True
     severity: list[tuple[str, str]] = []
     raw_severity = data.get("severity", {})
     if not isinstance(raw_severity, dict):
@@ -241,6 +246,7 @@ def load_config(
         "default_author",
         "graph",
         "metadata",
+        "search",
         "severity",
     )
     for key in sorted(set(data) - set(known)):
@@ -289,5 +295,6 @@ def load_config(
         timezone=str(metadata["timezone"]),
         default_image=str(metadata["image"]),
         review_max_age_months=int(metadata["review_max_age_months"]),
+        search=search,
         severity=tuple(sorted(severity)),
     )

@@ -34,6 +34,8 @@ PLACEHOLDER_RE = re.compile("\x00([HT])([0-9]+)\x00")
 TEMPLATE_IDS = frozenset(
     {
         "main",
+        "search",
+        "search-label",
         "toc-title",
         "common-questions",
         "related-title",

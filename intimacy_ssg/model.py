@@ -214,3 +214,4 @@ class OutputFile:
 class WriteReport:
     written: int
     copied: int
+    search: str = "off"  # "indexed", "off" (search: false) or why it could not run

@@ -81,6 +81,8 @@ def render_site(
     for cluster in site.clusters:
         where = f"the map of '{cluster.name}'"
         render("map.html", views.map_view(cluster), where, f"{cluster.name}/map/index.html")
+    if config.search:
+        render("search.html", views.search_view(), "the search page", "search/index.html")
     render("404.html", views.not_found_view(), "the 404 page", "404.html")
     outputs.append(OutputFile("graph.json", graph_json(graph)))
 

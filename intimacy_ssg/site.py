@@ -22,6 +22,8 @@ RESERVED = {
     "graph.json": "the link graph export",
     "sitemap.xml": "the sitemap",
     "robots.txt": "robots.txt",
+    "pagefind/pagefind.js": "the search index",
+    "pagefind/index.html": "the search index",
     "feed.xml": "the site feed",
 }
 RESERVED_IN_CLUSTER = {"map/index.html": "the cluster map", "feed.xml": "the cluster feed"}

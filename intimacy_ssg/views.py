@@ -209,6 +209,7 @@ class SiteView:
     home_url: str
     nav: tuple[ClusterView, ...]
     stylesheet: str
+    search: bool = False  # a search page exists (Pagefind)
 
     def url(self, path: str) -> str:
         """A site-root path ('css/site.css', '/about/') as a URL under the base path."""
@@ -277,6 +278,7 @@ class ViewBuilder:
             self.base_path,
             nav,
             self.base_path + "css/site.css",
+            self.config.search,
         )
         return self._site_view
 
@@ -454,6 +456,18 @@ class ViewBuilder:
             ),
             cluster=self.cluster_view(cluster, "", cluster.name),
             map=MapView(Markup(svg), entries),
+        )
+
+    def search_view(self) -> PageView:
+        url = f"{self.base_path}search/"
+        return PageView(
+            id="search",
+            kind="search",
+            title="Search",
+            description=f"Search every page of {self.config.title}.",
+            url=url,
+            canonical=f"{self.config.base_url}search/",
+            breadcrumb=(LinkView("Home", self.base_path), LinkView("Search", url, current=True)),
         )
 
     def not_found_view(self) -> PageView:

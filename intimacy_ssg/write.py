@@ -12,13 +12,17 @@ so a mistyped --output can never wipe someone's documents.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from .config import ConfigError
 from .diagnostics import Diagnostic, Location, Severity, display_path
 from .model import OutputFile, StaticFile, WriteReport
+from .searchindex import canonicalise
 
 MARKER = ".intimacy-ssg-output"
 
@@ -52,6 +56,7 @@ def write_output(
     statics: tuple[StaticFile, ...],
     static_dir: Path,
     output_dir: Path,
+    search: bool = False,
 ) -> WriteReport:
     check_output_dir(output_dir)
     parent = output_dir.parent
@@ -71,10 +76,28 @@ def write_output(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(file.data)
         (staging / MARKER).write_text("Built by intimacy-ssg; replaced on every build.\n")
+        indexed = index_search(staging) if search else "off"
         _swap_in(staging, output_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return WriteReport(written=len(files), copied=len(statics))
+    return WriteReport(written=len(files), copied=len(statics), search=indexed)
+
+
+def index_search(site: Path) -> str:
+    """Index the staged site with Pagefind (it writes site/pagefind/). A missing Pagefind is
+    reported, not fatal; a Pagefind that fails fails the build, before anything is swapped."""
+    if importlib.util.find_spec("pagefind") is None:
+        return "unavailable: pagefind is not installed (pip install 'pagefind[bin]')"
+    done = subprocess.run(
+        [sys.executable, "-m", "pagefind", "--site", str(site), "--silent"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pagefind failed: {done.stderr.strip() or done.stdout.strip()}")
+    canonicalise(site / "pagefind")  # Pagefind's own output differs from run to run
+    return "indexed"
 
 
 def _inside(root: Path, rel: str) -> Path:

@@ -52,6 +52,7 @@ def site_config(site: Path, output: Path | None = None, **options: Any) -> Confi
         config = load_config(site, output_dir=output, **options)
     else:
         config = load_config(REPO, content_dir=site / "content", output_dir=output, **options)
+    config = replace(config, search=False)  # the search index has tests of its own
     overrides = site / "severity.yaml"
     if overrides.exists():
         levels = yaml.safe_load(overrides.read_text())
@@ -101,6 +102,7 @@ def build_content(
     files: Mapping[str, str | bytes],
     write: bool = False,
     graph_rules: bool = False,
+    search: bool = False,
     **options: Any,
 ) -> tuple[BuildResult, list[str]]:
     """Build (or check) content made from `files` with this repo's templates, from inside root.
@@ -109,6 +111,6 @@ def build_content(
     with chdir(root):
         config = load_config(REPO, content_dir=content, output_dir=root / "output", **options)
         quiet = GRAPH_RULES_OFF if not graph_rules else (("structured-data-recommended", "off"),)
-        config = replace(config, severity=quiet)
+        config = replace(config, severity=quiet, search=search)
         result = build(config, write=write)
     return result, [d.format() for d in result.diagnostics]

@@ -55,7 +55,7 @@ def html_pages(files: dict[str, bytes]) -> dict[str, str]:
     return {
         name: data.decode()
         for name, data in files.items()
-        if name.endswith("index.html") and "/map/" not in name
+        if name.endswith("index.html") and "/map/" not in name and name != "search/index.html"
     }
 
 

@@ -124,3 +124,21 @@ def test_static_files_are_copied_as_they_are(tmp_path: Path) -> None:
     (static / "img" / "a.bin").write_bytes(bytes(range(256)))
     write_output((), (StaticFile("img/a.bin", "static/img/a.bin"),), static, tmp_path / "out")
     assert (tmp_path / "out/img/a.bin").read_bytes() == bytes(range(256))
+
+
+def test_the_search_index_is_built_and_byte_identical_every_time(tmp_path: Path) -> None:
+    files = {"index.md": page("Home", "[[a]] Limerence is a word.\n"), "a.md": page("A")}
+    first, _ = build_content(tmp_path / "one", files, write=True, search=True)
+    second, _ = build_content(tmp_path / "two", files, write=True, search=True)
+    assert first.search == second.search == "indexed"
+    one, two = tree(tmp_path / "one/output"), tree(tmp_path / "two/output")
+    assert any(name.startswith("pagefind/filter/") for name in one)
+    assert one == two
+    assert (tmp_path / "one/output/search/index.html").exists()
+
+
+def test_search_can_be_switched_off(tmp_path: Path) -> None:
+    result, _ = build_content(tmp_path, {"index.md": page("Home")}, write=True)
+    assert result.search == "off"
+    assert not (tmp_path / "output/pagefind").exists()
+    assert not (tmp_path / "output/search").exists()

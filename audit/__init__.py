@@ -1,0 +1,1 @@
+"""`make audit`: Lighthouse scores of built pages (a report, not a test)."""
