@@ -9,7 +9,7 @@ STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev build check serve test ci lint format bench screenshots audit golden schema clean
+.PHONY: help install install-dev build check serve test fuzz ci lint format bench screenshots audit golden schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ serve: $(STAMP) ## live-reload preview on http://127.0.0.1:8000/ (PORT=... to ch
 
 test: $(DEV_STAMP) ## run the whole test suite (fails if no test ran)
 	$(PY) -m pytest
+
+fuzz: $(DEV_STAMP) ## the property tests with many more examples (slow)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py
 
 ci: lint test ## what CI runs: lint, tests, strict check, build with a report
 	$(SSG) check --strict --format github

@@ -152,7 +152,17 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         drafts=args.drafts,
     )
     progress = _Progress(sys.stderr)
-    result = build(config, write=write, progress=progress, jobs=args.jobs)
+    try:
+        result = build(config, write=write, progress=progress, jobs=args.jobs)
+    except OSError as exc:  # disk full, permissions: the machine's problem, not the content's
+        progress.clear()
+        print(
+            f"error: could not write {config.output_dir}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''}; the previous output was "
+            "left as it was",
+            file=sys.stderr,
+        )
+        return EXIT_CONTENT
     progress.clear()
     if args.format == "json":
         sys.stdout.write(json.dumps([as_dict(d) for d in result.diagnostics], indent=2) + "\n")

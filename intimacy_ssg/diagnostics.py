@@ -73,7 +73,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "broken-link": (Severity.ERROR, "an internal link points at no page"),
     "broken-anchor": (Severity.ERROR, "a link's #anchor is not a heading id of its target"),
     "unknown-related": (Severity.ERROR, "a `related:` entry names no page"),
-    "unsafe-path": (Severity.WARNING, "a symlink in content/ or static/ was skipped"),
+    "unsafe-path": (Severity.ERROR, "a symlink in content/ or static/ was refused"),
+    "page-too-large": (Severity.ERROR, "a page file is larger than the size cap (1 MB)"),
+    "page-too-slow": (Severity.ERROR, "a page took too long to parse, or nests too deeply"),
     "template-error": (Severity.ERROR, "a Jinja2 template failed to load or render"),
     "contract-hub-link": (Severity.WARNING, "a spoke's body does not link to its hub"),
     "contract-spoke-link": (

@@ -24,6 +24,35 @@ def suggest_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "page"
 
 
+WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"]
+    + [f"com{i}" for i in range(1, 10)]
+    + [f"lpt{i}" for i in range(1, 10)]
+)
+MAX_SLUG = 80
+
+
+def slug_problem(name: str) -> tuple[str, str] | None:
+    """Why a file or folder name cannot be a slug (message, hint), or None if it can."""
+    if not SLUG_RE.fullmatch(name):
+        shown = name.encode("unicode_escape").decode()
+        return (
+            f"'{shown}' is not a valid slug (lowercase letters, digits and single hyphens)",
+            f"rename it to '{suggest_slug(name)}'",
+        )
+    if name in WINDOWS_RESERVED:
+        return (
+            f"'{name}' is a reserved device name on Windows",
+            f"rename it, e.g. to '{name}-page'",
+        )
+    if len(name) > MAX_SLUG:
+        return (
+            f"the slug is {len(name)} characters long; at most {MAX_SLUG} are allowed",
+            "shorten it: URLs stay readable and every file system can store it",
+        )
+    return None
+
+
 def classify(rel: str) -> tuple[str, PageKind, str] | str:
     """Map a content-relative .md path to (page id, kind, cluster), or explain why not."""
     parts = rel[: -len(".md")].split("/")
@@ -48,19 +77,10 @@ def discover_sources(content_dir: Path, static_dir: Path) -> Discovered:
         shown = display_path(path)
         if not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
-        bad = next(
-            (p for p in rel[: -len(".md")].split("/") if not SLUG_RE.fullmatch(p)),
-            None,
-        )
-        if bad is not None:
-            problems.append(
-                diag.make(
-                    "invalid-slug",
-                    f"'{bad}' is not a valid slug (lowercase letters, digits and single hyphens)",
-                    Location(shown, 1, 1),
-                    hint=f"rename it to '{suggest_slug(bad)}'",
-                )
-            )
+        why = next((w for p in rel[: -len(".md")].split("/") if (w := slug_problem(p))), None)
+        if why is not None:
+            message, hint = why
+            problems.append(diag.make("invalid-slug", message, Location(shown, 1, 1), hint=hint))
             continue
         kind = classify(rel)
         if isinstance(kind, str):
@@ -109,7 +129,8 @@ def _walk(root: Path, problems: list[Diagnostic]) -> list[Path]:
 def _symlink(path: Path) -> Diagnostic:
     return diag.make(
         "unsafe-path",
-        "symbolic link skipped: links could reach files outside the project",
+        f"symbolic link to '{os.readlink(path)}' refused: links could reach files outside "
+        "the project",
         Location(display_path(path)),
         hint="copy the file into the folder instead",
     )

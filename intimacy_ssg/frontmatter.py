@@ -157,7 +157,7 @@ def parse_front_matter(
 
     fallback_title = path.rsplit("/", 1)[-1].removesuffix(".md")
     # When the front matter as a whole is broken, "title is missing" would only be noise.
-    whole = not (split.diagnostics or doc.problems or (doc.value is not None and not data))
+    whole = not (split.diagnostics or doc.problems or not isinstance(doc.value, dict | None))
     title = checker.string("title", required=whole) or fallback_title
     description = checker.string("description", required=whole)
     if len(description) > DESCRIPTION_MAX:
@@ -376,27 +376,29 @@ class Checker:
             return None
         return value
 
+    def has(self, path: KeyPath) -> bool:
+        """Whether the key is written in the front matter (even with an empty value)."""
+        parent = self.get(path[:-1]) if len(path) > 1 else self.data
+        if isinstance(parent, dict):
+            return path[-1] in parent
+        return isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent)
+
     def string(self, key: str | KeyPath, required: bool = False) -> str:
         path = (key,) if isinstance(key, str) else key
         value = self.get(path)
-        if (
-            required
-            and (value is None or value == "")
-            and (len(path) > 1 or path[0] not in self.data or value == "")
-        ):
-            where = (
-                self.loc(path)
-                if len(path) > 1 or path[0] in self.data
-                else Location(self.path, 1, 1)
-            )
+        present = self.has(path)
+        if present and value is None:  # `title:` or `title: null`
+            self.wrong(path, "a string", value)
+            return ""
+        if required and (not present or value == ""):
+            where = self.loc(path) if present or len(path) > 1 else Location(self.path, 1, 1)
+            hint = f"add '{path[-1]}: ...'" + ("" if len(path) > 1 else " to the front matter")
             self.problems.append(
                 diag.make(
                     "missing-field",
                     f"'{self._name(path)}' is required and must not be empty",
                     where,
-                    hint=f"add '{path[-1]}: ...'"
-                    if len(path) > 1
-                    else f"add '{path[0]}: ...' to the front matter",
+                    hint=hint,
                 )
             )
             return ""

@@ -35,6 +35,10 @@ TEMPLATE_IDS = frozenset(
     {
         "main",
         "search",
+        "quiz",
+        "quiz-data",
+        "quiz-title",
+        "profiles-title",
         "search-label",
         "toc-title",
         "common-questions",

@@ -11,20 +11,86 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
-from .model import Page, SourceFile
+from . import diagnostics as diag
+from .diagnostics import Diagnostic, Location
+from .model import FrontMatter, Page, SourceFile
 from .parse import parse_page
 
 ParseCache = dict[tuple[str, bytes], Page]
 POOL_MIN = 64  # below this many pages to parse, a pool costs more than it saves
 
 
+MAX_PAGE_BYTES = 1_000_000  # a page larger than this is refused, not parsed
+PAGE_SECONDS = 20.0  # a page that takes longer to parse is given up on
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _Timeout
+
+
+def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:
+    """parse_page, within a size cap and (where signals work) a time limit; a page that
+    breaks either, or the parser itself, becomes a diagnostic, never a traceback."""
+    where = Location(source.display, 1, 1)
+    if len(source.data) > MAX_PAGE_BYTES:
+        return _failed(
+            source,
+            diag.make(
+                "page-too-large",
+                f"the file is {len(source.data):,} bytes; pages may be at most {MAX_PAGE_BYTES:,}",
+                where,
+                hint="split it into several pages",
+            ),
+        )
+    timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if timed:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, PAGE_SECONDS)
+    try:
+        return parse_page(source, default_author, authors)
+    except _Timeout:
+        return _failed(
+            source,
+            diag.make(
+                "page-too-slow",
+                f"parsing took more than {PAGE_SECONDS:g} seconds",
+                where,
+                hint="look for pathological markdown, e.g. thousands of unclosed brackets",
+            ),
+        )
+    except RecursionError:
+        return _failed(
+            source,
+            diag.make(
+                "page-too-slow",
+                "the markdown is nested too deeply to parse",
+                where,
+                hint="look for thousands of nested quotes or lists",
+            ),
+        )
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _failed(source: SourceFile, problem: Diagnostic) -> Page:
+    return Page(source, FrontMatter(source.slug, ""), "", (), (), (), 0, (problem,))
+
+
 def _parse_chunk(
     chunk: list[SourceFile], default_author: str, authors: frozenset[str]
 ) -> list[Page]:
-    pages = [parse_page(source, default_author, authors) for source in chunk]
+    pages = [guarded_parse(source, default_author, authors) for source in chunk]
     return [replace(p, source=replace(p.source, data=b"")) for p in pages]
 
 
@@ -65,7 +131,7 @@ def parse_all(
             found[i] = replace(page, source=sources[i])  # the bytes, back from the parent
     else:
         for i in todo:
-            found[i] = parse_page(sources[i], default_author, authors)
+            found[i] = guarded_parse(sources[i], default_author, authors)
     pages = tuple(p for p in found if p is not None)
     if cache is not None:
         cache.clear()  # keep only this build's versions: deleted and edited files drop out

@@ -22,9 +22,11 @@ def decode(data: bytes, path: str) -> tuple[str, tuple[Diagnostic, ...]]:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
         problem = diag.make(
             "encoding",
-            f"invalid UTF-8 at byte {exc.start} (0x{data[exc.start]:02x})",
+            f"invalid UTF-8 at byte {exc.start} (0x{data[exc.start]:02x})"
+            + ("; the file looks like UTF-16" if utf16 else ""),
             Location(path, line, col),
             hint="save the file as UTF-8 in your editor",
         )

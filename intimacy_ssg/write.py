@@ -11,12 +11,15 @@ so a mistyped --output can never wipe someone's documents.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from .config import ConfigError
@@ -61,6 +64,43 @@ def write_output(
     check_output_dir(output_dir)
     parent = output_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
+    with _lock(parent / f".{output_dir.name}.lock", output_dir):
+        return _write_locked(files, statics, static_dir, output_dir, search)
+
+
+@contextlib.contextmanager
+def _lock(path: Path, output_dir: Path) -> Iterator[None]:
+    """One writer at a time: a second build fails at once with a clear message."""
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole write
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            shown = display_path(output_dir)
+            raise ConfigError(
+                (
+                    Diagnostic(
+                        "config",
+                        f"another build is writing {shown} right now",
+                        Location(shown),
+                        Severity.ERROR,
+                        "wait for it to finish, or build into another --output",
+                    ),
+                )
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+def _write_locked(
+    files: tuple[OutputFile, ...],
+    statics: tuple[StaticFile, ...],
+    static_dir: Path,
+    output_dir: Path,
+    search: bool,
+) -> WriteReport:
+    parent = output_dir.parent
     for stale in parent.glob(f".{output_dir.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
     staging = parent / f".{output_dir.name}.staging-{os.getpid()}"

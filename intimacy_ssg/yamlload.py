@@ -64,7 +64,7 @@ def load_yaml(text: str) -> YamlDocument:
         values: dict[KeyPath, Pos] = {}
         keys: dict[KeyPath, Pos] = {}
         problems: list[YamlProblem] = []
-        _walk(node, (), values, keys, problems)
+        _walk(node, (), values, keys, problems, set())
         if problems:
             return YamlDocument(None, values, keys, tuple(problems))
         value = loader.construct_document(node)
@@ -90,21 +90,39 @@ def _walk(
     values: dict[KeyPath, Pos],
     keys: dict[KeyPath, Pos],
     problems: list[YamlProblem],
+    seen: set[int],
 ) -> None:
     mark = node.start_mark
+    if isinstance(node, yaml.CollectionNode):
+        # An alias makes the composer reuse a node. Walking reused nodes is how "billion
+        # laughs" documents explode (and `&a [*a]` never ends): refuse them outright.
+        if id(node) in seen:
+            if any(p.message.startswith("anchors and aliases") for p in problems):
+                return  # one report is enough
+            problems.append(
+                YamlProblem(
+                    "yaml-syntax",
+                    "anchors and aliases (&name, *name) are not allowed here",
+                    mark.line,
+                    mark.column,
+                    "write the value out in full",
+                )
+            )
+            return
+        seen.add(id(node))
     if isinstance(node, yaml.ScalarNode):
         values[path] = Pos(mark.line, mark.column, str(node.value), node.style or "")
     else:
         values[path] = Pos(mark.line, mark.column)
     if isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), values, keys, problems)
+            _walk(item, (*path, index), values, keys, problems, seen)
     elif isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
+        first: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             kmark = key_node.start_mark
-            if key in seen and key != "<<":
+            if key in first and key != "<<":
                 problems.append(
                     YamlProblem(
                         "duplicate-key",
@@ -112,10 +130,10 @@ def _walk(
                         kmark.line,
                         kmark.column,
                         "first on line {line}; YAML would keep only the last one: remove one",
-                        ref_line=seen[key],
+                        ref_line=first[key],
                     )
                 )
                 continue
-            seen[key] = kmark.line
+            first[key] = kmark.line
             keys[(*path, key)] = Pos(kmark.line, kmark.column)
-            _walk(value_node, (*path, key), values, keys, problems)
+            _walk(value_node, (*path, key), values, keys, problems, seen)

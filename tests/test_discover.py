@@ -54,7 +54,7 @@ def test_discovery_is_sorted_and_skips_temp_files_and_non_pages(tmp_path: Path) 
     assert found.diagnostics == ()
 
 
-def test_symlinks_are_skipped_with_a_warning(tmp_path: Path) -> None:
+def test_symlinks_are_refused_naming_their_target(tmp_path: Path) -> None:
     content = write_content(tmp_path, {"index.md": ""})
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
@@ -67,9 +67,10 @@ def test_symlinks_are_skipped_with_a_warning(tmp_path: Path) -> None:
     assert [s.rel for s in found.sources] == ["index.md"]
     assert found.statics == ()
     assert [(d.code, d.severity.value, str(d.location)) for d in found.diagnostics] == [
-        ("unsafe-path", "warning", "content/leak.md"),
-        ("unsafe-path", "warning", "static/loop"),
+        ("unsafe-path", "error", "content/leak.md"),
+        ("unsafe-path", "error", "static/loop"),
     ]
+    assert found.diagnostics[0].message.startswith(f"symbolic link to '{secret}' refused")
 
 
 def test_file_listing_order_does_not_matter(

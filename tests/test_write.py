@@ -31,7 +31,7 @@ def test_failed_build_leaves_previous_output_byte_identical(tmp_path: Path) -> N
     result, problems = build_content(tmp_path, broken, write=True)
     assert not result.written and len(problems) == 2
     assert snapshot(tmp_path / "output") == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".output")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".output.staging")] == []
 
 
 def test_strict_warnings_also_leave_output_alone(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_crash_while_writing_leaves_previous_output(
     with pytest.raises(KeyboardInterrupt):
         build_content(tmp_path, dict(SITE, **{"b.md": page("B changed")}), write=True)
     assert snapshot(tmp_path / "output") == before
-    assert not any(p.name.startswith(".output.") for p in tmp_path.iterdir())
+    assert not any(p.name.startswith(".output.staging") for p in tmp_path.iterdir())
 
 
 def test_deleted_pages_leave_no_stale_files(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_swap_replaces_an_existing_tree(tmp_path: Path) -> None:
     write_output((OutputFile("x/index.html", b"1"),), (), tmp_path, out)
     write_output((OutputFile("y/index.html", b"2"),), (), tmp_path, out)
     assert tree(out) == {MARKER: (out / MARKER).read_bytes(), "y/index.html": b"2"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
 
 
 def test_stale_staging_folders_from_killed_builds_are_removed(tmp_path: Path) -> None:
