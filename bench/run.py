@@ -90,13 +90,16 @@ def reload_latency(project: Path, content: Path, edits: int = 5) -> float:
         preview.stop()
 
 
-def bench_size(pages: int, runs: int, work: Path) -> dict[str, Any]:
+def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[str, Any]:
     project = work / "project"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
     for part in ("templates", "static"):
         shutil.copytree(REPO / part, project / part)
-    (project / "site.yaml").write_text((REPO / "site.yaml").read_text())
+    site_yaml = (REPO / "site.yaml").read_text()
+    if not search:  # Pagefind's indexing is timed apart: the other generators have no search
+        site_yaml += "search: false\n"
+    (project / "site.yaml").write_text(site_yaml)
     content = project / "content"
     count = write_corpus(content, pages)
     output = project / "output"
@@ -148,6 +151,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--search",
+        action="store_true",
+        help="also build the Pagefind search index (off by default)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     args = parser.parse_args()
     results: dict[str, Any] = {
@@ -156,13 +164,14 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),
         "runs": args.runs,
+        "search_index": args.search,
         "sizes": [],
     }
     with tempfile.TemporaryDirectory(prefix="intimacy-ssg-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             runs = args.runs if size <= 2000 else 1
             print(f"benchmarking {size} pages ({runs} run(s) each)...", file=sys.stderr)
-            results["sizes"].append(bench_size(size, runs, Path(tmp) / str(size)))
+            results["sizes"].append(bench_size(size, runs, Path(tmp) / str(size), args.search))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     header = (
         "pages",

@@ -2,9 +2,9 @@
 
 Two questions are "the same" when they match after lowercasing and dropping punctuation
 and extra spaces, and "near-identical" when their sets of meaningful words overlap by at
-least NEAR (Jaccard). The site-wide search uses prefix filtering (the AllPairs method):
-words are ordered rarest first, and two sets that can reach the threshold must share a word
-among the first few of each, so only those pairs are compared.
+least NEAR (Jaccard). To stay cheap on large sites, a question is only compared with the
+questions that share its rarest meaningful word (among words that occur more than once):
+a paraphrase keeps its distinctive words, and comparing every pair would be quadratic.
 
 Google marks up a repeated question on one page only; `canonical_questions()` picks it:
 a page with `faq_canonical: true`, else the hub, else the first page by id.
@@ -12,7 +12,6 @@ a page with `faq_canonical: true`, else the hub, else the first page by id.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -98,11 +97,15 @@ def repeated_groups(pages: Sequence[Page]) -> list[list[tuple[Page, FaqItem]]]:
     frequency = Counter(word for entry in entries for word in entry.words)
     index: dict[str, list[int]] = defaultdict(list)
     for i, entry in enumerate(entries):
-        ordered = sorted(entry.words, key=lambda w: (frequency[w], w))
-        prefix = len(ordered) - math.ceil(NEAR * len(ordered)) + 1
+        # Compare only with questions that share this one's rarest meaningful word: a
+        # paraphrase keeps its distinctive word, and common words would make this quadratic.
+        shared = sorted(
+            (w for w in entry.words if frequency[w] > 1), key=lambda w: (frequency[w], w)
+        )  # a word seen once matches nothing
         candidates: set[int] = set()
-        for word in ordered[:prefix]:
+        for word in shared[:1]:
             candidates.update(index[word])
+        for word in entry.words:
             index[word].append(i)
         if not entry.words:
             continue

@@ -88,11 +88,15 @@ def assemble_site(
                 )
 
     clusters: list[Cluster] = []
+    by_cluster: dict[str, list[Page]] = defaultdict(list)
+    for page in published:
+        by_cluster[page.source.cluster].append(page)
+    hubs = {p.source.cluster for p in pages if p.source.kind is PageKind.HUB}
     for name in cluster_names:
-        members = [p for p in published if p.source.cluster == name]
+        members = by_cluster[name]
         hub = next((p for p in members if p.source.kind is PageKind.HUB), None)
         if hub is None:
-            if any(p.source.cluster == name and p.source.kind is PageKind.HUB for p in pages):
+            if name in hubs:
                 continue  # the hub is a draft: its spokes are built without a cluster page
             folder = posixpath.dirname(members[0].source.display) if members else name
             problems.append(

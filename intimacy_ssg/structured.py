@@ -123,7 +123,7 @@ def page_jsonld(facts: PageFacts) -> list[dict[str, Any]]:
 
 def script_json(block: dict[str, Any]) -> str:
     """JSON that is safe between <script> tags: no '<', '>' or '&' survives as itself."""
-    text = json.dumps(block, ensure_ascii=False, indent=1)
+    text = json.dumps(block, ensure_ascii=False, separators=(",", ":"))  # the fast C encoder
     for char, escape in (
         ("<", "\\u003c"),
         (">", "\\u003e"),

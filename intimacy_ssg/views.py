@@ -10,6 +10,7 @@ import datetime
 import html
 import json
 import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,6 +55,8 @@ class DateView:
         text = f"{day.day} {MONTHS[day.month - 1]} {day.year}"  # never the machine's locale
         return DateView(value.isoformat(), text, moment.isoformat(), day.isoformat())
 
+
+NAV_LIMIT = 8  # clusters in the header on every page; the home page lists them all
 
 MONTHS = (
     "January",
@@ -210,6 +213,7 @@ class SiteView:
     nav: tuple[ClusterView, ...]
     stylesheet: str
     search: bool = False  # a search page exists (Pagefind)
+    clusters: tuple[ClusterView, ...] = ()  # every cluster (nav holds the first NAV_LIMIT)
 
     def url(self, path: str) -> str:
         """A site-root path ('css/site.css', '/about/') as a URL under the base path."""
@@ -242,6 +246,9 @@ class ViewBuilder:
         self.cluster_of = {c.name: c for c in site.clusters}
         self._site_view: SiteView | None = None
         self.body_links = {(e.source, e.target) for e in graph.edges if e.kind == BODY}
+        self.links_from: dict[str, set[str]] = defaultdict(set)
+        for source, target in self.body_links:
+            self.links_from[source].add(target)
 
     def url(self, page_id: str) -> str:
         return self.base_path + self.site.urls[page_id]
@@ -276,9 +283,10 @@ class ViewBuilder:
             self.config.base_url,
             self.base_path,
             self.base_path,
-            nav,
+            nav[:NAV_LIMIT],
             self.base_path + "css/site.css",
             self.config.search,
+            nav,
         )
         return self._site_view
 
@@ -424,7 +432,7 @@ class ViewBuilder:
         body_links = self.body_links
         spokes = set(cluster.spokes)
         pairs = sorted(
-            {(min(a, b), max(a, b)) for a, b in body_links if a in spokes and b in spokes}
+            {(min(a, b), max(a, b)) for a in spokes for b in self.links_from[a] if b in spokes}
         )
         planned = self.graph.planned.get(cluster.name, ())
         hub_node = MapNode(hub.id, hub.front.title, self.url(hub.id), "hub")

@@ -151,3 +151,16 @@ def test_pages_are_complete_without_javascript(browser: Any, site_url: str) -> N
         assert page.locator(".faq details").count() >= 3
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["", "intimacy/", "intimacy/fear-of-intimacy/", "intimacy/map/", "quiz/"]
+)
+def test_pages_fit_a_320_pixel_screen(browser: Any, site_url: str, path: str) -> None:
+    page = browser.new_page(viewport={"width": 320, "height": 640})
+    try:
+        page.goto(site_url + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= 320, f"{path} scrolls sideways ({overflow} px)"
+    finally:
+        page.close()
