@@ -73,11 +73,14 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
 
 
+MAX_WIKILINK = 300  # characters between [[ and ]]
+
+
 def _wikilink(state: StateInline, silent: bool) -> bool:
     src, start = state.src, state.pos
     if not src.startswith("[[", start):
         return False
-    end = src.find("]]", start + 2)
+    end = src.find("]]", start + 2, start + 2 + MAX_WIKILINK)  # bounded: no quadratic scans
     inner = src[start + 2 : end] if end >= 0 else ""
     if not inner.strip() or "\n" in inner or "[" in inner:
         return False
