@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .build import BuildResult
+from .diagnostics import as_dict
 from .graph import Graph
 from .model import OutputFile, Site
 
@@ -100,17 +101,7 @@ def make_report(result: BuildResult, outputs: tuple[OutputFile, ...]) -> dict[st
         "pages": pages,
         "files": {o.rel: _hash(o.data) for o in outputs} | {s.rel: "" for s in site.statics},
         "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in graph.edges],
-        "diagnostics": [
-            {
-                "path": d.location.path,
-                "line": d.location.line,
-                "column": d.location.col,
-                "severity": d.severity.value,
-                "code": d.code,
-                "message": d.message,
-            }
-            for d in result.diagnostics
-        ],
+        "diagnostics": [as_dict(d) for d in result.diagnostics],
         "clusters": _clusters(site, graph),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }
