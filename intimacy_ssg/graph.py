@@ -58,9 +58,6 @@ class Graph:
     findings: tuple[Finding, ...]
     diagnostics: tuple[Diagnostic, ...]
 
-    def targets(self, page_id: str, *kinds: str) -> set[str]:
-        return {e.target for e in self.edges if e.source == page_id and e.kind in kinds}
-
     def cross_cluster(self) -> tuple[tuple[str, str, int], ...]:
         """Body links between pages of different clusters, counted per (from, to) pair."""
         cluster = {n.id: n.cluster for n in self.nodes}

@@ -123,8 +123,7 @@ class ClusterView:
     name: str
     title: str
     url: str
-    spokes: tuple[LinkView, ...]
-    current: bool = False
+    spokes: tuple[LinkView, ...]  # the current page's spoke has current=True
     map_url: str = ""
     planned: tuple[str, ...] = ()  # titles of topics promised but not written yet
 
@@ -258,15 +257,12 @@ class ViewBuilder:
         summary = page.front.summary or page.front.description
         return LinkView(page.front.title, self.url(page_id), summary, page_id == current)
 
-    def cluster_view(
-        self, cluster: Cluster, current_page: str = "", current_cluster: str = ""
-    ) -> ClusterView:
+    def cluster_view(self, cluster: Cluster, current_page: str = "") -> ClusterView:
         return ClusterView(
             cluster.name,
             self.by_id[cluster.hub].front.title,
             self.url(cluster.hub),
             tuple(self.link(s, current_page) for s in cluster.spokes),
-            cluster.name == current_cluster,
             f"{self.base_path}{cluster.name}/map/",
             tuple(p.title for p in self.graph.planned.get(cluster.name, ())),
         )
@@ -306,7 +302,7 @@ class ViewBuilder:
         cluster_view = previous = following = None
         spokes: tuple[LinkView, ...] = ()
         if cluster is not None:
-            cluster_view = self.cluster_view(cluster, page.id, cluster.name)
+            cluster_view = self.cluster_view(cluster, page.id)
             if kind is PageKind.SPOKE:
                 crumbs.append(self.link(cluster.hub))
                 at = cluster.spokes.index(page.id)
@@ -462,7 +458,7 @@ class ViewBuilder:
                 self.link(hub.id),
                 LinkView("Map", url, current=True),
             ),
-            cluster=self.cluster_view(cluster, "", cluster.name),
+            cluster=self.cluster_view(cluster),
             map=MapView(Markup(svg), entries),
         )
 
