@@ -242,3 +242,33 @@ def test_unlinked_mentions_first_only_skip_headings_linked_and_single_words(
         "content/about.md:9:1: info[unlinked-mention]: mentions 'Close call' without linking it\n"
         "    hint: link it: [Close call](topic/c.md)"
     ]
+
+
+def test_graph_command_reports_clusters_in_three_formats(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from intimacy_ssg.cli import main
+
+    from .support import REPO, SITES, chdir
+
+    site = SITES / "invalid-graph"
+    args = ["graph", "--project", str(REPO), "--content", "content"]
+    with chdir(site):
+        assert main(args) == 0
+        text = capsys.readouterr().out
+        assert main([*args, "--format", "json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert main([*args, "--format", "dot"]) == 0
+        dot = capsys.readouterr().out
+    assert text.splitlines()[0] == (
+        "loving: 4 pages (hub + 3 spokes), 1 planned, 0 orphans, 1 dead ends, 5 contract breaches"
+    )
+    assert "  breach: spoke 'loving/third-spoke' does not link to its hub 'loving'" in text
+    assert "  orphan: forgotten" in text
+    assert "cross-cluster links: none" in text
+    loving = next(c for c in report["clusters"] if c["cluster"] == "loving")
+    assert loving["planned"] == [{"slug": "fourth-spoke", "title": "The fourth spoke"}]
+    assert loving["dead_ends"] == ["loving/third-spoke"]
+    assert {"page": "loving/first-spoke", "inbound": 2, "outbound": 3} in loving["links"]
+    assert dot.startswith("digraph site {") and '"loving/first-spoke" -> "loving";' in dot
+    assert 'subgraph "cluster_solo"' in dot
