@@ -133,12 +133,6 @@ def parse_front_matter(
             )
         )
 
-    def loc(*key: str | int) -> Location:
-        pos = doc.pos(tuple(key))
-        if pos is None:
-            return Location(path, 1, 1)
-        return Location(path, pos.line + offset, pos.col + 1)
-
     checker = Checker(doc, data, path, offset, problems)
     if split.yaml_text is not None and not doc.problems:
         for key in data:
@@ -148,7 +142,7 @@ def parse_front_matter(
                     diag.make(
                         "unknown-field",
                         f"unknown front-matter field '{key}'",
-                        Location(path, doc.keys[(key,)].line + offset, doc.keys[(key,)].col + 1),
+                        checker.key_loc((key,)),
                         hint=f"did you mean '{close[0]}'?"
                         if close
                         else "known fields: " + ", ".join(FIELD_NAMES),
@@ -166,7 +160,7 @@ def parse_front_matter(
                 "description-length",
                 f"the description is {len(description)} characters; search results show about "
                 f"{DESCRIPTION_MAX}",
-                loc("description"),
+                checker.loc(("description",)),
                 hint="shorten it to one clear sentence",
             )
         )
@@ -180,7 +174,7 @@ def parse_front_matter(
         pos = doc.pos(("faq", index, "a"))
         answer_line = pos.line + offset + (1 if pos.style in ("|", ">") else 0) if pos else 1
         if question and answer:
-            faq.append(FaqSource(question, answer, loc("faq", index, "q"), answer_line))
+            faq.append(FaqSource(question, answer, checker.loc(("faq", index, "q")), answer_line))
     sources: list[SourceRef] = []
     for index, entry in enumerate(checker.items("sources", dict, "a mapping with a 'title'")):
         for key in entry:
@@ -211,12 +205,12 @@ def parse_front_matter(
                 diag.make(
                     "invalid-slug",
                     f"planned slug '{slug}' is not a valid slug",
-                    loc("planned", index, "slug"),
+                    checker.loc(("planned", index, "slug")),
                     hint="lowercase letters, digits and single hyphens",
                 )
             )
         elif slug and planned_title:
-            planned.append(Planned(slug, planned_title, loc("planned", index)))
+            planned.append(Planned(slug, planned_title, checker.loc(("planned", index))))
     aliases = []
     for index, alias in enumerate(checker.items("aliases", str, "a URL path")):
         if ALIAS_RE.fullmatch(alias) and "/../" not in alias + "/" and "/./" not in alias + "/":
@@ -226,14 +220,14 @@ def parse_front_matter(
                 diag.make(
                     "invalid-alias",
                     f"alias '{alias}' is not a URL path on this site",
-                    loc("aliases", index),
+                    checker.loc(("aliases", index)),
                     hint="write it like /old/path/ (letters, digits, . _ -)",
                 )
             )
     quiz, quiz_problems = parse_quiz(checker)
     problems += quiz_problems
     related = tuple(
-        Ref(value, loc("related", index))
+        Ref(value, checker.loc(("related", index)))
         for index, value in enumerate(checker.items("related", str, "a page id"))
     )
     front = FrontMatter(
@@ -267,7 +261,7 @@ def parse_front_matter(
                     diag.make(
                         "unknown-author",
                         f"'{value}' is not an author in site.yaml",
-                        loc(key) if key in data else Location(path, 1, 1),
+                        checker.loc((key,)) if key in data else Location(path, 1, 1),
                         hint=f"did you mean '{close[0]}'?"
                         if close
                         else "add them under 'authors:' in site.yaml",

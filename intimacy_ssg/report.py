@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,10 @@ def page_parts(html: str) -> dict[str, Any]:
         "meta_hash": _hash(head),
         "nav_hash": _hash(navigation),
         "text_hash": _hash(text),
-        "faq": [_unescape(q) for q in _QUESTION.findall(body)],
+        "faq": [unescape(q) for q in _QUESTION.findall(body)],
         "jsonld_hash": _hash(json.dumps(blocks, sort_keys=True)),
         "jsonld_types": sorted({str(b.get("@type")) for b in blocks}),
     }
-
-
-def _unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)
 
 
 @dataclass

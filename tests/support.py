@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -114,3 +115,12 @@ def build_content(
         config = replace(config, severity=quiet, search=search)
         result = build(config, write=write)
     return result, [d.format() for d in result.diagnostics]
+
+
+def make_project(root: Path, site_yaml: str, files: Mapping[str, str | bytes]) -> Path:
+    """A project of its own in root: site.yaml, this repo's templates and static files."""
+    (root / "site.yaml").write_text(site_yaml)
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "static", root / "static")
+    write_content(root, files)
+    return root

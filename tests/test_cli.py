@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from intimacy_ssg.cli import main
 from intimacy_ssg.schema import schema_json
 
-from .support import REPO, SITES, chdir, page, write_content
+from .support import SITES, chdir, make_project, page
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -25,14 +24,12 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     """A small project of its own: site.yaml, the repo's templates and static files."""
-    (tmp_path / "site.yaml").write_text(
+    return make_project(
+        tmp_path,
         "title: T\nbase_url: /\nauthors:\n  team:\n    name: Team\n    url: /about/\n"
-        "severity:\n  dead-end: 'off'\n  orphan: 'off'\n  structured-data-recommended: 'off'\n"
+        "severity:\n  dead-end: 'off'\n  orphan: 'off'\n  structured-data-recommended: 'off'\n",
+        {"index.md": page("Home", "[[about]]\n"), "about.md": page("About")},
     )
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    shutil.copytree(REPO / "static", tmp_path / "static")
-    write_content(tmp_path, {"index.md": page("Home", "[[about]]\n"), "about.md": page("About")})
-    return tmp_path
 
 
 def test_build_writes_the_site_and_summarises(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from intimacy_ssg.serve import Preview
 from intimacy_ssg.serve.server import resolve
 from intimacy_ssg.serve.watcher import Classifier
 
-from .support import REPO, page, write_content
+from .support import make_project, page
 
 SITE = {
     "index.md": page("Home", "[[topic]] [[about]]\n"),
@@ -88,14 +87,12 @@ def get(url: str) -> tuple[int, str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "site.yaml").write_text(
+    return make_project(
+        tmp_path,
         "title: T\nauthors:\n  team:\n    name: Team\n    url: /about/\n"
-        "severity: {structured-data-recommended: 'off'}\n"
+        "severity: {structured-data-recommended: 'off'}\n",
+        SITE,
     )
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    shutil.copytree(REPO / "static", tmp_path / "static")
-    write_content(tmp_path, SITE)
-    return tmp_path
 
 
 @pytest.fixture
