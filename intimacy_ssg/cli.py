@@ -20,6 +20,7 @@ from typing import TextIO
 
 from . import __version__
 from .build import BuildResult, build
+from .cache import CacheStore
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
 from .diff import diff_snapshots, new_errors, to_json, to_markdown
@@ -57,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
             type=int,
             metavar="N",
             help="processes that parse pages in parallel (default: one per core)",
+        )
+        sub.add_argument(
+            "--no-cache",
+            action="store_true",
+            help="ignore and do not update the build cache in PROJECT/.cache/",
         )
 
     def output_options(sub: argparse.ArgumentParser) -> None:
@@ -152,8 +158,18 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         drafts=args.drafts,
     )
     progress = _Progress(sys.stderr)
+    store = None if args.no_cache else CacheStore.for_config(config.project_dir / ".cache", config)
+    cache = store.load() if store is not None else None
     try:
-        result = build(config, write=write, progress=progress, jobs=args.jobs)
+        result = build(
+            config,
+            write=write,
+            progress=progress,
+            jobs=args.jobs,
+            cache=cache,
+            store=store,
+            keep_outputs=args.report is not None,
+        )
     except OSError as exc:  # disk full, permissions: the machine's problem, not the content's
         progress.clear()
         print(
@@ -164,6 +180,8 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         )
         return EXIT_CONTENT
     progress.clear()
+    if cache is not None and cache.note:
+        print(f"note: {cache.note}", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(json.dumps([as_dict(d) for d in result.diagnostics], indent=2) + "\n")
     else:
@@ -255,9 +273,13 @@ def _summary(result: BuildResult, config: Config, write: bool, seconds: float) -
         why = " (warnings fail under --strict)" if not result.errors else ""
         kept = "; the output folder was left as it was" if write else ""
         return f"failed: {counts}{why}{kept} ({pages}, {seconds:.2f} s)"
+    if result.unchanged:
+        where = f"{config.output_dir} is" if write else "the site is"
+        return f"{where} up to date: no input changed ({pages}, {counts}, {seconds:.2f} s)"
     if write:
         search = "" if result.search == "indexed" else f"; search: {result.search}"
-        return f"built {pages} into {config.output_dir} ({counts}, {seconds:.2f} s){search}"
+        work = f"; {result.rendered} rendered, {plural(result.changed, 'file')} changed"
+        return f"built {pages} into {config.output_dir} ({counts}, {seconds:.2f} s){work}{search}"
     return f"checked {pages}: {counts} ({seconds:.2f} s)"
 
 

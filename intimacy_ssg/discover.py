@@ -7,14 +7,16 @@ Names that are not slugs are errors and the file is skipped: a name never become
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from . import diagnostics as diag
 from .config import SLUG_RE
 from .diagnostics import Diagnostic, Location, display_path
-from .model import Discovered, PageKind, SourceFile, StaticFile
+from .model import Discovered, PageKind, SourceFile, StaticFile, StatKey
 
 # Editors' temporary and swap files, and hidden files, are never content.
 _IGNORED = re.compile(r"^\.|~$|\.sw[a-p]$|^4913$|___jb_(tmp|old)___$|^#.*#$")
@@ -67,14 +69,20 @@ def classify(rel: str) -> tuple[str, PageKind, str] | str:
     return "pages live at content/<slug>.md or content/<cluster>/<slug>.md, no deeper"
 
 
-def discover_sources(content_dir: Path, static_dir: Path) -> Discovered:
+def discover_sources(
+    content_dir: Path, static_dir: Path, known: Mapping[str, tuple[StatKey, bytes]] | None = None
+) -> Discovered:
+    """`known` (from the build cache): files whose parse is cached, by stat and digest. A file
+    whose stat has not changed is not read again; its page comes from the cache."""
     problems: list[Diagnostic] = []
     sources: list[SourceFile] = []
     clusters: set[str] = set()
+    stats: dict[str, StatKey] = {}
+    shown_dir = display_path(content_dir)
+    prefix = "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
 
-    for path in _walk(content_dir, problems):
-        rel = path.relative_to(content_dir).as_posix()
-        shown = display_path(path)
+    for rel, st in _walk(content_dir, problems):
+        shown = prefix + rel
         if not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
         why = next((w for p in rel[: -len(".md")].split("/") if (w := slug_problem(p))), None)
@@ -89,41 +97,53 @@ def discover_sources(content_dir: Path, static_dir: Path) -> Discovered:
         page_id, page_kind, cluster = kind
         if cluster:
             clusters.add(cluster)
-        sources.append(SourceFile(rel, shown, path.read_bytes(), page_id, page_kind, cluster))
+        stat = stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        hit = known.get(rel) if known else None
+        if hit is not None and hit[0] == stat:
+            data, sha = b"", hit[1]
+        else:
+            data = (content_dir / rel).read_bytes()
+            sha = hashlib.sha256(data).digest()
+        sources.append(SourceFile(rel, shown, data, page_id, page_kind, cluster, sha))
 
     statics: list[StaticFile] = []
     if static_dir.is_dir():
-        for path in _walk(static_dir, problems):
-            statics.append(StaticFile(path.relative_to(static_dir).as_posix(), display_path(path)))
+        shown_static = display_path(static_dir)
+        static_prefix = "" if shown_static == "." else shown_static.rstrip("/") + "/"
+        for rel, _ in _walk(static_dir, problems):
+            statics.append(StaticFile(rel, static_prefix + rel))
 
     return Discovered(
         sources=tuple(sorted(sources, key=lambda s: s.rel)),
         statics=tuple(sorted(statics, key=lambda s: s.rel)),
         clusters=tuple(sorted(clusters)),
         diagnostics=tuple(problems),
+        stats=stats,
     )
 
 
-def _walk(root: Path, problems: list[Diagnostic]) -> list[Path]:
-    """Every regular file under root, sorted, skipping symlinks and editors' temp files."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        for name in list(dirnames):
-            if _IGNORED.search(name):
-                dirnames.remove(name)
-            elif (here / name).is_symlink():
-                dirnames.remove(name)
-                problems.append(_symlink(here / name))
-        for name in filenames:
-            path = here / name
-            if _IGNORED.search(name):
+def _walk(root: Path, problems: list[Diagnostic]) -> list[tuple[str, os.stat_result]]:
+    """(posix path relative to root, stat) of every regular file under root, skipping
+    symlinks (reported) and editors' temp files. One stat per file, from the directory scan."""
+    found: list[tuple[str, os.stat_result]] = []
+    pending = [("", str(root))]
+    while pending:
+        rel_dir, folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if _IGNORED.search(entry.name):
                 continue
-            if path.is_symlink():
-                problems.append(_symlink(path))
-            elif path.is_file():
-                found.append(path)
-    return sorted(found)
+            rel = rel_dir + entry.name
+            if entry.is_symlink():
+                problems.append(_symlink(Path(entry.path)))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append((rel + "/", entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                found.append((rel, entry.stat(follow_symlinks=False)))
+    return sorted(found, key=lambda item: item[0])
 
 
 def _symlink(path: Path) -> Diagnostic:

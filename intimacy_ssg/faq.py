@@ -12,6 +12,7 @@ a page with `faq_canonical: true`, else the hub, else the first page by id.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -67,12 +68,35 @@ class _Entry:
     words: frozenset[str]
 
 
-def repeated_groups(pages: Sequence[Page]) -> list[list[tuple[Page, FaqItem]]]:
-    """Groups of questions that are the same or near-identical across different pages."""
+GroupMemo = dict[bytes, list[list[int]]]  # all questions' digest -> groups, as entry indices
+
+
+def repeated_groups(
+    pages: Sequence[Page], memo: GroupMemo | None = None
+) -> list[list[tuple[Page, FaqItem]]]:
+    """Groups of questions that are the same or near-identical across different pages.
+    They depend only on which page asks which question, so `memo` (from the build cache)
+    keeps the last answer under a digest of every (page, question) in order."""
+    asked = [(page, item) for page in pages for item in page.faq]
+    key = b""
+    if memo is not None:
+        h = hashlib.blake2b(digest_size=16)
+        for page, item in asked:
+            h.update(f"{page.id}\x00{item.question}\x01".encode("utf-8", "surrogatepass"))
+        key = h.digest()
+        if key in memo:
+            return [[asked[i] for i in members] for members in memo[key]]
+    found = _group(asked)
+    if memo is not None:
+        memo.clear()
+        memo[key] = found
+    return [[asked[i] for i in members] for members in found]
+
+
+def _group(asked: list[tuple[Page, FaqItem]]) -> list[list[int]]:
     entries = [
         _Entry(page, item, frozenset(normalise(item.question).split()) - STOPWORDS)
-        for page in pages
-        for item in page.faq
+        for page, item in asked
     ]
     parent = list(range(len(entries)))
 
@@ -119,11 +143,10 @@ def repeated_groups(pages: Sequence[Page]) -> list[list[tuple[Page, FaqItem]]]:
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(entries)):
         groups[find(i)].append(i)
-    result = []
-    for members in groups.values():
-        if len({entries[i].page.id for i in members}) > 1:
-            result.append([(entries[i].page, entries[i].item) for i in members])
-    return sorted(result, key=lambda g: (g[0][0].id, g[0][1].location.line))
+    result = [
+        members for members in groups.values() if len({entries[i].page.id for i in members}) > 1
+    ]
+    return sorted(result, key=lambda g: (entries[g[0]].page.id, entries[g[0]].item.location.line))
 
 
 def check_repeated(groups: list[list[tuple[Page, FaqItem]]]) -> list[Diagnostic]:

@@ -10,6 +10,7 @@ Everything here is linear in the number of pages plus edges.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 from collections import defaultdict
@@ -69,7 +70,12 @@ class Graph:
         return tuple((a, b, n) for (a, b), n in sorted(counts.items()))
 
 
-def build_graph(site: Site, links: Links, config: Config) -> Graph:
+RelatedMemo = dict[str, tuple[bytes, tuple[str, ...]]]  # page id -> key, related ids
+
+
+def build_graph(site: Site, links: Links, config: Config, memo: RelatedMemo | None = None) -> Graph:
+    """`memo` (from the build cache) keeps each page's computed related reading under a key
+    of everything it was chosen from (see _Similarity.key)."""
     pages = {p.id: p for p in site.pages}
     edges: dict[tuple[str, str, str], Edge] = {}
 
@@ -186,9 +192,7 @@ def build_graph(site: Site, links: Links, config: Config) -> Graph:
         ),
         edges=tuple(sorted(edges.values(), key=lambda e: (e.source, e.target, e.kind))),
         backlinks={pid: _backlinks(pages, pid, inbound[pid]) for pid in pages},
-        related={
-            p.id: _related(p, pages, links, similarity, config.related_count) for p in site.pages
-        },
+        related=_all_related(site, pages, links, similarity, config.related_count, memo),
         planned=planned,
         findings=tuple(findings),
         diagnostics=tuple(problems),
@@ -211,31 +215,57 @@ def _backlinks(pages: dict[str, Page], page_id: str, sources: set[str]) -> tuple
     return tuple(sorted(sources, key=order))
 
 
-def _related(
-    page: Page, pages: dict[str, Page], links: Links, index: _Similarity, count: int
-) -> tuple[str, ...]:
+def _all_related(
+    site: Site,
+    pages: dict[str, Page],
+    links: Links,
+    index: _Similarity,
+    count: int,
+    memo: RelatedMemo | None,
+) -> dict[str, tuple[str, ...]]:
+    related: dict[str, tuple[str, ...]] = {}
+    fresh: RelatedMemo = {}
+    for page in site.pages:
+        chosen = [target for target, _ in links.related.get(page.id, ())]
+        if not page.source.cluster or len(chosen) >= count:
+            related[page.id] = tuple(chosen)
+            continue
+        key = index.key(page, chosen, count) if memo is not None else b""
+        hit = memo.get(page.id) if memo is not None else None
+        if hit is not None and hit[0] == key:
+            related[page.id] = hit[1]
+        else:
+            related[page.id] = _related(page, chosen, index, count)
+        fresh[page.id] = (key, related[page.id])
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return related
+
+
+def _related(page: Page, chosen: list[str], index: _Similarity, count: int) -> tuple[str, ...]:
     """Explicit `related:` first, then siblings sharing tags or link targets, then other
     clusters' pages that do; at most `count` in all (explicit entries are always kept)."""
-    chosen = [target for target, _ in links.related.get(page.id, ())]
     cluster = page.source.cluster
-    if not cluster or len(chosen) >= count:
-        return tuple(chosen)
     scores = index.scores(page)
     own_hub = index.hub_of.get(cluster, "")
     for skip in (page.id, own_hub, *chosen, *index.spokes_of.get(page.id, ())):
         scores.pop(skip, None)
-
-    def rank(other_id: str) -> tuple[bool, int, int, str, str]:
-        other = pages[other_id]
-        return (
-            other.source.cluster != cluster,
-            -scores[other_id],
-            other.front.weight,
-            other.front.title.lower(),
-            other_id,
-        )
-
-    chosen += heapq.nsmallest(count - len(chosen), scores, key=rank)
+    if not scores:
+        return tuple(chosen)
+    # The order is (other cluster?, -score, weight, title, id); the last three are one
+    # position in a site-wide ordering, so each candidate's rank packs into one integer.
+    top, size, position, cluster_of = (
+        max(scores.values()),
+        len(index.order),
+        index.position,
+        index.cluster_of,
+    )
+    ranks = [
+        ((cluster_of[other] != cluster) * (top + 1) + top - score) * size + position[other]
+        for other, score in scores.items()
+    ]
+    chosen += (index.order[rank % size] for rank in heapq.nsmallest(count - len(chosen), ranks))
     return tuple(chosen)
 
 
@@ -254,6 +284,36 @@ class _Similarity:
                     self.by_target[target].append(page.id)
         self.spokes_of = {c.hub: c.spokes for c in site.clusters}
         self.hub_of = {c.name: c.hub for c in site.clusters}
+        ordered = sorted(site.pages, key=lambda p: (p.front.weight, p.front.title.lower(), p.id))
+        self.order = [p.id for p in ordered]
+        self.position = {page_id: n for n, page_id in enumerate(self.order)}
+        self.cluster_of = {p.id: p.source.cluster for p in site.pages}
+        self._order_key = ""
+        self._group_keys: dict[tuple[str, str], str] = {}
+
+    def key(self, page: Page, chosen: list[str], count: int) -> bytes:
+        """Everything _related() reads for this page: the groups it scores from (by digest),
+        the pages it skips, and the site-wide order and clusters that break ties."""
+        if not self._order_key:
+            order = "\x00".join(f"{p}\x01{self.cluster_of[p]}" for p in self.order)
+            self._order_key = f"{COMMON}\x00{order}"
+            self._order_key = _digest(self._order_key).hex()
+        cluster = page.source.cluster
+        parts = [self._order_key, str(count), page.id, cluster, self.hub_of.get(cluster, "")]
+        parts += ("chosen", *chosen, "spokes", *self.spokes_of.get(page.id, ()))
+        parts += (self._group_key("tag", t, self.by_tag) for t in sorted(set(page.front.tags)))
+        parts += (self._group_key("to", t, self.by_target) for t in sorted(self.body[page.id]))
+        return _digest("\x1d".join(parts))
+
+    def _group_key(self, kind: str, name: str, groups: dict[str, list[str]]) -> str:
+        hit = self._group_keys.get((kind, name))
+        if hit is None:
+            members = groups.get(name, [])
+            text = f"{kind}\x00{name}\x00" + (
+                "\x00".join(members) if len(members) <= COMMON else "*"
+            )
+            hit = self._group_keys[(kind, name)] = _digest(text).hex()
+        return hit
 
     def scores(self, page: Page) -> dict[str, int]:
         scores: dict[str, int] = defaultdict(int)
@@ -264,6 +324,10 @@ class _Similarity:
                 for other in group:
                     scores[other] += 1
         return scores
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 GRAPH_FORMAT_VERSION = 1
@@ -287,4 +351,17 @@ def graph_document(graph: Graph) -> dict[str, object]:
 
 
 def graph_json(graph: Graph) -> bytes:
-    return (json.dumps(graph_document(graph), indent=1, ensure_ascii=False) + "\n").encode()
+    """One node, edge or planned topic per line: readable, diffable, and quick to write
+    (json's C encoder only runs without `indent`)."""
+    document = graph_document(graph)
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    lines = ["{", f' "version": {document["version"]},']
+    lists = [key for key in document if key != "version"]
+    for n, key in enumerate(lists):
+        items = document[key]
+        assert isinstance(items, list)
+        lines.append(f' "{key}": [')
+        lines.append(",\n".join("  " + encode(item) for item in items))
+        lines.append(" ]," if n + 1 < len(lists) else " ]")
+    lines.append("}")
+    return ("\n".join(line for line in lines if line) + "\n").encode()

@@ -8,6 +8,7 @@ target on a page is suggested, and never one the page already links to.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections import defaultdict
@@ -15,7 +16,7 @@ from collections import defaultdict
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
 from .graph import BODY, Graph
-from .model import Site
+from .model import Page, Site
 
 WORD = re.compile("[a-z0-9]+(?:['-][a-z0-9]+)*")
 CURLY_APOSTROPHE = "\u2019"
@@ -25,14 +26,23 @@ def _words(text: str) -> list[str]:
     return WORD.findall(text.lower().replace(CURLY_APOSTROPHE, "'"))
 
 
-def find_unlinked_mentions(site: Site, graph: Graph) -> tuple[Diagnostic, ...]:
+MentionMemo = dict[str, tuple[bytes, tuple[Diagnostic, ...]]]  # page id -> key, findings
+
+
+def find_unlinked_mentions(
+    site: Site, graph: Graph, memo: MentionMemo | None = None
+) -> tuple[Diagnostic, ...]:
+    """`memo` (from the build cache) keeps each page's findings under a key of what they
+    depend on: the page's text, what it links to and the whole table of phrases."""
     phrases: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
+    table = hashlib.blake2b(digest_size=16)
     for page in site.pages:
         names = [page.front.title] if len(_words(page.front.title)) >= 2 else []
         for name in (*names, *page.front.keywords):
             words = tuple(_words(name))
             if words:
                 phrases[words[0]].append((words, page.id, name))
+                table.update(f"{page.id}\0{page.source.rel}\0{name}\0".encode())
     for candidates in phrases.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
     linked: dict[str, set[str]] = defaultdict(set)
@@ -42,24 +52,53 @@ def find_unlinked_mentions(site: Site, graph: Graph) -> tuple[Diagnostic, ...]:
 
     by_id = {p.id: p for p in site.pages}
     problems: list[Diagnostic] = []
+    fresh: MentionMemo = {}
     for page in site.pages:
-        seen = linked[page.id] | {page.id}
-        for line, text in page.text:
-            tokens = _words(text)
-            for i, token in enumerate(tokens):
-                for phrase, target, name in phrases.get(token, ()):
-                    if target in seen or tuple(tokens[i : i + len(phrase)]) != phrase:
-                        continue
-                    seen.add(target)
-                    here = posixpath.dirname(page.source.rel) or "."
-                    rel = posixpath.relpath(by_id[target].source.rel, here)
-                    problems.append(
-                        diag.make(
-                            "unlinked-mention",
-                            f"mentions '{name}' without linking it",
-                            Location(page.source.display, line, 1),
-                            hint=f"link it: [{name}]({rel})",
-                        )
+        key = b""
+        if memo is not None:
+            h = table.copy()
+            source = page.source
+            h.update(f"\1{source.rel}\0{source.display}\0".encode() + source.digest)
+            h.update("\0".join(sorted(linked[page.id])).encode())
+            key = h.digest()
+            hit = memo.get(page.id)
+            if hit is not None and hit[0] == key:
+                problems += hit[1]
+                fresh[page.id] = hit
+                continue
+        found = _page_mentions(page, linked[page.id], phrases, by_id)
+        problems += found
+        fresh[page.id] = (key, found)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return tuple(problems)
+
+
+def _page_mentions(
+    page: Page,
+    linked: set[str],
+    phrases: dict[str, list[tuple[tuple[str, ...], str, str]]],
+    by_id: dict[str, Page],
+) -> tuple[Diagnostic, ...]:
+    seen = linked | {page.id}
+    problems: list[Diagnostic] = []
+    for line, text in page.text:
+        tokens = _words(text)
+        for i, token in enumerate(tokens):
+            for phrase, target, name in phrases.get(token, ()):
+                if target in seen or tuple(tokens[i : i + len(phrase)]) != phrase:
+                    continue
+                seen.add(target)
+                here = posixpath.dirname(page.source.rel) or "."
+                rel = posixpath.relpath(by_id[target].source.rel, here)
+                problems.append(
+                    diag.make(
+                        "unlinked-mention",
+                        f"mentions '{name}' without linking it",
+                        Location(page.source.display, line, 1),
+                        hint=f"link it: [{name}]({rel})",
                     )
-                    break
+                )
+                break
     return tuple(problems)

@@ -28,6 +28,9 @@ class PageKind(enum.Enum):
     PAGE = "page"  # content/<slug>.md
 
 
+StatKey = tuple[int, int, int, int]  # size, mtime_ns, inode, ctime_ns: "the same file"
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     """One content file as read from disk; its identity is fixed by its path."""
@@ -38,6 +41,7 @@ class SourceFile:
     page_id: str  # "intimacy/fear-of-intimacy", "intimacy" (a hub), "index" (home)
     kind: PageKind
     cluster: str  # "" for home and standalone pages
+    digest: bytes = b""  # sha256 of the bytes; `data` is emptied once the page is parsed
 
     @property
     def slug(self) -> str:
@@ -56,6 +60,7 @@ class Discovered:
     statics: tuple[StaticFile, ...]
     clusters: tuple[str, ...]  # every cluster folder, with or without pages
     diagnostics: tuple[Diagnostic, ...]
+    stats: dict[str, StatKey] = field(default_factory=dict)  # content rel -> its stat
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from .model import FrontMatter, Page, SourceFile
 from .parse import parse_page
 
 ParseCache = dict[tuple[str, bytes], Page]
+EMPTY = hashlib.sha256(b"").digest()
 POOL_MIN = 64  # below this many pages to parse, a pool costs more than it saves
 
 
@@ -108,12 +109,15 @@ def parse_all(
     cache: ParseCache | None = None,
     jobs: int | None = None,
 ) -> tuple[Page, ...]:
-    keys = [(s.rel, hashlib.sha256(s.data).digest()) for s in sources]
+    keys = [(s.rel, s.digest or hashlib.sha256(s.data).digest()) for s in sources]
     found: list[Page | None] = []
     for source, key in zip(sources, keys, strict=True):
         hit = cache.get(key) if cache is not None else None
         found.append(hit if hit is not None and hit.source.display == source.display else None)
     todo = [i for i, page in enumerate(found) if page is None]
+    unread = [i for i in todo if not sources[i].data and sources[i].digest != EMPTY]
+    if unread:  # discover skips reading only files whose page the cache holds
+        raise RuntimeError(f"not read and not cached: {sources[unread[0]].display}")
     workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
     if workers > 1:
         size = max(16, len(todo) // (workers * 4))
@@ -128,10 +132,11 @@ def parse_all(
                 for page in chunk
             ]
         for i, page in zip(todo, parsed, strict=True):
-            found[i] = replace(page, source=sources[i])  # the bytes, back from the parent
+            found[i] = replace(page, source=replace(sources[i], data=b""))
     else:
         for i in todo:
-            found[i] = guarded_parse(sources[i], default_author, authors)
+            page = guarded_parse(sources[i], default_author, authors)
+            found[i] = replace(page, source=replace(sources[i], data=b""))  # bytes not kept
     pages = tuple(p for p in found if p is not None)
     if cache is not None:
         cache.clear()  # keep only this build's versions: deleted and edited files drop out

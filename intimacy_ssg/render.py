@@ -7,23 +7,27 @@ naming the page being rendered, instead of once per page.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import traceback
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
+from jinja2 import meta
 from markupsafe import Markup
 
 from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Location, display_path
 from .graph import Graph, graph_json
-from .model import Links, OutputFile, PageKind, Site
+from .model import Links, OutputFile, Page, PageKind, Site
 from .site import output_path
 from .structured import lint_jsonld, script_json
 from .views import PageView, ViewBuilder
+from .write import OutputWriter, digest
 
 TEMPLATES = {
     PageKind.HOME: "home.html",
@@ -44,47 +48,136 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One output as last rendered: the key of what it depended on, its bytes' digest and
+    the JSON-LD lint found while making it (replayed when the output is reused)."""
+
+    key: bytes
+    digest: bytes
+    lint: tuple[Diagnostic, ...] = ()
+
+
+class Sink:
+    """Where rendered files go: the output writer (staged as they come, so the site's HTML
+    is never all in memory), the render memo, and, when asked, a list kept for the caller.
+
+    reuse() says whether an output can be skipped: its key is the one last rendered and
+    output/ (when writing) still holds those bytes."""
+
+    def __init__(
+        self,
+        writer: OutputWriter | None = None,
+        memo: dict[str, Rendered] | None = None,
+        keep: bool = False,
+    ) -> None:
+        self.writer, self.memo, self.keep = writer, memo, keep
+        self.outputs: list[OutputFile] = []
+        self.seen: set[str] = set()
+        self.rendered = 0  # outputs rendered rather than reused
+
+    def reuse(self, rel: str, key: bytes) -> tuple[Diagnostic, ...] | None:
+        if self.memo is None or self.keep:
+            return None
+        hit = self.memo.get(rel)
+        if hit is None or hit.key != key:
+            return None
+        if self.writer is not None and not self.writer.unchanged(rel, hit.digest):
+            return None
+        self.seen.add(rel)
+        return hit.lint
+
+    def emit(
+        self, rel: str, data: bytes, key: bytes = b"", lint: tuple[Diagnostic, ...] = ()
+    ) -> None:
+        self.seen.add(rel)
+        if self.writer is not None:
+            self.writer.put(rel, data)
+        if self.keep:
+            self.outputs.append(OutputFile(rel, data))
+        if self.memo is not None and key:
+            self.memo[rel] = Rendered(key, digest(data), lint)
+
+    def prune(self) -> None:
+        """Forget outputs this build did not make (deleted pages, renamed clusters)."""
+        if self.memo is not None:
+            for rel in self.memo.keys() - self.seen:
+                del self.memo[rel]
+
+
 def render_site(
     site: Site,
     links: Links,
     graph: Graph,
     config: Config,
     unmarked: frozenset[tuple[str, str]] = frozenset(),
+    sink: Sink | None = None,
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
-    env = make_environment(config.templates_dir)
+    """Render every page, map and fixed page into `sink` (by default, a list that is
+    returned). Returns the kept outputs, sorted, and the diagnostics."""
+    sink = sink or Sink(keep=True)
+    env, versions = _templates(config.templates_dir)
     views = ViewBuilder(site, links, graph, config, unmarked)
     lint: list[Diagnostic] = []
     failures: dict[tuple[str, int, str], list[str]] = defaultdict(list)
-    outputs: list[OutputFile] = []
 
-    def render(template_name: str, page: PageView, source: str, rel: str) -> None:
+    def render(
+        template_name: str,
+        make: Callable[[], PageView],
+        source: str,
+        rel: str,
+        key: bytes,
+        structured: Page | None = None,
+    ) -> None:
+        kept = sink.reuse(rel, key)
+        if kept is not None:
+            lint.extend(kept)
+            return
+        found: tuple[Diagnostic, ...] = ()
         try:
+            page = make()
+            if structured is not None:
+                blocks = views.structured(structured, page)
+                found = tuple(lint_jsonld(blocks, Location(structured.source.display, 1, 1)))
+                lint.extend(found)
+                page = replace(page, jsonld=tuple(Markup(script_json(b)) for b in blocks))
             template = env.get_template(template_name)
             text = template.render(site=views.site_view(), page=page)
         except Exception as exc:  # any template failure becomes a diagnostic
             where, line = _template_location(exc, config.templates_dir, template_name)
             failures[(where, line, _describe(exc))].append(source)
             return
-        outputs.append(OutputFile(rel, text.encode("utf-8")))
+        sink.rendered += 1
+        sink.emit(rel, text.encode("utf-8"), key, found)
+
+    def version(name: str) -> str:
+        return f"{name}@{versions.get(name, '?')}"
 
     for page in site.pages:
-        view = views.page_view(page)
-        blocks = views.structured(page, view)
-        lint.extend(lint_jsonld(blocks, Location(page.source.display, 1, 1)))
-        view = replace(view, jsonld=tuple(Markup(script_json(b)) for b in blocks))
+        name = "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind]
         render(
-            "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind],
-            view,
+            name,
+            lambda page=page: views.page_view(page),  # type: ignore[misc]
             page.source.display,
             output_path(site.urls[page.id]),
+            views.page_key(page, version(name)),
+            page,
         )
     for cluster in site.clusters:
         where = f"the map of '{cluster.name}'"
-        render("map.html", views.map_view(cluster), where, f"{cluster.name}/map/index.html")
+        render(
+            "map.html",
+            lambda cluster=cluster: views.map_view(cluster),  # type: ignore[misc]
+            where,
+            f"{cluster.name}/map/index.html",
+            views.map_key(cluster, version("map.html")),
+        )
     if config.search:
-        render("search.html", views.search_view(), "the search page", "search/index.html")
-    render("404.html", views.not_found_view(), "the 404 page", "404.html")
-    outputs.append(OutputFile("graph.json", graph_json(graph)))
+        key = views.fixed_key("search", version("search.html"))
+        render("search.html", views.search_view, "the search page", "search/index.html", key)
+    key = views.fixed_key("404", version("404.html"))
+    render("404.html", views.not_found_view, "the 404 page", "404.html", key)
+    sink.emit("graph.json", graph_json(graph))
 
     problems = []
     for (where, line, message), sources in sorted(failures.items()):
@@ -97,7 +190,52 @@ def render_site(
                 hint="templates see `site` and `page`; see the README's template reference",
             )
         )
-    return tuple(sorted(outputs, key=lambda o: o.rel)), tuple(problems + lint)
+    return tuple(sorted(sink.outputs, key=lambda o: o.rel)), tuple(problems + lint)
+
+
+_TEMPLATES: dict[Path, tuple[bytes, jinja2.Environment, dict[str, str]]] = {}
+
+
+def _templates(templates_dir: Path) -> tuple[jinja2.Environment, dict[str, str]]:
+    """The environment and template versions, reused while no template's text changes
+    (a rebuild in the live preview then compiles nothing)."""
+    sources: dict[str, str] = {}
+    for path in sorted(templates_dir.rglob("*")) if templates_dir.is_dir() else ():
+        if path.is_file():
+            sources[path.relative_to(templates_dir).as_posix()] = path.read_text("utf-8", "replace")
+    state = hashlib.blake2b(repr(sorted(sources.items())).encode(), digest_size=16).digest()
+    where = templates_dir.resolve()
+    known = _TEMPLATES.get(where)
+    if known is not None and known[0] == state:
+        return known[1], known[2]
+    env = make_environment(templates_dir)
+    versions = template_versions(env, sources)
+    _TEMPLATES[where] = (state, env, versions)
+    return env, versions
+
+
+def template_versions(env: jinja2.Environment, sources: dict[str, str]) -> dict[str, str]:
+    """A digest per template of its own source and of every template it extends, includes
+    or imports (transitively), so editing one template re-renders only the pages using it.
+    A template naming another by a variable depends on all of them."""
+    uses: dict[str, set[str]] = {}
+    for name, text in sources.items():
+        try:
+            found = set(meta.find_referenced_templates(env.parse(text)))
+        except jinja2.TemplateError:
+            found = set()  # reported when rendered; its own text is in its digest
+        uses[name] = set(sources) if None in found else {n for n in found if isinstance(n, str)}
+    versions: dict[str, str] = {}
+    for name in sources:
+        closure, todo = {name}, [name]
+        while todo:
+            for used in uses.get(todo.pop(), ()):
+                if used not in closure:
+                    closure.add(used)
+                    todo.append(used)
+        joined = "\x00".join(f"{n}\x00{sources.get(n, '')}" for n in sorted(closure))
+        versions[name] = hashlib.blake2b(joined.encode(), digest_size=12).hexdigest()
+    return versions
 
 
 def _describe(exc: Exception) -> str:

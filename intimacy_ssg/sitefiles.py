@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections import defaultdict
 from html import escape
 
 from .config import Config
@@ -59,8 +60,11 @@ def feeds(site: Site, config: Config) -> list[OutputFile]:
         p for p in site.pages if p.source.kind in (PageKind.HUB, PageKind.SPOKE) and p.front.date
     ]
     out = [_feed(site, config, articles, "feed.xml", config.title)]
+    by_cluster: dict[str, list[Page]] = defaultdict(list)
+    for page in articles:
+        by_cluster[page.source.cluster].append(page)
     for cluster in site.clusters:
-        members = [p for p in articles if p.source.cluster == cluster.name]
+        members = by_cluster[cluster.name]
         hub = site.page(cluster.hub)
         out.append(
             _feed(

@@ -7,6 +7,7 @@ carries the base path, so templates never build URLs by hand.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
 import json
 import zoneinfo
@@ -227,6 +228,11 @@ def _fill(fragment: str, resolved: tuple[ResolvedLink, ...]) -> Markup:
     return Markup(fill_placeholders(fragment, one))
 
 
+def _key(base: str, parts: list[str]) -> bytes:
+    joined = "\x1d".join((base, *parts)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=16).digest()
+
+
 class ViewBuilder:
     def __init__(
         self,
@@ -248,6 +254,73 @@ class ViewBuilder:
         self.links_from: dict[str, set[str]] = defaultdict(set)
         for source, target in self.body_links:
             self.links_from[source].add(target)
+        self._cards: dict[str, str] = {}
+        self._cluster_keys: dict[str, str] = {}
+        self._unmarked_of: dict[str, list[str]] = defaultdict(list)
+        for page_id, anchor in sorted(unmarked):
+            self._unmarked_of[page_id].append(anchor)
+        self._base_key = ""
+
+    # -- what an output depends on -----------------------------------------------------------
+    # A page is re-rendered only when its render key changes, so the key must name everything
+    # page_view(), structured(), quiz_view() and site_view() read: the page's own source, its
+    # resolved links, its cluster, the cards (title, URL, summary) of every page it shows, and
+    # the configuration and site-wide views. The cache property tests check the result equals
+    # a clean build.
+
+    def card(self, page_id: str) -> str:
+        hit = self._cards.get(page_id)
+        if hit is None:
+            page = self.by_id[page_id]
+            summary = page.front.summary or page.front.description
+            hit = "\x1f".join((page_id, page.front.title, self.site.urls[page_id], summary))
+            self._cards[page_id] = hit
+        return hit
+
+    def cluster_key(self, name: str) -> str:
+        hit = self._cluster_keys.get(name)
+        if hit is None:
+            cluster = self.cluster_of[name]
+            planned = (p.title for p in self.graph.planned.get(name, ()))
+            parts = (name, self.card(cluster.hub), *map(self.card, cluster.spokes), *planned)
+            hit = self._cluster_keys[name] = "\x1e".join(parts)
+        return hit
+
+    def base_key(self) -> str:
+        """What every output depends on: the configuration and the site-wide view."""
+        if not self._base_key:
+            clusters = (self.cluster_key(c.name) for c in self.site.clusters)
+            joined = "\x1d".join((repr(self.config), *clusters))
+            self._base_key = _key("", [joined]).hex()
+        return self._base_key
+
+    def page_key(self, page: Page, template: str) -> bytes:
+        source = page.source
+        parts = [template, source.rel, source.display, source.digest.hex(), self.url(page.id)]
+        parts += (
+            f"{r.href}\x1f{r.title}\x1f{r.target}" for r in self.links.resolved.get(page.id, ())
+        )
+        if source.cluster in self.cluster_of:
+            parts += ("cluster", self.cluster_key(source.cluster))
+        parts.append("related")
+        parts += map(self.card, self.graph.related.get(page.id, ()))
+        parts.append("backlinks")
+        parts += map(self.card, self.graph.backlinks.get(page.id, ()))
+        for targets in self.links.profiles.get(page.id, ()):
+            parts.append("profile")
+            parts += (self.card(target) for target, _ in targets)
+        parts.append("unmarked")
+        parts += self._unmarked_of.get(page.id, ())
+        return _key(self.base_key(), parts)
+
+    def map_key(self, cluster: Cluster, template: str) -> bytes:
+        members = (cluster.hub, *cluster.spokes)
+        inside = set(members)
+        edges = sorted(f"{m}>{t}" for m in members for t in self.links_from[m] if t in inside)
+        return _key(self.base_key(), [template, "map", self.cluster_key(cluster.name), *edges])
+
+    def fixed_key(self, name: str, template: str) -> bytes:
+        return _key(self.base_key(), [template, name])
 
     def url(self, page_id: str) -> str:
         return self.base_path + self.site.urls[page_id]

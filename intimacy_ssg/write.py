@@ -1,26 +1,38 @@
-"""write_output(): the only stage that writes. All or nothing.
+"""The only stage that writes: OutputWriter stages files, then commits them all or nothing.
 
-Everything is written into a staging folder beside output/, which is then swapped in (with
-Linux's atomic renameat2(RENAME_EXCHANGE) where available, else two renames). A failure or
-Ctrl-C at any point removes the staging folder and leaves the previous output/ as it was.
-Stale files cannot survive because every build writes a complete new tree.
+Files are rendered straight into a staging folder beside output/ (so the site's HTML is
+never all in memory), and only the files whose bytes changed since the last build are
+staged at all: unchanged files are not rewritten, so their mtimes stay. Then commit():
 
+- A **full** commit (the first build, `--no-cache`, a changed configuration, a search
+  index to rebuild) stages the complete tree, hard-linking unchanged files from the current
+  output, and swaps it in with Linux's atomic renameat2(RENAME_EXCHANGE) (elsewhere, two
+  renames). Stale files cannot survive: the tree is new.
+- An **incremental** commit (a cached rebuild) moves the staged files into output/ one
+  atomic rename each and deletes the files this build no longer makes. It first writes a
+  journal of those steps; a build killed part-way through leaves the journal, and the next
+  build (or recover()) completes it before doing anything else.
+
+A failure or Ctrl-C before commit removes the staging folder and leaves output/ as it was.
 output/ carries a marker file; a non-empty folder without it is refused rather than replaced,
 so a mistyped --output can never wipe someone's documents.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import fcntl
+import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .config import ConfigError
 from .diagnostics import Diagnostic, Location, Severity, display_path
@@ -28,6 +40,25 @@ from .model import OutputFile, StaticFile, WriteReport
 from .searchindex import canonicalise
 
 MARKER = ".intimacy-ssg-output"
+MARKER_TEXT = b"Built by intimacy-ssg; replaced on every build.\n"
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What a build left at one path of output/: its bytes' digest and how to recognise the
+    very same file later (a changed size, mtime or inode means someone else touched it)."""
+
+    digest: bytes
+    size: int
+    mtime_ns: int
+    ino: int
+
+
+Manifest = dict[str, FileState]  # output-relative path -> what was written there
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def check_output_dir(output_dir: Path) -> None:
@@ -54,6 +85,161 @@ def check_output_dir(output_dir: Path) -> None:
         )
 
 
+class OutputWriter:
+    """Use as a context manager: it holds the output lock from entry to exit, and anything
+    not committed by then is thrown away.
+
+    `previous` is the manifest of the last build into this folder (from the build cache);
+    entries that no longer match the files on disk are forgotten, so a file someone edited
+    by hand is rewritten. `incremental=False` forces a full commit."""
+
+    def __init__(
+        self, output_dir: Path, previous: Manifest | None = None, *, incremental: bool = True
+    ) -> None:
+        self.output_dir = output_dir
+        self.parent = output_dir.parent
+        self.previous = previous
+        self.incremental = incremental
+        self.manifest: Manifest = {}  # what output/ will hold after commit
+        self.staged: list[str] = []
+        self._lock: IO[str] | None = None
+        self.staging = self.parent / f".{output_dir.name}.staging-{os.getpid()}"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> OutputWriter:
+        check_output_dir(self.output_dir)
+        self.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _take_lock(self.parent / f".{self.output_dir.name}.lock", self.output_dir)
+        try:
+            if recover(self.output_dir):
+                self.previous = None  # a build was interrupted: trust nothing about output/
+            for stale in self.parent.glob(f".{self.output_dir.name}.staging-*"):
+                shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
+            self.trusted = self._verify(self.previous)
+            if not self.trusted or not (self.output_dir / MARKER).exists():
+                self.incremental = False
+            self.staging.mkdir()
+            self.root = self.staging.resolve()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if not _journal(self.output_dir).exists():  # else recover() needs the staged files
+                shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _verify(self, previous: Manifest | None) -> Manifest:
+        """The entries of `previous` still true of output/ (one stat each)."""
+        if not previous or not self.output_dir.is_dir():
+            return {}
+        trusted: Manifest = {}
+        for rel, state in previous.items():
+            try:
+                st = os.stat(self.output_dir / rel)
+            except OSError:
+                continue
+            if (st.st_size, st.st_mtime_ns, st.st_ino) == (state.size, state.mtime_ns, state.ino):
+                trusted[rel] = state
+        return trusted
+
+    # -- staging -----------------------------------------------------------------------------
+
+    def unchanged(self, rel: str, known: bytes) -> bool:
+        """Does output/ already hold exactly the bytes with digest `known` at `rel`? If so the
+        file is kept as it is (the caller need not even produce the bytes)."""
+        state = self.trusted.get(rel)
+        if state is None or state.digest != known:
+            return False
+        self.manifest[rel] = state
+        return True
+
+    def put(self, rel: str, data: bytes) -> None:
+        known = digest(data)
+        if self.unchanged(rel, known):
+            return
+        target = self._target(rel)
+        target.write_bytes(data)
+        self._staged(rel, target, known)
+
+    def put_file(self, rel: str, source: Path) -> None:
+        """A static file: copied when its bytes differ from what output/ holds."""
+        known = digest(source.read_bytes())
+        if self.unchanged(rel, known):
+            return
+        target = self._target(rel)
+        shutil.copyfile(source, target)
+        self._staged(rel, target, known)
+
+    def _target(self, rel: str) -> Path:
+        target = _inside(self.root, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def _staged(self, rel: str, target: Path, known: bytes) -> None:
+        st = target.stat()
+        self.manifest[rel] = FileState(known, st.st_size, st.st_mtime_ns, st.st_ino)
+        self.staged.append(rel)
+
+    # -- commit ------------------------------------------------------------------------------
+
+    @property
+    def changes(self) -> int:
+        """Files this commit writes or deletes."""
+        return len(self.staged) + len(self.trusted.keys() - self.manifest.keys())
+
+    def commit(self, search: bool = False) -> WriteReport:
+        if self.incremental and search and self.changes:
+            self.incremental = False  # the search index covers every page: rebuild it whole
+        if self.incremental:
+            if self.changes:
+                self._commit_in_place()
+            indexed = "indexed" if search else "off"
+        else:
+            indexed = self._commit_whole(search)
+        return WriteReport(written=len(self.staged), copied=0, search=indexed)
+
+    def _commit_whole(self, search: bool) -> str:
+        staged = set(self.staged)
+        for rel, state in self.manifest.items():
+            if rel not in staged:  # unchanged: the same file, linked (its mtime stays)
+                target = self._target(rel)
+                try:
+                    os.link(self.output_dir / rel, target)
+                except OSError:
+                    shutil.copy2(self.output_dir / rel, target)
+                    st = target.stat()
+                    self.manifest[rel] = FileState(
+                        state.digest, st.st_size, st.st_mtime_ns, st.st_ino
+                    )
+        (self.staging / MARKER).write_bytes(MARKER_TEXT)
+        indexed = index_search(self.staging) if search else "off"
+        _swap_in(self.staging, self.output_dir)
+        return indexed
+
+    def _commit_in_place(self) -> None:
+        journal = _journal(self.output_dir)
+        steps = {
+            "staging": str(self.staging),
+            "moves": sorted(self.staged),
+            "deletes": sorted(self.trusted.keys() - self.manifest.keys()),
+        }
+        pending = journal.with_name(journal.name + ".tmp")
+        pending.write_text(json.dumps(steps))
+        os.replace(pending, journal)  # from here on, the update will be completed
+        _apply(self.output_dir, steps)
+        journal.unlink()
+
+
 def write_output(
     files: tuple[OutputFile, ...],
     statics: tuple[StaticFile, ...],
@@ -61,66 +247,72 @@ def write_output(
     output_dir: Path,
     search: bool = False,
 ) -> WriteReport:
-    check_output_dir(output_dir)
-    parent = output_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    with _lock(parent / f".{output_dir.name}.lock", output_dir):
-        return _write_locked(files, statics, static_dir, output_dir, search)
-
-
-@contextlib.contextmanager
-def _lock(path: Path, output_dir: Path) -> Iterator[None]:
-    """One writer at a time: a second build fails at once with a clear message."""
-    handle = open(path, "a+")  # noqa: SIM115 - held for the whole write
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            shown = display_path(output_dir)
-            raise ConfigError(
-                (
-                    Diagnostic(
-                        "config",
-                        f"another build is writing {shown} right now",
-                        Location(shown),
-                        Severity.ERROR,
-                        "wait for it to finish, or build into another --output",
-                    ),
-                )
-            ) from None
-        yield
-    finally:
-        handle.close()
-
-
-def _write_locked(
-    files: tuple[OutputFile, ...],
-    statics: tuple[StaticFile, ...],
-    static_dir: Path,
-    output_dir: Path,
-    search: bool,
-) -> WriteReport:
-    parent = output_dir.parent
-    for stale in parent.glob(f".{output_dir.name}.staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
-    staging = parent / f".{output_dir.name}.staging-{os.getpid()}"
-    try:
-        staging.mkdir()
-        root = staging.resolve()
+    """Write a whole site at once (no cache): every file, swapped in atomically."""
+    with OutputWriter(output_dir, incremental=False) as writer:
         for static in statics:
-            target = _inside(root, static.rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(static_dir / static.rel, target)
+            writer.put_file(static.rel, static_dir / static.rel)
         for file in files:
-            target = _inside(root, file.rel)
+            writer.put(file.rel, file.data)
+        report = writer.commit(search)
+    return WriteReport(written=len(files), copied=len(statics), search=report.search)
+
+
+# -- the journal ----------------------------------------------------------------------------
+
+
+def leftovers(output_dir: Path) -> bool:
+    """Did a killed build leave a journal or a staging folder behind?"""
+    return _journal(output_dir).exists() or any(
+        output_dir.parent.glob(f".{output_dir.name}.staging-*")
+    )
+
+
+def _journal(output_dir: Path) -> Path:
+    return output_dir.parent / f".{output_dir.name}.journal"
+
+
+def recover(output_dir: Path) -> bool:
+    """Complete an incremental commit that was interrupted; True if there was one."""
+    journal = _journal(output_dir)
+    if not journal.exists():
+        return False
+    try:
+        steps = json.loads(journal.read_text())
+    except (OSError, ValueError):
+        steps = None  # torn while being written: it was never committed to
+    if isinstance(steps, dict):
+        _apply(output_dir, steps)
+        shutil.rmtree(steps.get("staging", ""), ignore_errors=True)
+    journal.unlink()
+    return True
+
+
+def _apply(output_dir: Path, steps: Mapping[str, object]) -> None:
+    """Idempotent: moves whose file is gone were done already; deletes may repeat."""
+    root = output_dir.resolve()
+    staging = Path(str(steps["staging"]))
+    moves = steps.get("moves", [])
+    deletes = steps.get("deletes", [])
+    assert isinstance(moves, list) and isinstance(deletes, list)
+    for rel in moves:
+        source = staging / rel
+        if source.exists():
+            target = _inside(root, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(file.data)
-        (staging / MARKER).write_text("Built by intimacy-ssg; replaced on every build.\n")
-        indexed = index_search(staging) if search else "off"
-        _swap_in(staging, output_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return WriteReport(written=len(files), copied=len(statics), search=indexed)
+            os.replace(source, target)
+    for rel in deletes:
+        target = _inside(root, rel)
+        target.unlink(missing_ok=True)
+        folder = target.parent
+        while folder != root:
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
+            folder = folder.parent
+
+
+# -- search, paths, locks, swaps ------------------------------------------------------------
 
 
 def index_search(site: Path) -> str:
@@ -145,6 +337,28 @@ def _inside(root: Path, rel: str) -> Path:
     if not target.is_relative_to(root) or target == root:
         raise ValueError(f"refusing to write outside the output folder: {rel!r}")
     return target
+
+
+def _take_lock(path: Path, output_dir: Path) -> IO[str]:
+    """One writer at a time: a second build fails at once with a clear message."""
+    handle = open(path, "a+")  # noqa: SIM115 - held until the writer closes
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        shown = display_path(output_dir)
+        raise ConfigError(
+            (
+                Diagnostic(
+                    "config",
+                    f"another build is writing {shown} right now",
+                    Location(shown),
+                    Severity.ERROR,
+                    "wait for it to finish, or build into another --output",
+                ),
+            )
+        ) from None
+    return handle
 
 
 def _swap_in(staging: Path, output_dir: Path) -> None:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intimacy_ssg import BuildResult, build, load_config
-from intimacy_ssg.parallel import ParseCache
+from intimacy_ssg.cache import BuildCache
 
 from .support import GRAPH_RULES_OFF, REPO, chdir, tree, write_content
 
@@ -102,13 +102,13 @@ SITES = st.dictionaries(
 
 
 def build_site(
-    root: Path, files: dict[str, str], cache: ParseCache | None = None, write: bool = True
+    root: Path, files: dict[str, str], cache: BuildCache | None = None, write: bool = True
 ) -> BuildResult:
     content = write_content(root, files)
     with chdir(root):
         config = load_config(REPO, content_dir=content, output_dir=root / "output")
         config = replace(config, search=False, severity=GRAPH_RULES_OFF)
-        return build(config, write=write, parse_cache=cache)
+        return build(config, write=write, cache=cache, keep_outputs=True)
 
 
 @given(SITES)
@@ -151,7 +151,7 @@ def test_building_twice_gives_identical_bytes(files: dict[str, str]) -> None:
 def test_the_parse_cache_after_any_edits_equals_a_clean_build(
     files: dict[str, str], edits: list[tuple[bool, str]]
 ) -> None:
-    cache: ParseCache = {}
+    cache = BuildCache()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         current = dict(files)

@@ -20,9 +20,9 @@ from typing import TextIO
 from watchdog.observers import Observer
 
 from ..build import BuildResult, build
+from ..cache import BuildCache
 from ..config import Config, ConfigError, load_config
 from ..diagnostics import Diagnostic, plural
-from ..parallel import ParseCache
 from .server import LiveState, PreviewServer, start_server
 from .watcher import Classifier, Debouncer
 
@@ -46,7 +46,7 @@ class Preview:
         self.state = LiveState(self.site_dir)
         self.server: PreviewServer = start_server(self.state, self.host, self.port)
         self.port = self.server.server_address[1]  # when asked for port 0
-        self.cache: ParseCache = {}
+        self.cache = BuildCache()  # in memory: every rebuild is incremental
         self.stopping = threading.Event()
         self.config = self._load_config()
         self.rebuild()
@@ -100,7 +100,7 @@ class Preview:
             return None
         started = time.perf_counter()
         try:
-            result = build(self.config, parse_cache=self.cache)
+            result = build(self.config, cache=self.cache)
         except ConfigError as exc:
             self._report(exc.diagnostics)
             return None
@@ -121,8 +121,7 @@ class Preview:
             if kinds is None:
                 return
             if "config" in kinds or self.config is None:
-                self.cache.clear()
-                self.config = self._load_config()
+                self.config = self._load_config()  # a new configuration resets the cache
             self.rebuild()
 
     def stop(self) -> None:

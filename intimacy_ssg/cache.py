@@ -1,0 +1,295 @@
+"""The build cache: what one build may reuse from the last one.
+
+A BuildCache holds parsed pages (by file path and content digest), the content files' stats
+(a file whose stat has not changed is not even read), the render memo (each output's render
+key and digest), the unlinked-mention findings per page, the manifest of what sits in the
+output folder, and the fingerprint of the last good build's inputs (for the no-op check).
+Every entry is keyed by what it was made from, so reusing one is the same as redoing it;
+the cache property tests check that any sequence of edits gives a clean build's output.
+
+The live preview keeps one in memory. The command line keeps it on disk under
+`.cache/intimacy-ssg/` in the project (`--no-cache` bypasses it), in two files per output
+folder: a small `.state` (fingerprint, manifest, render memo) that is all a no-op build
+reads, and a larger `.pages`. Each file starts with a header naming the cache format and a
+digest of the generator's own code and of the configuration, then a checksum of the body.
+A file that fails any check, or cannot be read, is ignored (and the build says so): a
+corrupt or stale cache costs time, never correctness.
+
+Pickle is used because it is fast for these nested frozen dataclasses; it is loaded with
+an unpickler that only admits this package's own data types and a few builtins, so a cache
+file planted by someone else cannot run code.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .diagnostics import Diagnostic
+from .model import Page, StatKey
+from .render import Rendered
+from .write import Manifest
+
+FORMAT = 1
+MAGIC = b"intimacy-ssg build cache\n"
+RACY_NS = 2_000_000_000  # a file changed this close to a build may change again unseen
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Every input of a build, by stat: if nothing changed, neither does the output."""
+
+    digest: bytes
+    taken_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class LastBuild:
+    """The last good build, for a no-op: its inputs' fingerprint and what it reported."""
+
+    fingerprint: bytes
+    diagnostics: tuple[Diagnostic, ...]
+    pages: int
+    search: str
+
+
+@dataclass
+class BuildCache:
+    scope: bytes = b""  # generator and configuration this cache was made with
+    parsed: dict[tuple[str, bytes], Page] = field(default_factory=dict)
+    known: dict[str, tuple[StatKey, bytes]] = field(default_factory=dict)  # rel -> stat, sha
+    rendered: dict[str, Rendered] = field(default_factory=dict)  # output rel -> memo
+    mentions: dict[str, tuple[bytes, tuple[Diagnostic, ...]]] = field(default_factory=dict)
+    faq_groups: dict[bytes, list[list[int]]] = field(default_factory=dict)
+    related: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
+    output: Manifest | None = None  # what the output folder holds, None if unknown
+    last: LastBuild | None = None
+    note: str = ""  # why a cache on disk was not used, for the build to say
+
+    def reset(self, scope: bytes) -> None:
+        """Start again for a new generator or configuration."""
+        if scope != self.scope:
+            self.__init__(scope=scope, note=self.note)  # type: ignore[misc]
+
+
+# -- what a cache depends on ----------------------------------------------------------------
+
+_GENERATOR: bytes = b""
+
+
+def generator_digest() -> bytes:
+    """A digest of this package's own code (a changed generator invalidates every entry)."""
+    global _GENERATOR
+    if not _GENERATOR:
+        package = Path(__file__).resolve().parent
+        h = hashlib.blake2b(digest_size=16)
+        h.update(f"{FORMAT}\0{sys.version}\0".encode())
+        for path in sorted(package.rglob("*.py")):
+            h.update(path.relative_to(package).as_posix().encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+        _GENERATOR = h.digest()
+    return _GENERATOR
+
+
+def scope_digest(config: object) -> bytes:
+    return hashlib.blake2b(generator_digest() + repr(config).encode(), digest_size=16).digest()
+
+
+def fingerprint(folders: tuple[Path, ...], files: tuple[Path, ...], extra: str) -> Fingerprint:
+    """Stats of every file under `folders` and of `files`, plus `extra` (options, the day).
+    None of the files is read: this is what makes a no-op build cheap."""
+    taken = time.time_ns()
+    h = hashlib.blake2b(extra.encode(), digest_size=16)
+    newest = 0
+    for folder in folders:
+        h.update(f"\0folder {folder}\0".encode())
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                newest = max(newest, _stat_into(h, os.path.join(dirpath, name)))
+            for name in dirnames:  # a new symlinked folder is seen by its own stat
+                _stat_into(h, os.path.join(dirpath, name))
+    for path in files:
+        newest = max(newest, _stat_into(h, str(path)))
+    racy = newest >= taken - RACY_NS  # may still be changing: never trust this one
+    return Fingerprint(b"" if racy else h.digest(), taken)
+
+
+def _stat_into(h: Any, path: str) -> int:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        h.update(f"{path}\0missing\0".encode())
+        return 0
+    stat = (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    h.update(f"{path}\0{stat}\0".encode())
+    return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
+def known_files(
+    stats: dict[str, StatKey], pages: tuple[Page, ...], started_ns: int
+) -> dict[str, tuple[StatKey, bytes]]:
+    """Content files a later build need not read: their page is cached and their stat was
+    taken long enough after their last change to be trusted."""
+    known: dict[str, tuple[StatKey, bytes]] = {}
+    for page in pages:
+        stat = stats.get(page.source.rel)
+        if stat is not None and max(stat[1], stat[3]) < started_ns - RACY_NS:
+            known[page.source.rel] = (stat, page.source.digest)
+    return known
+
+
+# -- on disk ----------------------------------------------------------------------------------
+
+
+STATE_FIELDS = ("rendered", "output", "last", "known")
+PAGES_FIELDS = ("parsed", "mentions", "faq_groups", "related")
+
+
+@dataclass
+class CacheStore:
+    """A BuildCache's two files, for one (content folder, output folder) pair."""
+
+    state: Path
+    pages: Path
+    scope: bytes
+    pages_loaded: bool = False
+
+    @staticmethod
+    def for_config(cache_dir: Path, config: Any) -> CacheStore:
+        where = f"{Path(config.content_dir).resolve()}\0{Path(config.output_dir).resolve()}"
+        name = hashlib.blake2b(where.encode(), digest_size=8).hexdigest()
+        folder = cache_dir / "intimacy-ssg"
+        return CacheStore(folder / f"{name}.state", folder / f"{name}.pages", scope_digest(config))
+
+    def load(self) -> BuildCache:
+        """The small state file only; load_pages() when a real build is needed."""
+        cache = BuildCache(scope=self.scope)
+        fields, cache.note = _read(self.state, self.scope)
+        if fields is None:
+            self.pages_loaded = True  # without state, a pages file is not worth reading
+        for name in STATE_FIELDS:
+            if fields and name in fields:
+                setattr(cache, name, fields[name])
+        return cache
+
+    def load_pages(self, cache: BuildCache) -> None:
+        if self.pages_loaded:
+            return
+        self.pages_loaded = True
+        fields, why = _read(self.pages, self.scope)
+        if fields is None:
+            cache.known = {}  # nothing is cached, so every file must be read
+            cache.note = cache.note or why
+            return
+        for name in PAGES_FIELDS:
+            if name in fields:
+                setattr(cache, name, fields[name])
+
+    def save(self, cache: BuildCache, pages_changed: bool) -> None:
+        _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
+        if pages_changed or not self.pages.exists():
+            _write(self.pages, self.scope, {n: getattr(cache, n) for n in PAGES_FIELDS})
+
+
+def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The fields saved in one cache file, or None and why not.
+    Layout: MAGIC, format (2 bytes), scope digest (16), pickled body, sha256 of the body."""
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, f"the build cache {path.name} could not be read ({exc.strerror})"
+    header = MAGIC + FORMAT.to_bytes(2, "big") + scope
+    if not blob.startswith(header):
+        if blob.startswith(MAGIC):
+            return None, ""  # another generator version or configuration: simply stale
+        return None, f"the build cache {path.name} is not a cache file; ignored"
+    view = memoryview(blob)
+    body, checksum = view[len(header) : -32], view[-32:]
+    if len(blob) < len(header) + 32 or hashlib.sha256(body).digest() != checksum:
+        return None, f"the build cache {path.name} is corrupt (checksum mismatch); ignored"
+    try:
+        fields = _SafeUnpickler(io.BytesIO(body)).load()
+    except Exception as exc:  # anything at all: the cache is advice, never trusted
+        kind = type(exc).__name__
+        return None, f"the build cache {path.name} could not be read ({kind}); ignored"
+    if not isinstance(fields, dict):
+        return None, f"the build cache {path.name} has an unexpected shape; ignored"
+    return fields, ""
+
+
+class _Hashing(io.RawIOBase):
+    """A file writer that also hashes what goes through it (no second copy in memory)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle, self.sha = handle, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self.handle.write(data)
+
+
+def _write(path: Path, scope: bytes, fields: dict[str, Any]) -> None:
+    """Atomically (a temporary file renamed over the old one), pickling straight to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ignore = path.parent.parent / ".gitignore"
+    if path.parent.parent.name == ".cache" and not ignore.exists():
+        ignore.write_text("*\n")  # never committed, whatever the project's own .gitignore
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(MAGIC + FORMAT.to_bytes(2, "big") + scope)
+            body = _Hashing(handle)
+            buffered = io.BufferedWriter(body, 1 << 20)
+            pickle.dump(fields, buffered, protocol=5)
+            buffered.flush()
+            handle.write(body.sha.digest())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    _prune(path.parent)
+
+
+KEEP = 16  # (content, output) pairs whose cache is kept; older ones are deleted
+
+
+def _prune(folder: Path) -> None:
+    states = sorted(folder.glob("*.state"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in states[KEEP:]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".pages").unlink(missing_ok=True)
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Admits only this package's data types, dates and plain builtins."""
+
+    ALLOWED_BUILTINS = frozenset({"frozenset", "set", "bytes", "bytearray", "complex"})
+    ALLOWED_DATETIME = frozenset({"date", "datetime", "time", "timedelta", "timezone"})
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in self.ALLOWED_BUILTINS:
+            return super().find_class(module, name)
+        if module == "datetime" and name in self.ALLOWED_DATETIME:
+            return super().find_class(module, name)
+        if module.startswith("intimacy_ssg.") and not name.startswith("_"):
+            found = super().find_class(module, name)
+            if isinstance(found, type) and (
+                hasattr(found, "__dataclass_fields__") or issubclass(found, enum.Enum)
+            ):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a build cache")

