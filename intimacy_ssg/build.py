@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import diagnostics as diag
 from .cache import (
@@ -32,18 +33,11 @@ from .cache import (
 )
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
-from .discover import discover_sources
-from .faq import canonical_questions, check_repeated, repeated_groups
-from .graph import Graph, build_graph
-from .links import resolve_links
-from .mentions import find_unlinked_mentions
 from .model import OutputFile, Site
-from .parallel import parse_all
-from .render import Sink, render_site
-from .site import assemble_site
-from .sitefiles import feeds, redirects, robots, sitemap
-from .structured import review_overdue
 from .write import MARKER, Manifest, OutputWriter, check_output_dir, leftovers
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 Progress = Callable[[str], None]
 
@@ -136,6 +130,19 @@ def _build(
         if same is not None:
             lap("no-op")
             return replace(same, timings=timings)
+    # The stages are imported here, not at the top: a no-op build (above) then never loads
+    # Jinja2 or markdown-it, which is most of its time.
+    from .discover import discover_sources
+    from .faq import canonical_questions, check_repeated, repeated_groups
+    from .graph import build_graph
+    from .links import resolve_links
+    from .mentions import find_unlinked_mentions
+    from .parallel import parse_all
+    from .render import Sink, render_site
+    from .site import assemble_site
+    from .sitefiles import feeds, redirects, robots, sitemap
+    from .structured import review_overdue
+
     if store is not None and cache is not None:
         store.load_pages(cache)
     lap("load")

@@ -8,10 +8,11 @@ Every entry is keyed by what it was made from, so reusing one is the same as red
 the cache property tests check that any sequence of edits gives a clean build's output.
 
 The live preview keeps one in memory. The command line keeps it on disk under
-`.cache/intimacy-ssg/` in the project (`--no-cache` bypasses it), in two files per output
-folder: a small `.state` (fingerprint, manifest, render memo) that is all a no-op build
-reads, and a larger `.pages`. Each file starts with a header naming the cache format and a
-digest of the generator's own code and of the configuration, then a checksum of the body.
+`.cache/intimacy-ssg/` in the project (`--no-cache` bypasses it), per content and output
+folder pair: a small `.state` (fingerprint, manifest, render and analysis memos) that is all
+a no-op build reads, a large `.pages` and a `.delta` of pages parsed since it was written.
+Each file starts with a header naming the cache format and a digest of the generator's own
+code and of the configuration, and ends with a checksum of its body.
 A file that fails any check, or cannot be read, is ignored (and the build says so): a
 corrupt or stale cache costs time, never correctness.
 
@@ -22,7 +23,9 @@ file planted by someone else cannot run code.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
 import hashlib
 import io
 import os
@@ -30,13 +33,13 @@ import pickle
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from .diagnostics import Diagnostic
-from .model import Page, StatKey
-from .render import Rendered
+from .model import Page, Rendered, StatKey
 from .write import Manifest
 
 FORMAT = 1
@@ -151,18 +154,26 @@ def known_files(
 # -- on disk ----------------------------------------------------------------------------------
 
 
-STATE_FIELDS = ("rendered", "output", "last", "known")
-PAGES_FIELDS = ("parsed", "mentions", "faq_groups", "related")
+STATE_FIELDS = ("rendered", "output", "last", "known", "mentions", "faq_groups", "related")
+DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten base file
 
 
 @dataclass
 class CacheStore:
-    """A BuildCache's two files, for one (content folder, output folder) pair."""
+    """A BuildCache's files, for one (content folder, output folder) pair: `.state` (small:
+    what a no-op needs, plus the memos), `.pages` (every parsed page, rewritten rarely) and
+    `.delta` (pages parsed since `.pages` was written, rewritten by each build), so an edit
+    does not re-save every page."""
 
     state: Path
     pages: Path
     scope: bytes
     pages_loaded: bool = False
+    base_keys: frozenset[tuple[str, bytes]] = frozenset()
+
+    @property
+    def delta(self) -> Path:
+        return self.pages.with_suffix(".delta")
 
     @staticmethod
     def for_config(cache_dir: Path, config: Any) -> CacheStore:
@@ -186,19 +197,34 @@ class CacheStore:
         if self.pages_loaded:
             return
         self.pages_loaded = True
-        fields, why = _read(self.pages, self.scope)
-        if fields is None:
-            cache.known = {}  # nothing is cached, so every file must be read
-            cache.note = cache.note or why
-            return
-        for name in PAGES_FIELDS:
-            if name in fields:
-                setattr(cache, name, fields[name])
+        base, why = _read(self.pages, self.scope)
+        parsed = base.get("parsed", {}) if base is not None else {}
+        self.base_keys = frozenset(parsed)
+        delta, delta_why = _read(self.delta, self.scope) if base is not None else (None, "")
+        if delta is not None:
+            parsed.update(delta.get("parsed", {}))
+        cache.parsed = parsed
+        cache.note = cache.note or why or delta_why
+        # a file is skipped unread only when its page is really here
+        cache.known = {
+            rel: (stat, sha) for rel, (stat, sha) in cache.known.items() if (rel, sha) in parsed
+        }
 
     def save(self, cache: BuildCache, pages_changed: bool) -> None:
         _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
-        if pages_changed or not self.pages.exists():
-            _write(self.pages, self.scope, {n: getattr(cache, n) for n in PAGES_FIELDS})
+        parsed = cache.parsed
+        fresh = parsed.keys() - self.base_keys
+        stale = self.base_keys - parsed.keys()
+        if (
+            not self.pages.exists()
+            or len(fresh) > max(64, DELTA_MAX * len(parsed))
+            or len(stale) > len(self.base_keys) // 2
+        ):
+            _write(self.pages, self.scope, {"parsed": parsed})
+            self.base_keys = frozenset(parsed)
+            self.delta.unlink(missing_ok=True)
+        elif pages_changed or not self.delta.exists():
+            _write(self.delta, self.scope, {"parsed": {k: parsed[k] for k in fresh}})
 
 
 def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -220,7 +246,8 @@ def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
     if len(blob) < len(header) + 32 or hashlib.sha256(body).digest() != checksum:
         return None, f"the build cache {path.name} is corrupt (checksum mismatch); ignored"
     try:
-        fields = _SafeUnpickler(io.BytesIO(body)).load()
+        with _no_gc():  # millions of new objects: the collector would walk them over and over
+            fields = _SafeUnpickler(io.BytesIO(body)).load()
     except Exception as exc:  # anything at all: the cache is advice, never trusted
         kind = type(exc).__name__
         return None, f"the build cache {path.name} could not be read ({kind}); ignored"
@@ -255,7 +282,8 @@ def _write(path: Path, scope: bytes, fields: dict[str, Any]) -> None:
             handle.write(MAGIC + FORMAT.to_bytes(2, "big") + scope)
             body = _Hashing(handle)
             buffered = io.BufferedWriter(body, 1 << 20)
-            pickle.dump(fields, buffered, protocol=5)
+            with _no_gc():
+                pickle.dump(fields, buffered, protocol=5)
             buffered.flush()
             handle.write(body.sha.digest())
         os.replace(temp, path)
@@ -263,6 +291,17 @@ def _write(path: Path, scope: bytes, fields: dict[str, Any]) -> None:
         Path(temp).unlink(missing_ok=True)
         raise
     _prune(path.parent)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 KEEP = 16  # (content, output) pairs whose cache is kept; older ones are deleted
@@ -273,6 +312,7 @@ def _prune(folder: Path) -> None:
     for old in states[KEEP:]:
         old.unlink(missing_ok=True)
         old.with_suffix(".pages").unlink(missing_ok=True)
+        old.with_suffix(".delta").unlink(missing_ok=True)
 
 
 class _SafeUnpickler(pickle.Unpickler):

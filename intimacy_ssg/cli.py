@@ -23,10 +23,6 @@ from .build import BuildResult, build
 from .cache import CacheStore
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
-from .diff import diff_snapshots, new_errors, to_json, to_markdown
-from .graphreport import graph_report
-from .report import load_snapshot, make_report
-from .schema import schema_json
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -136,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "diff":
             return _diff(args)
+        from .schema import schema_json
+
         sys.stdout.write(schema_json())
         return EXIT_OK
     except ConfigError as exc:
@@ -191,6 +189,8 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
             else:
                 print(problem.format(), file=sys.stderr)
     if args.report is not None:
+        from .report import make_report
+
         report = make_report(result, result.outputs)
         args.report.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
@@ -198,6 +198,9 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from .diff import diff_snapshots, new_errors, to_json, to_markdown
+    from .report import load_snapshot
+
     try:
         old, new = load_snapshot(args.old), load_snapshot(args.new)
     except (OSError, ValueError, KeyError) as exc:
@@ -262,6 +265,8 @@ def _graph(args: argparse.Namespace) -> int:
         print(problem.format(), file=sys.stderr)
     if result.graph is None or result.site is None:  # pragma: no cover - build always sets them
         return EXIT_CONTENT
+    from .graphreport import graph_report
+
     sys.stdout.write(graph_report(result.site, result.graph, args.format))
     return EXIT_CONTENT if errors else EXIT_OK
 

@@ -220,3 +220,13 @@ class WriteReport:
     written: int
     copied: int
     search: str = "off"  # "indexed", "off" (search: false) or why it could not run
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One output as last rendered: the key of what it depended on, its bytes' digest and
+    the JSON-LD lint found while making it (replayed when the output is reused)."""
+
+    key: bytes
+    digest: bytes
+    lint: tuple[Diagnostic, ...] = ()

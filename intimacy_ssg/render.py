@@ -12,7 +12,7 @@ import re
 import traceback
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -23,7 +23,7 @@ from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Location, display_path
 from .graph import Graph, graph_json
-from .model import Links, OutputFile, Page, PageKind, Site
+from .model import Links, OutputFile, Page, PageKind, Rendered, Site
 from .site import output_path
 from .structured import lint_jsonld, script_json
 from .views import PageView, ViewBuilder
@@ -46,16 +46,6 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """One output as last rendered: the key of what it depended on, its bytes' digest and
-    the JSON-LD lint found while making it (replayed when the output is reused)."""
-
-    key: bytes
-    digest: bytes
-    lint: tuple[Diagnostic, ...] = ()
 
 
 class Sink:
