@@ -18,7 +18,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import diagnostics as diag
@@ -34,7 +33,7 @@ from .cache import (
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .model import OutputFile, Site
-from .write import MARKER, Manifest, OutputWriter, check_output_dir, leftovers
+from .write import OutputWriter, check_output_dir, intact
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -255,7 +254,7 @@ def _fingerprint(config: Config, write: bool, today: datetime.date) -> Fingerpri
         d for d in (config.content_dir, config.templates_dir, config.static_dir) if d.is_dir()
     )
     extra = f"{today.isoformat()}|write={write}|pagefind={search}|{folders}"
-    return fingerprint(folders, (), extra)
+    return fingerprint(folders, extra)
 
 
 def _unchanged(
@@ -266,27 +265,11 @@ def _unchanged(
     last = cache.last
     if last is None or not inputs.digest or last.fingerprint != inputs.digest:
         return None
-    failed = diag.count(last.diagnostics, Severity.ERROR) > 0 or (
-        config.strict and diag.count(last.diagnostics, Severity.WARNING) > 0
-    )
-    if write and not failed and not _output_intact(cache.output, config.output_dir):
+    result = BuildResult(last.diagnostics, last.pages, write, search=last.search, unchanged=True)
+    failed = result.failed(config.strict)
+    if write and not failed and not intact(config.output_dir, cache.output):
         return None
-    return BuildResult(
-        last.diagnostics, last.pages, write and not failed, search=last.search, unchanged=True
-    )
-
-
-def _output_intact(manifest: Manifest | None, output_dir: Path) -> bool:
-    if not manifest or not (output_dir / MARKER).is_file() or leftovers(output_dir):
-        return False
-    for rel, state in manifest.items():
-        try:
-            st = os.stat(output_dir / rel)
-        except OSError:
-            return False
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != (state.size, state.mtime_ns, state.ino):
-            return False
-    return True
+    return replace(result, written=write and not failed)
 
 
 def build_date() -> datetime.date:

@@ -81,12 +81,13 @@ class Sink:
         self, rel: str, data: bytes, key: bytes = b"", lint: tuple[Diagnostic, ...] = ()
     ) -> None:
         self.seen.add(rel)
+        known = digest(data)
         if self.writer is not None:
-            self.writer.put(rel, data)
+            self.writer.put(rel, data, known)
         if self.keep:
             self.outputs.append(OutputFile(rel, data))
         if self.memo is not None and key:
-            self.memo[rel] = Rendered(key, digest(data), lint)
+            self.memo[rel] = Rendered(key, known, lint)
 
     def prune(self) -> None:
         """Forget outputs this build did not make (deleted pages, renamed clusters)."""

@@ -116,7 +116,7 @@ class OutputWriter:
                 self.previous = None  # a build was interrupted: trust nothing about output/
             for stale in self.parent.glob(f".{self.output_dir.name}.staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
-            self.trusted = self._verify(self.previous)
+            self.trusted = verified(self.output_dir, self.previous)
             if not self.trusted or not (self.output_dir / MARKER).exists():
                 self.incremental = False
             self.staging.mkdir()
@@ -138,20 +138,6 @@ class OutputWriter:
             self._lock.close()
             self._lock = None
 
-    def _verify(self, previous: Manifest | None) -> Manifest:
-        """The entries of `previous` still true of output/ (one stat each)."""
-        if not previous or not self.output_dir.is_dir():
-            return {}
-        trusted: Manifest = {}
-        for rel, state in previous.items():
-            try:
-                st = os.stat(self.output_dir / rel)
-            except OSError:
-                continue
-            if (st.st_size, st.st_mtime_ns, st.st_ino) == (state.size, state.mtime_ns, state.ino):
-                trusted[rel] = state
-        return trusted
-
     # -- staging -----------------------------------------------------------------------------
 
     def unchanged(self, rel: str, known: bytes) -> bool:
@@ -163,8 +149,9 @@ class OutputWriter:
         self.manifest[rel] = state
         return True
 
-    def put(self, rel: str, data: bytes) -> None:
-        known = digest(data)
+    def put(self, rel: str, data: bytes, known: bytes = b"") -> None:
+        """Stage `data` unless output/ already holds it (`known`: its digest, if computed)."""
+        known = known or digest(data)
         if self.unchanged(rel, known):
             return
         target = self._target(rel)
@@ -173,12 +160,7 @@ class OutputWriter:
 
     def put_file(self, rel: str, source: Path) -> None:
         """A static file: copied when its bytes differ from what output/ holds."""
-        known = digest(source.read_bytes())
-        if self.unchanged(rel, known):
-            return
-        target = self._target(rel)
-        shutil.copyfile(source, target)
-        self._staged(rel, target, known)
+        self.put(rel, source.read_bytes())
 
     def _target(self, rel: str) -> Path:
         target = _inside(self.root, rel)
@@ -238,6 +220,30 @@ class OutputWriter:
         os.replace(pending, journal)  # from here on, the update will be completed
         _apply(self.output_dir, steps)
         journal.unlink()
+
+
+def verified(output_dir: Path, manifest: Manifest | None) -> Manifest:
+    """The entries of `manifest` still true of output_dir: same size, mtime and inode (one
+    stat each). Anything else was changed or removed by someone else."""
+    trusted: Manifest = {}
+    for rel, state in (manifest or {}).items():
+        try:
+            st = os.stat(output_dir / rel)
+        except OSError:
+            continue
+        if (st.st_size, st.st_mtime_ns, st.st_ino) == (state.size, state.mtime_ns, state.ino):
+            trusted[rel] = state
+    return trusted
+
+
+def intact(output_dir: Path, manifest: Manifest | None) -> bool:
+    """Does output_dir hold exactly what `manifest` says, with no interrupted build behind?"""
+    return (
+        bool(manifest)
+        and (output_dir / MARKER).is_file()
+        and not leftovers(output_dir)
+        and len(verified(output_dir, manifest)) == len(manifest or {})
+    )
 
 
 def write_output(

@@ -256,6 +256,20 @@ def test_a_template_edit_rerenders_only_the_pages_using_it(tmp_path: Path) -> No
     assert tree(root / "output") == clean_tree(root)
 
 
+def test_a_static_file_edit_is_only_copied(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        before = mtimes(root / "output")
+        css = root / "static/css/site.css"
+        touch(css, css.read_text() + "\n/* more */\n")
+        result = cached_build(root)
+    after = mtimes(root / "output")
+    assert result.rendered == 0
+    assert sorted(rel for rel in after if after[rel] != before.get(rel)) == ["css/site.css"]
+    assert tree(root / "output") == clean_tree(root)
+
+
 def test_a_hand_edited_output_file_is_rewritten(tmp_path: Path) -> None:
     with trusting_stats():
         root = project(tmp_path)

@@ -6,9 +6,11 @@ import datetime
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from intimacy_ssg import cache
 from intimacy_ssg.cli import main
 from intimacy_ssg.schema import schema_json
 
@@ -41,6 +43,20 @@ def test_build_writes_the_site_and_summarises(
     assert out == ""
     assert err.startswith(f"built 2 pages into {site / 'output'} (0 errors, 0 warnings, ")
     assert (site / "output/about/index.html").exists()
+
+
+def test_a_second_build_is_up_to_date_and_no_cache_rebuilds(
+    capsys: pytest.CaptureFixture[str], site: Path
+) -> None:
+    with chdir(site), mock.patch.object(cache, "RACY_NS", 0):  # the files are seconds old
+        first = run(capsys, "build")
+        second = run(capsys, "build")
+        third = run(capsys, "build", "--no-cache")
+    assert first[0] == second[0] == third[0] == 0
+    assert "; 4 rendered, " in first[2] and "; 4 rendered, " in third[2]  # every output
+    assert second[2].startswith(f"{site / 'output'} is up to date: no input changed (2 pages")
+    assert third[2].startswith(f"built 2 pages into {site / 'output'}")
+    assert list((site / ".cache/intimacy-ssg").glob("*.state"))
 
 
 def test_check_writes_nothing(capsys: pytest.CaptureFixture[str], site: Path) -> None:
