@@ -26,6 +26,7 @@ from .cache import (
     CacheStore,
     Fingerprint,
     LastBuild,
+    StructureMemo,
     fingerprint,
     known_files,
     scope_digest,
@@ -119,6 +120,11 @@ def _build(
         timings[stage] = now - clock
         clock = now
 
+    # Everything alive now (the cache's pages) and everything parsed below lives until the
+    # end of the build: keep the cyclic garbage collector from walking it again and again
+    # (on 10,000 pages that costs more than rendering). No gc.collect() first: at 10,000
+    # pages it alone takes half a second.
+    gc.freeze()
     if write:
         check_output_dir(config.output_dir)  # refuse early, before any work
     if cache is not None:
@@ -133,12 +139,12 @@ def _build(
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import build_graph
+    from .graph import build_graph, graph_json
     from .links import resolve_links
     from .mentions import find_unlinked_mentions
     from .parallel import parse_all
     from .render import Sink, render_site
-    from .site import assemble_site
+    from .site import assemble_site, structure_key
     from .sitefiles import feeds, redirects, robots, sitemap
     from .structured import review_overdue
 
@@ -161,10 +167,7 @@ def _build(
     pages_changed = parsed is not None and set(parsed) != before
     for page in pages:
         problems += page.diagnostics
-    # Everything parsed lives until the end of the build: keep the cyclic garbage collector
-    # from walking it again and again (on 10,000 pages that costs more than rendering).
-    # (No gc.collect() first: at 10,000 pages it alone takes half a second.)
-    gc.freeze()
+    gc.freeze()  # the pages just parsed too
     lap("parse")
 
     say("assemble")
@@ -172,15 +175,24 @@ def _build(
     problems += site.diagnostics
     lap("assemble")
 
-    say("link")
-    links = resolve_links(site, config.base_path)
+    structure = structure_key(site, config) if cache is not None else b""
+    memo = cache.structure if cache is not None else None
+    if memo is not None and memo.key == structure:
+        links, graph = memo.links, memo.graph  # an edit to prose: nothing here can change
+        lap("link")
+    else:
+        say("link")
+        links = resolve_links(site, config.base_path)
+        lap("link")
+        say("graph")
+        graph = build_graph(site, links, config, cache.related if cache is not None else None)
+        memo = StructureMemo(structure, links, graph) if cache is not None else None
+        if cache is not None:
+            cache.structure = memo
     problems += links.diagnostics
-    lap("link")
-
-    say("graph")
-    graph = build_graph(site, links, config, cache.related if cache is not None else None)
     problems += graph.diagnostics
-    problems += find_unlinked_mentions(site, graph, cache.mentions if cache is not None else None)
+    mentions = cache.mentions if cache is not None else None
+    problems += find_unlinked_mentions(site, graph, mentions, structure)
     lap("graph")
 
     say("faq")
@@ -198,16 +210,23 @@ def _build(
             )
         say("render")
         sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs)
-        _, render_problems = render_site(
-            site, links, graph, config, frozenset(canonical_questions(groups)), sink
-        )
-        for extra in (
-            sitemap(site, config),
-            robots(config),
-            *feeds(site, config),
-            *redirects(site, config),
-        ):
-            sink.emit(extra.rel, extra.data)
+        unmarked = frozenset(canonical_questions(groups))
+        keys = memo.render_keys if memo is not None else None
+        _, render_problems = render_site(site, links, graph, config, unmarked, sink, keys)
+        # Made from the structure alone: skipped while it is unchanged and output/ holds them.
+        extras = memo.extras if memo is not None else ()
+        if not extras or any(sink.reuse(rel, structure) is None for rel in extras):
+            made = (
+                OutputFile("graph.json", graph_json(graph)),
+                sitemap(site, config),
+                robots(config),
+                *feeds(site, config),
+                *redirects(site, config),
+            )
+            for extra in made:
+                sink.emit(extra.rel, extra.data, structure)
+            if memo is not None:
+                memo.extras = tuple(extra.rel for extra in made)
         problems += render_problems
         lap("render")
 

@@ -36,11 +36,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .diagnostics import Diagnostic
-from .model import Page, Rendered, StatKey
+from .diagnostics import Diagnostic, display_path
+from .model import Links, Page, Rendered, StatKey
 from .write import Manifest
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 FORMAT = 1
 MAGIC = b"intimacy-ssg build cache\n"
@@ -66,14 +69,27 @@ class LastBuild:
 
 
 @dataclass
+class StructureMemo:
+    """What was made from the site's structure (see site.structure_key) alone: reused whole
+    while the key is unchanged, as after an edit to a page's prose."""
+
+    key: bytes
+    links: Links
+    graph: Graph
+    render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
+    extras: tuple[str, ...] = ()  # the sitemap, robots.txt, feeds and redirects written
+
+
+@dataclass
 class BuildCache:
     scope: bytes = b""  # generator and configuration this cache was made with
     parsed: dict[tuple[str, bytes], Page] = field(default_factory=dict)
     known: dict[str, tuple[StatKey, bytes]] = field(default_factory=dict)  # rel -> stat, sha
     rendered: dict[str, Rendered] = field(default_factory=dict)  # output rel -> memo
-    mentions: dict[str, tuple[bytes, tuple[Diagnostic, ...]]] = field(default_factory=dict)
+    mentions: dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]] = field(default_factory=dict)
     faq_groups: dict[bytes, list[list[int]]] = field(default_factory=dict)
     related: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
+    structure: StructureMemo | None = None
     output: Manifest | None = None  # what the output folder holds, None if unknown
     last: LastBuild | None = None
     note: str = ""  # why a cache on disk was not used, for the build to say
@@ -103,8 +119,13 @@ def generator_digest() -> bytes:
     return _GENERATOR
 
 
-def scope_digest(config: object) -> bytes:
-    return hashlib.blake2b(generator_digest() + repr(config).encode(), digest_size=16).digest()
+def scope_digest(config: Any) -> bytes:
+    """The generator, the configuration, and how files are named in diagnostics (relative
+    to the working directory, so the same project built from elsewhere names them
+    differently, and every cached location would be wrong)."""
+    shown = f"{display_path(Path(config.content_dir))}\0{display_path(Path(config.static_dir))}"
+    seen = generator_digest() + repr(config).encode() + shown.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(seen, digest_size=16).digest()
 
 
 def fingerprint(folders: tuple[Path, ...], extra: str) -> Fingerprint:

@@ -26,14 +26,54 @@ def _words(text: str) -> list[str]:
     return WORD.findall(text.lower().replace(CURLY_APOSTROPHE, "'"))
 
 
-MentionMemo = dict[str, tuple[bytes, tuple[Diagnostic, ...]]]  # page id -> key, findings
+# page id -> (key, key under the site's structure, findings)
+MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
 
 
 def find_unlinked_mentions(
-    site: Site, graph: Graph, memo: MentionMemo | None = None
+    site: Site, graph: Graph, memo: MentionMemo | None = None, structure: bytes = b""
 ) -> tuple[Diagnostic, ...]:
     """`memo` (from the build cache) keeps each page's findings under a key of what they
-    depend on: the page's text, what it links to and the whole table of phrases."""
+    depend on: the page's text, what it links to and the whole table of phrases. When the
+    site's structure key (site.structure_key, which covers the titles, keywords and links)
+    is given, a page whose source and the structure are both unchanged is a hit at once,
+    without building the table."""
+    fresh: MentionMemo = {}
+    misses = []
+    for page in site.pages:
+        quick = b""
+        if memo is not None and structure:
+            source = page.source
+            quick = _digest(structure, f"{source.rel}\0{source.display}\0".encode(), source.digest)
+            hit = memo.get(page.id)
+            if hit is not None and hit[1] == quick:
+                fresh[page.id] = hit
+                continue
+        misses.append((page, quick))
+    if misses:
+        _find(site, graph, misses, memo, fresh)
+    problems = [found for page in site.pages for found in fresh[page.id][2]]
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return tuple(problems)
+
+
+def _digest(*parts: bytes) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part)
+    return h.digest()
+
+
+def _find(
+    site: Site,
+    graph: Graph,
+    pages: list[tuple[Page, bytes]],
+    memo: MentionMemo | None,
+    fresh: MentionMemo,
+) -> None:
+    """Fill `fresh` for `pages`, looking each up in `memo` by its full key first."""
     phrases: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
     table = hashlib.blake2b(digest_size=16)
     for page in site.pages:
@@ -51,9 +91,7 @@ def find_unlinked_mentions(
             linked[edge.source].add(edge.target)
 
     by_id = {p.id: p for p in site.pages}
-    problems: list[Diagnostic] = []
-    fresh: MentionMemo = {}
-    for page in site.pages:
+    for page, quick in pages:
         key = b""
         if memo is not None:
             h = table.copy()
@@ -63,16 +101,9 @@ def find_unlinked_mentions(
             key = h.digest()
             hit = memo.get(page.id)
             if hit is not None and hit[0] == key:
-                problems += hit[1]
-                fresh[page.id] = hit
+                fresh[page.id] = (key, quick, hit[2])
                 continue
-        found = _page_mentions(page, linked[page.id], phrases, by_id)
-        problems += found
-        fresh[page.id] = (key, found)
-    if memo is not None:
-        memo.clear()
-        memo.update(fresh)
-    return tuple(problems)
+        fresh[page.id] = (key, quick, _page_mentions(page, linked[page.id], phrases, by_id))
 
 
 def _page_mentions(

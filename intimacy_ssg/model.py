@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -160,6 +161,7 @@ class Page:
     diagnostics: tuple[Diagnostic, ...]
     text: tuple[tuple[int, str], ...] = ()  # body text outside links, by file line
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
+    shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
 
     @property
     def id(self) -> str:
@@ -168,6 +170,27 @@ class Page:
     @property
     def anchors(self) -> frozenset[str]:
         return frozenset(h.id for h in self.headings) | {f.anchor for f in self.faq}
+
+
+def shape_of(page: Page) -> bytes:
+    """A digest of everything about a page that other pages and the site-wide stages can
+    see: its place, front matter, headings, FAQ and links (with where they were written).
+    Only the body's own HTML, text and word count are left out, so editing a paragraph
+    leaves the page's shape, and with it link resolution and the graph, unchanged."""
+    source = page.source
+    seen = (
+        source.rel,
+        source.display,
+        source.page_id,
+        source.kind.value,
+        source.cluster,
+        page.front,
+        page.headings,
+        page.faq,
+        page.links,
+        page.profile_html,
+    )
+    return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import FrontMatter, Page, SourceFile
+from .model import FrontMatter, Page, SourceFile, shape_of
 from .parse import parse_page
 
 ParseCache = dict[tuple[str, bytes], Page]
@@ -40,7 +40,13 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:
     """parse_page, within a size cap and (where signals work) a time limit; a page that
-    breaks either, or the parser itself, becomes a diagnostic, never a traceback."""
+    breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
+    comes back without its source bytes and with its shape (see model.shape_of)."""
+    page = _guarded_parse(source, default_author, authors)
+    return replace(page, source=replace(page.source, data=b""), shape=shape_of(page))
+
+
+def _guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:
     where = Location(source.display, 1, 1)
     if len(source.data) > MAX_PAGE_BYTES:
         return _failed(
@@ -91,8 +97,7 @@ def _failed(source: SourceFile, problem: Diagnostic) -> Page:
 def _parse_chunk(
     chunk: list[SourceFile], default_author: str, authors: frozenset[str]
 ) -> list[Page]:
-    pages = [guarded_parse(source, default_author, authors) for source in chunk]
-    return [replace(p, source=replace(p.source, data=b"")) for p in pages]
+    return [guarded_parse(source, default_author, authors) for source in chunk]
 
 
 def default_jobs() -> int:
@@ -136,7 +141,7 @@ def parse_all(
     else:
         for i in todo:
             page = guarded_parse(sources[i], default_author, authors)
-            found[i] = replace(page, source=replace(sources[i], data=b""))  # bytes not kept
+            found[i] = replace(page, source=replace(sources[i], data=b""))
     pages = tuple(p for p in found if p is not None)
     if cache is not None:
         cache.clear()  # keep only this build's versions: deleted and edited files drop out

@@ -1,4 +1,4 @@
-"""render_site(): Site + Links -> the bytes of every generated file, through Jinja2.
+"""render_site(): Site + Links -> the bytes of every page, map and fixed page, through Jinja2.
 
 Autoescape is on and undefined names are errors (StrictUndefined). Content is data passed to
 templates, never a template itself. A template error is reported once per template line,
@@ -22,7 +22,7 @@ from markupsafe import Markup
 from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Location, display_path
-from .graph import Graph, graph_json
+from .graph import Graph
 from .model import Links, OutputFile, Page, PageKind, Rendered, Site
 from .site import output_path
 from .structured import lint_jsonld, script_json
@@ -103,10 +103,17 @@ def render_site(
     config: Config,
     unmarked: frozenset[tuple[str, str]] = frozenset(),
     sink: Sink | None = None,
+    keys: dict[str, tuple[bytes, bytes]] | None = None,
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
     """Render every page, map and fixed page into `sink` (by default, a list that is
-    returned). Returns the kept outputs, sorted, and the diagnostics."""
+    returned). Returns the kept outputs, sorted, and the diagnostics.
+
+    `keys` (from the build cache, kept only while the site's structure key is unchanged)
+    holds each output's render key with what else it was computed from (the page's source
+    digest and the template's version): a key is computed again only when those differ."""
     sink = sink or Sink(keep=True)
+    known = keys if keys is not None else {}
+    fresh: dict[str, tuple[bytes, bytes]] = {}
     env, versions = _templates(config.templates_dir)
     views = ViewBuilder(site, links, graph, config, unmarked)
     lint: list[Diagnostic] = []
@@ -144,31 +151,49 @@ def render_site(
     def version(name: str) -> str:
         return f"{name}@{versions.get(name, '?')}"
 
+    def key_of(rel: str, tag: bytes, make: Callable[[], bytes]) -> bytes:
+        hit = known.get(rel)
+        key = hit[1] if hit is not None and hit[0] == tag else make()
+        fresh[rel] = (tag, key)
+        return key
+
     for page in site.pages:
         name = "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind]
+        rel = output_path(site.urls[page.id])
         render(
             name,
             lambda page=page: views.page_view(page),  # type: ignore[misc]
             page.source.display,
-            output_path(site.urls[page.id]),
-            views.page_key(page, version(name)),
+            rel,
+            key_of(
+                rel,
+                page.source.digest + version(name).encode(),
+                lambda page=page, name=name: views.page_key(page, version(name)),  # type: ignore[misc]
+            ),
             page,
         )
     for cluster in site.clusters:
         where = f"the map of '{cluster.name}'"
+        rel = f"{cluster.name}/map/index.html"
         render(
             "map.html",
             lambda cluster=cluster: views.map_view(cluster),  # type: ignore[misc]
             where,
-            f"{cluster.name}/map/index.html",
-            views.map_key(cluster, version("map.html")),
+            rel,
+            key_of(
+                rel,
+                version("map.html").encode(),
+                lambda cluster=cluster: views.map_key(cluster, version("map.html")),  # type: ignore[misc]
+            ),
         )
     if config.search:
         key = views.fixed_key("search", version("search.html"))
         render("search.html", views.search_view, "the search page", "search/index.html", key)
     key = views.fixed_key("404", version("404.html"))
     render("404.html", views.not_found_view, "the 404 page", "404.html", key)
-    sink.emit("graph.json", graph_json(graph))
+    if keys is not None:
+        keys.clear()
+        keys.update(fresh)
 
     problems = []
     for (where, line, message), sources in sorted(failures.items()):

@@ -7,12 +7,13 @@ file, a page taking a URL the generator reserves, or a static file shadowing a p
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections import defaultdict
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import Cluster, Page, PageKind, Site, StaticFile
+from .model import Cluster, Page, PageKind, Site, StaticFile, shape_of
 from .sitefiles import alias_path
 
 # Output paths the generator writes (or will write) itself.
@@ -132,3 +133,22 @@ def assemble_site(
         tuple(problems),
         {p.id: p for p in published},
     )
+
+
+def structure_key(site: Site, config: object) -> bytes:
+    """A digest of everything link resolution, the graph and the site-wide files are made
+    from: the configuration, every page's shape (model.shape_of), the URLs, clusters,
+    drafts and static files. When it is unchanged (an edit to a paragraph), a rebuild
+    reuses them whole; only the edited page's own output is made again."""
+    h = hashlib.blake2b(repr(config).encode(), digest_size=16)
+    for page in site.pages:
+        h.update(page.shape or shape_of(page))
+    rest = (
+        sorted(site.urls.items()),
+        site.clusters,
+        tuple(s.rel for s in site.statics),
+        sorted(site.drafts),
+        sorted(site.draft_files),
+    )
+    h.update(repr(rest).encode("utf-8", "surrogatepass"))
+    return h.digest()

@@ -7,6 +7,7 @@ carries the base path, so templates never build URLs by hand.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import html
 import json
@@ -250,16 +251,23 @@ class ViewBuilder:
         self.by_id = {p.id: p for p in site.pages}
         self.cluster_of = {c.name: c for c in site.clusters}
         self._site_view: SiteView | None = None
-        self.body_links = {(e.source, e.target) for e in graph.edges if e.kind == BODY}
-        self.links_from: dict[str, set[str]] = defaultdict(set)
-        for source, target in self.body_links:
-            self.links_from[source].add(target)
         self._cards: dict[str, str] = {}
         self._cluster_keys: dict[str, str] = {}
         self._unmarked_of: dict[str, list[str]] = defaultdict(list)
         for page_id, anchor in sorted(unmarked):
             self._unmarked_of[page_id].append(anchor)
         self._base_key = ""
+
+    @functools.cached_property
+    def body_links(self) -> set[tuple[str, str]]:
+        return {(e.source, e.target) for e in self.graph.edges if e.kind == BODY}
+
+    @functools.cached_property
+    def links_from(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        for source, target in self.body_links:
+            found[source].add(target)
+        return found
 
     # -- what an output depends on -----------------------------------------------------------
     # A page is re-rendered only when its render key changes, so the key must name everything

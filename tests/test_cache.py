@@ -128,6 +128,18 @@ EDITS = st.lists(
                 ]
             ),
         ),
+        st.tuples(
+            st.just("append"),  # prose that leaves the site's structure as it was, or not
+            st.sampled_from(sorted(SITE)),
+            st.sampled_from(
+                [
+                    "Only more prose.",
+                    "This names first and the Beta page.",
+                    "## A new heading",
+                    "A [[broken]] link.",
+                ]
+            ),
+        ),
         st.tuples(st.just("delete"), st.sampled_from(sorted(SITE)), st.just("")),
         st.tuples(
             st.just("template"),
@@ -154,6 +166,9 @@ def apply(root: Path, current: dict[str, str], edit: tuple[str, str, str]) -> No
         if fields.get("title"):
             title = fields.pop("title")
         current[name] = page(title, body + "\n", **fields)
+        touch(root / "content" / name, current[name])
+    elif kind == "append" and name in current:
+        current[name] += f"\n{change}\n"
         touch(root / "content" / name, current[name])
     elif kind == "delete" and name in current and len(current) > 1:
         del current[name]
@@ -232,6 +247,25 @@ def test_an_edit_rerenders_only_what_depends_on_it(tmp_path: Path) -> None:
     assert changed == ["topic/b/index.html"]
     assert result.rendered == 1
     assert tree(root / "output") == clean_tree(root)
+
+
+def test_a_prose_edit_reuses_the_links_and_the_graph(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cache = BuildCache()
+        first = build(config_of(root), cache=cache)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nA new paragraph of prose.\n")
+        prose = build(config_of(root), cache=cache)
+        assert prose.graph is first.graph  # the same object: nothing was recomputed
+        assert prose.rendered == 1
+        assert tree(root / "output") == clean_tree(root)
+        touch(b, b.read_text() + "\n## A new heading\n\nSee [[a#nowhere]].\n")
+        heading = build(config_of(root), cache=cache)
+    assert heading.graph is not first.graph  # headings and links are structure
+    assert [d.code for d in heading.diagnostics if d.code == "broken-anchor"] == ["broken-anchor"]
+    problems, _ = clean_build(root)
+    assert [d.format() for d in heading.diagnostics] == problems
 
 
 def test_a_changed_title_rerenders_the_pages_that_show_it(tmp_path: Path) -> None:
@@ -336,6 +370,23 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path, how: str, said: str) -> None
     note = damaged(project(tmp_path), how)
     assert said in note
     assert not Path("/tmp/intimacy-ssg-pwned").exists()
+
+
+def test_building_from_another_folder_names_files_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Diagnostics name files relative to the working directory, and cached pages carry
+    those names: a build run from elsewhere must not reuse them."""
+    with trusting_stats():
+        (tmp_path / "p").mkdir()
+        root = project(tmp_path / "p", {**SITE, "about.md": page("About", "[[nowhere]]\n")})
+        monkeypatch.chdir(root)
+        first = cached_build(root)
+        monkeypatch.chdir(tmp_path)
+        again = cached_build(root)
+    assert [d.location.path for d in first.diagnostics] == ["content/about.md"]
+    assert [d.location.path for d in again.diagnostics] == ["p/content/about.md"]
+    assert [d.message for d in again.diagnostics] == [d.message for d in first.diagnostics]
 
 
 def test_a_cache_from_another_configuration_is_not_used(tmp_path: Path) -> None:
