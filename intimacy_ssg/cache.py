@@ -189,10 +189,16 @@ class CacheStore:
     scope: bytes
     pages_loaded: bool = False
     base_keys: frozenset[tuple[str, bytes]] = frozenset()
+    structure_saved: bytes = b""  # the structure key `.structure` holds
+    render_keys: tuple[bytes, dict[str, tuple[bytes, bytes]], tuple[str, ...]] | None = None
 
     @property
     def delta(self) -> Path:
         return self.pages.with_suffix(".delta")
+
+    @property
+    def structure(self) -> Path:
+        return self.pages.with_suffix(".structure")
 
     @staticmethod
     def for_config(cache_dir: Path, config: Any) -> CacheStore:
@@ -210,6 +216,7 @@ class CacheStore:
         for name in STATE_FIELDS:
             if fields and name in fields:
                 setattr(cache, name, fields[name])
+        self.render_keys = fields.get("render_keys") if fields else None
         return cache
 
     def load_pages(self, cache: BuildCache) -> None:
@@ -224,13 +231,32 @@ class CacheStore:
             parsed.update(delta.get("parsed", {}))
         cache.parsed = parsed
         cache.note = cache.note or why or delta_why
+        # The structure memo: links and graph in `.structure` (rewritten only when the
+        # structure changes), render keys in `.state`; used only when both name one key.
+        made, made_why = _read(self.structure, self.scope) if base is not None else (None, "")
+        if made is not None and self.render_keys is not None:
+            key, render_keys, extras = self.render_keys
+            if made.get("key") == key:
+                cache.structure = StructureMemo(
+                    key, made["links"], made["graph"], render_keys, extras
+                )
+                self.structure_saved = key
+        cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
         cache.known = {
             rel: (stat, sha) for rel, (stat, sha) in cache.known.items() if (rel, sha) in parsed
         }
 
     def save(self, cache: BuildCache, pages_changed: bool) -> None:
-        _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
+        fields: dict[str, Any] = {n: getattr(cache, n) for n in STATE_FIELDS}
+        memo = cache.structure
+        if memo is not None and memo.key:
+            fields["render_keys"] = (memo.key, memo.render_keys, memo.extras)
+            if memo.key != self.structure_saved:
+                made = {"key": memo.key, "links": memo.links, "graph": memo.graph}
+                _write(self.structure, self.scope, made)
+                self.structure_saved = memo.key
+        _write(self.state, self.scope, fields)
         parsed = cache.parsed
         fresh = parsed.keys() - self.base_keys
         stale = self.base_keys - parsed.keys()
@@ -332,6 +358,7 @@ def _prune(folder: Path) -> None:
         old.unlink(missing_ok=True)
         old.with_suffix(".pages").unlink(missing_ok=True)
         old.with_suffix(".delta").unlink(missing_ok=True)
+        old.with_suffix(".structure").unlink(missing_ok=True)
 
 
 class _SafeUnpickler(pickle.Unpickler):

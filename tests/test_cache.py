@@ -268,6 +268,27 @@ def test_a_prose_edit_reuses_the_links_and_the_graph(tmp_path: Path) -> None:
     assert [d.format() for d in heading.diagnostics] == problems
 
 
+def test_the_structure_memo_is_kept_on_disk_and_checked(tmp_path: Path) -> None:
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        with mock.patch("intimacy_ssg.links.resolve_links", side_effect=AssertionError):
+            prose = cached_build(root)  # from the command line too, links are not resolved
+        assert prose.written and prose.rendered == 1
+        assert tree(root / "output") == clean_tree(root)
+        made = next((root / ".cache/intimacy-ssg").glob("*.structure"))
+        made.write_bytes(made.read_bytes()[:-1] + b"?")  # damaged: ignored, never trusted
+        touch(b, b.read_text() + "\nEven more prose.\n")
+        config = config_of(root)
+        store = CacheStore.for_config(root / ".cache", config)
+        cache = store.load()
+        again = build(config, cache=cache, store=store)
+    assert "corrupt" in cache.note
+    assert again.written and tree(root / "output") == clean_tree(root)
+
+
 def test_a_changed_title_rerenders_the_pages_that_show_it(tmp_path: Path) -> None:
     with trusting_stats():
         root = project(tmp_path)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from intimacy_ssg.graph import Graph
 
@@ -272,3 +274,10 @@ def test_graph_command_reports_clusters_in_three_formats(
     assert {"page": "loving/first-spoke", "inbound": 2, "outbound": 3} in loving["links"]
     assert dot.startswith("digraph site {") and '"loving/first-spoke" -> "loving";' in dot
     assert 'subgraph "cluster_solo"' in dot
+
+
+@given(st.text(alphabet="abcXYZ019 ,.;:!?()[]_*/\\\"'-\t\n\u2019\u00e9#", max_size=40))
+def test_the_fast_word_split_finds_the_same_words_as_the_pattern(text: str) -> None:
+    from intimacy_ssg.mentions import CURLY_APOSTROPHE, WORD, _words
+
+    assert _words(text) == WORD.findall(text.lower().replace(CURLY_APOSTROPHE, "'"))

@@ -127,6 +127,7 @@ def test_an_edit_reloads_and_serves_the_new_page(
     events.wait_for(lambda s: s["version"] == start + 1)
     status, html = get(preview.url + "topic/a/")
     assert status == 200 and "Second version." in html
+    assert preview.last is not None and preview.last.rendered == 1  # incremental: this page
     assert '<script src="/__livereload.js"></script></body>' in html
     assert "__livereload" not in (preview.site_dir / "topic/a/index.html").read_text()
 

@@ -40,6 +40,7 @@ class Preview:
     drafts: bool = False
     out: TextIO = field(default_factory=lambda: sys.stderr)
     builds: int = 0  # finished builds, good or bad, for tests and the terminal
+    last: BuildResult | None = None  # the last build's result
 
     def start(self) -> None:
         self.site_dir = Path(tempfile.mkdtemp(prefix="intimacy-ssg-serve-")) / "site"
@@ -104,6 +105,7 @@ class Preview:
         except ConfigError as exc:
             self._report(exc.diagnostics)
             return None
+        self.last = result
         if result.failed(self.config.strict):
             self._report(result.diagnostics)
             return result
@@ -111,7 +113,11 @@ class Preview:
         for problem in result.diagnostics:
             print(problem.format(), file=self.out)
         seconds = time.perf_counter() - started
-        print(f"rebuilt {plural(result.pages, 'page')} in {seconds:.2f} s", file=self.out)
+        print(
+            f"rebuilt {plural(result.pages, 'page')} in {seconds:.2f} s"
+            f" ({result.rendered} rendered, {plural(result.changed, 'file')} changed)",
+            file=self.out,
+        )
         self.state.published(None)
         return result
 
