@@ -7,12 +7,16 @@ naming the page being rendered, instead of once per page.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import multiprocessing
 import re
 import traceback
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -24,6 +28,7 @@ from .config import Config
 from .diagnostics import Diagnostic, Location, display_path
 from .graph import Graph
 from .model import Links, OutputFile, Page, PageKind, Rendered, Site
+from .parallel import default_jobs
 from .site import output_path
 from .structured import lint_jsonld, script_json
 from .views import PageView, ViewBuilder
@@ -96,6 +101,22 @@ class Sink:
                 del self.memo[rel]
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One output to render: its template, how to make its view, and where it goes."""
+
+    template: str
+    make: Callable[[], PageView]
+    source: str  # what is being rendered, as template errors name it
+    rel: str
+    key: bytes
+    structured: Page | None = None  # the page whose JSON-LD goes in, if any
+
+
+Done = tuple[bytes | None, tuple[Diagnostic, ...], tuple[str, int, str] | None]
+POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's own process
+
+
 def render_site(
     site: Site,
     links: Links,
@@ -104,49 +125,26 @@ def render_site(
     unmarked: frozenset[tuple[str, str]] = frozenset(),
     sink: Sink | None = None,
     keys: dict[str, tuple[bytes, bytes]] | None = None,
+    jobs: int | None = None,
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
     """Render every page, map and fixed page into `sink` (by default, a list that is
     returned). Returns the kept outputs, sorted, and the diagnostics.
 
     `keys` (from the build cache, kept only while the site's structure key is unchanged)
     holds each output's render key with what else it was computed from (the page's source
-    digest and the template's version): a key is computed again only when those differ."""
+    digest and the template's version): a key is computed again only when those differ.
+    Many outputs to render are shared among `jobs` forked processes (default: one per
+    core); results are taken in order, so the output does not depend on scheduling."""
     sink = sink or Sink(keep=True)
     known = keys if keys is not None else {}
     fresh: dict[str, tuple[bytes, bytes]] = {}
     env, versions = _templates(config.templates_dir)
     views = ViewBuilder(site, links, graph, config, unmarked)
-    lint: list[Diagnostic] = []
-    failures: dict[tuple[str, int, str], list[str]] = defaultdict(list)
+    plan: list[_Job | tuple[Diagnostic, ...]] = []  # in output order: a job, or reused lint
 
-    def render(
-        template_name: str,
-        make: Callable[[], PageView],
-        source: str,
-        rel: str,
-        key: bytes,
-        structured: Page | None = None,
-    ) -> None:
-        kept = sink.reuse(rel, key)
-        if kept is not None:
-            lint.extend(kept)
-            return
-        found: tuple[Diagnostic, ...] = ()
-        try:
-            page = make()
-            if structured is not None:
-                blocks = views.structured(structured, page)
-                found = tuple(lint_jsonld(blocks, Location(structured.source.display, 1, 1)))
-                lint.extend(found)
-                page = replace(page, jsonld=tuple(Markup(script_json(b)) for b in blocks))
-            template = env.get_template(template_name)
-            text = template.render(site=views.site_view(), page=page)
-        except Exception as exc:  # any template failure becomes a diagnostic
-            where, line = _template_location(exc, config.templates_dir, template_name)
-            failures[(where, line, _describe(exc))].append(source)
-            return
-        sink.rendered += 1
-        sink.emit(rel, text.encode("utf-8"), key, found)
+    def add(job: _Job) -> None:
+        kept = sink.reuse(job.rel, job.key)
+        plan.append(kept if kept is not None else job)
 
     def version(name: str) -> str:
         return f"{name}@{versions.get(name, '?')}"
@@ -160,40 +158,46 @@ def render_site(
     for page in site.pages:
         name = "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind]
         rel = output_path(site.urls[page.id])
-        render(
-            name,
-            lambda page=page: views.page_view(page),  # type: ignore[misc]
-            page.source.display,
+        key = key_of(
             rel,
-            key_of(
-                rel,
-                page.source.digest + version(name).encode(),
-                lambda page=page, name=name: views.page_key(page, version(name)),  # type: ignore[misc]
-            ),
-            page,
+            page.source.digest + version(name).encode(),
+            lambda page=page, name=name: views.page_key(page, version(name)),  # type: ignore[misc]
         )
+        make = functools.partial(views.page_view, page)
+        add(_Job(name, make, page.source.display, rel, key, page))
     for cluster in site.clusters:
-        where = f"the map of '{cluster.name}'"
         rel = f"{cluster.name}/map/index.html"
-        render(
-            "map.html",
-            lambda cluster=cluster: views.map_view(cluster),  # type: ignore[misc]
-            where,
+        key = key_of(
             rel,
-            key_of(
-                rel,
-                version("map.html").encode(),
-                lambda cluster=cluster: views.map_key(cluster, version("map.html")),  # type: ignore[misc]
-            ),
+            version("map.html").encode(),
+            lambda cluster=cluster: views.map_key(cluster, version("map.html")),  # type: ignore[misc]
         )
+        make = functools.partial(views.map_view, cluster)
+        add(_Job("map.html", make, f"the map of '{cluster.name}'", rel, key))
     if config.search:
         key = views.fixed_key("search", version("search.html"))
-        render("search.html", views.search_view, "the search page", "search/index.html", key)
+        add(_Job("search.html", views.search_view, "the search page", "search/index.html", key))
     key = views.fixed_key("404", version("404.html"))
-    render("404.html", views.not_found_view, "the 404 page", "404.html", key)
+    add(_Job("404.html", views.not_found_view, "the 404 page", "404.html", key))
     if keys is not None:
         keys.clear()
         keys.update(fresh)
+
+    todo = [job for job in plan if isinstance(job, _Job)]
+    done = _render_all(todo, env, views, config.templates_dir, jobs)
+    lint: list[Diagnostic] = []
+    failures: dict[tuple[str, int, str], list[str]] = defaultdict(list)
+    for slot in plan:
+        if not isinstance(slot, _Job):
+            lint.extend(slot)
+            continue
+        data, found, failure = next(done)
+        lint.extend(found)
+        if failure is not None or data is None:
+            failures[failure or ("", 0, "")].append(slot.source)
+            continue
+        sink.rendered += 1
+        sink.emit(slot.rel, data, slot.key, found)
 
     problems = []
     for (where, line, message), sources in sorted(failures.items()):
@@ -207,6 +211,66 @@ def render_site(
             )
         )
     return tuple(sorted(sink.outputs, key=lambda o: o.rel)), tuple(problems + lint)
+
+
+def _render_one(
+    job: _Job, env: jinja2.Environment, views: ViewBuilder, templates_dir: Path
+) -> Done:
+    """The bytes of one output and its JSON-LD lint, or where its template failed."""
+    found: tuple[Diagnostic, ...] = ()
+    try:
+        page = job.make()
+        if job.structured is not None:
+            blocks = views.structured(job.structured, page)
+            found = tuple(lint_jsonld(blocks, Location(job.structured.source.display, 1, 1)))
+            page = replace(page, jsonld=tuple(Markup(script_json(b)) for b in blocks))
+        template = env.get_template(job.template)
+        text = template.render(site=views.site_view(), page=page)
+    except Exception as exc:  # any template failure becomes a diagnostic
+        where, line = _template_location(exc, templates_dir, job.template)
+        return None, found, (where, line, _describe(exc))
+    return text.encode("utf-8"), found, None
+
+
+# What forked render workers inherit (set just before the pool starts, cleared after).
+_SHARED: tuple[list[_Job], jinja2.Environment, ViewBuilder, Path] | None = None
+
+
+def _render_range(span: tuple[int, int]) -> list[Done]:
+    assert _SHARED is not None
+    todo, env, views, templates_dir = _SHARED
+    return [_render_one(job, env, views, templates_dir) for job in todo[span[0] : span[1]]]
+
+
+def _render_all(
+    todo: list[_Job],
+    env: jinja2.Environment,
+    views: ViewBuilder,
+    templates_dir: Path,
+    jobs: int | None,
+) -> Iterator[Done]:
+    """Each job's result, in order: here, or in forked processes when there are many."""
+    global _SHARED
+    workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for job in todo:
+            yield _render_one(job, env, views, templates_dir)
+        return
+    with contextlib.suppress(Exception):  # a failure is reported per output, as usual
+        views.site_view()  # made once here, not once per process
+    for name in sorted({job.template for job in todo}):
+        with contextlib.suppress(Exception):
+            env.get_template(name)
+    size = max(16, len(todo) // (workers * 8))
+    spans = [(n, min(n + size, len(todo))) for n in range(0, len(todo), size)]
+    _SHARED = (todo, env, views, templates_dir)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for results in pool.map(_render_range, spans):
+                yield from results
+    finally:
+        _SHARED = None
 
 
 _TEMPLATES: dict[Path, tuple[bytes, jinja2.Environment, dict[str, str]]] = {}

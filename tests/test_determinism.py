@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intimacy_ssg import build, load_config
 
 from .support import REPO, SITES, tree
 
@@ -42,3 +50,38 @@ def test_two_builds_are_byte_identical_across_hash_seeds_time_zones_and_clocks(
         assert sorted(one) == sorted(two)
         assert [name for name in one if one[name] != two[name]] == []
         assert len(one) > 5
+
+
+def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped site rendered in forked workers (the pool threshold lowered so a small
+    site uses it) equals the site rendered in one process, template failures included."""
+    from intimacy_ssg import render
+
+    pools: list[int] = []
+    real = concurrent.futures.ProcessPoolExecutor
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        pools.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render, "ProcessPoolExecutor", counted)
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    broken = tmp_path / "templates/article.html"
+    for name, templates in (("good", REPO / "templates"), ("broken", tmp_path / "templates")):
+        if name == "broken":
+            broken.write_text(broken.read_text().replace("{{ page.title }}", "{{ page.nope }}"))
+        config = replace(
+            load_config(REPO), output_dir=tmp_path / f"{name}-1", templates_dir=templates
+        )
+        one = build(config, jobs=1, keep_outputs=True)
+        monkeypatch.setattr(render, "POOL_MIN", 2)
+        two = build(replace(config, output_dir=tmp_path / f"{name}-2"), jobs=2, keep_outputs=True)
+        monkeypatch.setattr(render, "POOL_MIN", 10**9)
+        assert one.rendered == two.rendered
+        assert len(pools) == (1 if name == "good" else 2)  # only the second build forked
+        assert one.outputs == two.outputs
+        assert [d.format() for d in one.diagnostics] == [d.format() for d in two.diagnostics]
+        if name == "broken":
+            assert any(d.code == "template-error" for d in two.diagnostics)
