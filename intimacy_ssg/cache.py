@@ -2,15 +2,17 @@
 
 A BuildCache holds parsed pages (by file path and content digest), the content files' stats
 (a file whose stat has not changed is not even read), the render memo (each output's render
-key and digest), the unlinked-mention findings per page, the manifest of what sits in the
-output folder, and the fingerprint of the last good build's inputs (for the no-op check).
+key and digest), the unlinked-mention findings per page, the structure memo (link
+resolution, the graph and render keys, reused whole while no page's shape changed), the
+manifest of what sits in the output folder, and the fingerprint of the last good build's
+inputs (for the no-op check).
 Every entry is keyed by what it was made from, so reusing one is the same as redoing it;
 the cache property tests check that any sequence of edits gives a clean build's output.
 
 The live preview keeps one in memory. The command line keeps it on disk under
 `.cache/intimacy-ssg/` in the project (`--no-cache` bypasses it), per content and output
-folder pair: a small `.state` (fingerprint, manifest, render and analysis memos) that is all
-a no-op build reads, a large `.pages` and a `.delta` of pages parsed since it was written.
+folder pair: a small `.state` (fingerprint and manifest) that is all a no-op build reads,
+and, for real builds, `.memo`, `.pages`, `.delta` and `.structure` (see CacheStore).
 Each file starts with a header naming the cache format and a digest of the generator's own
 code and of the configuration, and ends with a checksum of its body.
 A file that fails any check, or cannot be read, is ignored (and the build says so): a
@@ -173,16 +175,19 @@ def known_files(
 # -- on disk ----------------------------------------------------------------------------------
 
 
-STATE_FIELDS = ("rendered", "output", "last", "known", "mentions", "faq_groups", "related")
+STATE_FIELDS = ("output", "last")  # all a no-op build reads
+MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related")
 DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten base file
 
 
 @dataclass
 class CacheStore:
     """A BuildCache's files, for one (content folder, output folder) pair: `.state` (small:
-    what a no-op needs, plus the memos), `.pages` (every parsed page, rewritten rarely) and
-    `.delta` (pages parsed since `.pages` was written, rewritten by each build), so an edit
-    does not re-save every page."""
+    all a no-op needs), `.memo` (the render and analysis memos), `.pages` (every parsed
+    page, rewritten rarely), `.delta` (pages parsed since `.pages` was written, rewritten by
+    each build, so an edit does not re-save every page) and `.structure` (the links and
+    graph of the structure memo, rewritten only when the site's structure changes).
+    Each is checked on its own; none is trusted for what another says."""
 
     state: Path
     pages: Path
@@ -200,6 +205,10 @@ class CacheStore:
     def structure(self) -> Path:
         return self.pages.with_suffix(".structure")
 
+    @property
+    def memo(self) -> Path:
+        return self.pages.with_suffix(".memo")
+
     @staticmethod
     def for_config(cache_dir: Path, config: Any) -> CacheStore:
         where = f"{Path(config.content_dir).resolve()}\0{Path(config.output_dir).resolve()}"
@@ -216,13 +225,18 @@ class CacheStore:
         for name in STATE_FIELDS:
             if fields and name in fields:
                 setattr(cache, name, fields[name])
-        self.render_keys = fields.get("render_keys") if fields else None
         return cache
 
     def load_pages(self, cache: BuildCache) -> None:
+        """Everything else: the memos, the parsed pages and the structure memo."""
         if self.pages_loaded:
             return
         self.pages_loaded = True
+        memos, memo_why = _read(self.memo, self.scope)
+        for name in MEMO_FIELDS:
+            if memos and name in memos:
+                setattr(cache, name, memos[name])
+        self.render_keys = memos.get("render_keys") if memos else None
         base, why = _read(self.pages, self.scope)
         parsed = base.get("parsed", {}) if base is not None else {}
         self.base_keys = frozenset(parsed)
@@ -230,9 +244,9 @@ class CacheStore:
         if delta is not None:
             parsed.update(delta.get("parsed", {}))
         cache.parsed = parsed
-        cache.note = cache.note or why or delta_why
+        cache.note = cache.note or memo_why or why or delta_why
         # The structure memo: links and graph in `.structure` (rewritten only when the
-        # structure changes), render keys in `.state`; used only when both name one key.
+        # structure changes), render keys in `.memo`; used only when both name one key.
         made, made_why = _read(self.structure, self.scope) if base is not None else (None, "")
         if made is not None and self.render_keys is not None:
             key, render_keys, extras = self.render_keys
@@ -248,15 +262,16 @@ class CacheStore:
         }
 
     def save(self, cache: BuildCache, pages_changed: bool) -> None:
-        fields: dict[str, Any] = {n: getattr(cache, n) for n in STATE_FIELDS}
+        memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
         if memo is not None and memo.key:
-            fields["render_keys"] = (memo.key, memo.render_keys, memo.extras)
+            memos["render_keys"] = (memo.key, memo.render_keys, memo.extras)
             if memo.key != self.structure_saved:
                 made = {"key": memo.key, "links": memo.links, "graph": memo.graph}
                 _write(self.structure, self.scope, made)
                 self.structure_saved = memo.key
-        _write(self.state, self.scope, fields)
+        _write(self.memo, self.scope, memos)
+        _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
         parsed = cache.parsed
         fresh = parsed.keys() - self.base_keys
         stale = self.base_keys - parsed.keys()
@@ -357,8 +372,8 @@ def _prune(folder: Path) -> None:
     for old in states[KEEP:]:
         old.unlink(missing_ok=True)
         old.with_suffix(".pages").unlink(missing_ok=True)
-        old.with_suffix(".delta").unlink(missing_ok=True)
-        old.with_suffix(".structure").unlink(missing_ok=True)
+        for suffix in (".delta", ".structure", ".memo"):
+            old.with_suffix(suffix).unlink(missing_ok=True)
 
 
 class _SafeUnpickler(pickle.Unpickler):

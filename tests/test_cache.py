@@ -351,7 +351,9 @@ def test_no_cache_builds_everything_and_saves_nothing(tmp_path: Path) -> None:
 def damaged(root: Path, how: str) -> str:
     """Build once, damage the cache files, build again: return the note the build gave."""
     cached_build(root)
-    state = next((root / ".cache/intimacy-ssg").glob("*.state"))
+    suffix = ".memo" if how.startswith("memo ") else ".state"
+    how = how.removeprefix("memo ")
+    state = next((root / ".cache/intimacy-ssg").glob(f"*{suffix}"))
     blob = state.read_bytes()
     if how == "flip":
         state.write_bytes(blob[:-10] + bytes([blob[-10] ^ 0xFF]) + blob[-9:])
@@ -385,6 +387,8 @@ class _Evil:
         ("garbage", "is not a cache file"),
         ("truncated", "corrupt (checksum mismatch)"),
         ("planted", "could not be read (UnpicklingError)"),
+        ("memo flip", "corrupt (checksum mismatch)"),
+        ("memo planted", "could not be read (UnpicklingError)"),
     ],
 )
 def test_a_damaged_cache_is_ignored(tmp_path: Path, how: str, said: str) -> None:
