@@ -163,7 +163,9 @@ def _build(
     authors = frozenset(a.id for a in config.authors)
     parsed = cache.parsed if cache is not None else None
     before = set(parsed) if parsed is not None else set()
-    pages = parse_all(found.sources, config.default_author, authors, parsed, jobs)
+    sources, found = found.sources, replace(found, sources=())
+    pages = parse_all(sources, config.default_author, authors, parsed, jobs)
+    del sources  # the files' bytes (100 MB at 10,000 pages) are not needed once parsed
     pages_changed = parsed is not None and set(parsed) != before
     for page in pages:
         problems += page.diagnostics

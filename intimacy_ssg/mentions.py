@@ -16,7 +16,7 @@ from collections import defaultdict
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
 from .graph import BODY, Graph
-from .model import Page, Site
+from .model import Page, Site, unpack_prose
 
 WORD = re.compile("[a-z0-9]+(?:['-][a-z0-9]+)*")
 CURLY_APOSTROPHE = "\u2019"
@@ -121,11 +121,12 @@ def _page_mentions(
     phrases: dict[str, list[tuple[tuple[str, ...], str, str]]],
     by_id: dict[str, Page],
 ) -> tuple[Diagnostic, ...]:
-    if phrases.keys().isdisjoint(_words("\n".join(text for _, text in page.text))):
+    numbers, joined = unpack_prose(page.text_z)  # texts joined by NUL, which splits words
+    if phrases.keys().isdisjoint(_words(joined)):
         return ()  # no word of the page starts a phrase (one pass over the whole page)
     seen = linked | {page.id}
     problems: list[Diagnostic] = []
-    for line, text in page.text:
+    for line, text in zip(numbers, joined.split("\0"), strict=True):
         tokens = _words(text)
         if phrases.keys().isdisjoint(tokens):
             continue  # most lines start no phrase: skip the word-by-word loop (in C)

@@ -10,9 +10,11 @@ write    -> WriteReport
 
 from __future__ import annotations
 
+import array
 import datetime
 import enum
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -159,7 +161,7 @@ class Page:
     links: tuple[LinkRef, ...]
     word_count: int
     diagnostics: tuple[Diagnostic, ...]
-    text: tuple[tuple[int, str], ...] = ()  # body text outside links, by file line
+    text_z: bytes = b""  # body text outside links, by file line, packed: see .text
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
 
@@ -168,8 +170,40 @@ class Page:
         return self.source.page_id
 
     @property
+    def text(self) -> tuple[tuple[int, str], ...]:
+        """(file line, text) of the body's prose outside links, for the mention search.
+        Kept compressed: a third of a page's memory otherwise, and rarely read."""
+        return unpack_text(self.text_z)
+
+    @property
     def anchors(self) -> frozenset[str]:
         return frozenset(h.id for h in self.headings) | {f.anchor for f in self.faq}
+
+
+def pack_text(lines: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> bytes:
+    """Line numbers, then the texts joined by NUL (markdown-it turns NUL in a source into
+    U+FFFD, so no text holds one), compressed."""
+    if not lines:
+        return b""
+    numbers = array.array("i", (line for line, _ in lines))
+    joined = "\0".join(text for _, text in lines).encode("utf-8", "surrogatepass")
+    return len(numbers).to_bytes(4, "little") + numbers.tobytes() + zlib.compress(joined, 1)
+
+
+def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
+    """The line numbers and the NUL-joined texts of pack_text()."""
+    if not packed:
+        return array.array("i"), ""
+    count = int.from_bytes(packed[:4], "little")
+    numbers = array.array("i")
+    numbers.frombytes(packed[4 : 4 + 4 * count])
+    joined = zlib.decompress(packed[4 + 4 * count :]).decode("utf-8", "surrogatepass")
+    return numbers, joined
+
+
+def unpack_text(packed: bytes) -> tuple[tuple[int, str], ...]:
+    numbers, joined = unpack_prose(packed)
+    return tuple(zip(numbers, joined.split("\0"), strict=True)) if numbers else ()
 
 
 def shape_of(page: Page) -> bytes:

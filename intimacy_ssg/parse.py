@@ -11,7 +11,7 @@ from .diagnostics import Diagnostic, Location
 from .faq import check_page_faq
 from .frontmatter import FaqSource, parse_front_matter, split_front_matter
 from .markdown import MarkdownPage
-from .model import FaqItem, FrontMatter, Page, SourceFile
+from .model import FaqItem, FrontMatter, Page, SourceFile, pack_text
 
 
 def decode(data: bytes, path: str) -> tuple[str, tuple[Diagnostic, ...]]:
@@ -80,7 +80,7 @@ def parse_page(
         links=tuple(markdown.links),
         word_count=markdown.words,
         diagnostics=tuple(found),
-        text=tuple(markdown.text),
+        text_z=pack_text(markdown.text),
         profile_html=profiles,
     )
 

@@ -167,3 +167,18 @@ def test_the_parse_cache_after_any_edits_equals_a_clean_build(
         with tempfile.TemporaryDirectory() as clean_dir:
             clean = build_site(Path(clean_dir), current, write=False)
         assert cached.outputs == clean.outputs
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=10**6),
+            st.text(alphabet=st.characters(blacklist_characters="\0", codec="utf-8")),
+        ),
+        max_size=20,
+    )
+)
+def test_a_pages_prose_is_packed_and_unpacked_unchanged(lines: list[tuple[int, str]]) -> None:
+    from intimacy_ssg.model import pack_text, unpack_text
+
+    assert unpack_text(pack_text(lines)) == tuple(lines)
