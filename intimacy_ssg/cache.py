@@ -47,7 +47,7 @@ from .write import Manifest
 if TYPE_CHECKING:
     from .graph import Graph
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"intimacy-ssg build cache\n"
 RACY_NS = 2_000_000_000  # a file changed this close to a build may change again unseen
 
@@ -307,13 +307,44 @@ def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, f"the build cache {path.name} is corrupt (checksum mismatch); ignored"
     try:
         with _no_gc():  # millions of new objects: the collector would walk them over and over
-            fields = _SafeUnpickler(io.BytesIO(body)).load()
+            fields = _load_parts(io.BytesIO(body))
     except Exception as exc:  # anything at all: the cache is advice, never trusted
         kind = type(exc).__name__
         return None, f"the build cache {path.name} could not be read ({kind}); ignored"
-    if not isinstance(fields, dict):
+    if fields is None:
         return None, f"the build cache {path.name} has an unexpected shape; ignored"
     return fields, ""
+
+
+CHUNK = 1000  # entries of a large field pickled together (pickle remembers every object
+# of one dump until it ends: dumped whole, 10,000 pages cost 100 MB more at their peak)
+
+
+def _dump_parts(fields: dict[str, Any], stream: IO[bytes]) -> None:
+    """The fields as separate pickles: the count, the small fields, then each large dict
+    field in chunks of (name, items)."""
+    large = {k for k, v in fields.items() if isinstance(v, dict) and len(v) > CHUNK}
+    chunks = [
+        (name, items[n : n + CHUNK])
+        for name in sorted(large)
+        for items in [list(fields[name].items())]
+        for n in range(0, len(items), CHUNK)
+    ]
+    pickle.dump(1 + len(chunks), stream, protocol=5)
+    pickle.dump({k: v for k, v in fields.items() if k not in large}, stream, protocol=5)
+    for chunk in chunks:
+        pickle.dump(chunk, stream, protocol=5)
+
+
+def _load_parts(stream: IO[bytes]) -> dict[str, Any] | None:
+    count = _SafeUnpickler(stream).load()
+    fields = _SafeUnpickler(stream).load() if isinstance(count, int) and count > 0 else None
+    if not isinstance(fields, dict):
+        return None
+    for _ in range(count - 1):
+        name, items = _SafeUnpickler(stream).load()
+        fields.setdefault(name, {}).update(items)
+    return fields
 
 
 class _Hashing(io.RawIOBase):
@@ -343,7 +374,7 @@ def _write(path: Path, scope: bytes, fields: dict[str, Any]) -> None:
             body = _Hashing(handle)
             buffered = io.BufferedWriter(body, 1 << 20)
             with _no_gc():
-                pickle.dump(fields, buffered, protocol=5)
+                _dump_parts(fields, buffered)
             buffered.flush()
             handle.write(body.sha.digest())
         os.replace(temp, path)

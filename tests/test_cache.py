@@ -461,3 +461,12 @@ def test_an_interrupted_incremental_commit_is_completed_by_the_next_build(
         "b/index.html": b"new b",
     }
     assert not recover(out)
+
+
+def test_large_fields_are_saved_in_chunks_and_read_back_whole(tmp_path: Path) -> None:
+    path = tmp_path / "x.pages"
+    parsed = {(f"p{n}.md", bytes([n % 256])): n for n in range(2 * cache_module.CHUNK + 5)}
+    cache_module._write(path, b"s" * 16, {"parsed": parsed, "small": {"a": 1}})
+    fields, why = cache_module._read(path, b"s" * 16)
+    assert why == "" and fields == {"parsed": parsed, "small": {"a": 1}}
+    assert list(fields["parsed"]) == list(parsed)  # the order too
