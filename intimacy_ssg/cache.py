@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from . import pickling
 from .diagnostics import Diagnostic, display_path
 from .model import Links, Page, Rendered, StatKey
 from .write import Manifest
@@ -425,3 +426,6 @@ class _SafeUnpickler(pickle.Unpickler):
             ):
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a build cache")
+
+
+pickling.register(globals())

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import pickling
+
 
 class Severity(enum.Enum):
     ERROR = "error"
@@ -182,3 +184,6 @@ def as_dict(d: Diagnostic) -> dict[str, object]:
         "message": d.message,
         "hint": d.hint,
     }
+
+
+pickling.register(globals())

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from . import diagnostics as diag
+from . import pickling
 from .config import Config
 from .diagnostics import Diagnostic, Location
 from .model import Links, Page, PageKind, Planned, Site
@@ -365,3 +366,6 @@ def graph_json(graph: Graph) -> bytes:
         lines.append(" ]," if n + 1 < len(lists) else " ]")
     lines.append("}")
     return ("\n".join(line for line in lines if line) + "\n").encode()
+
+
+pickling.register(globals())

@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import pickling
 from .diagnostics import Diagnostic, Location
 
 if TYPE_CHECKING:
@@ -287,3 +288,6 @@ class Rendered:
     key: bytes
     digest: bytes
     lint: tuple[Diagnostic, ...] = ()
+
+
+pickling.register(globals())

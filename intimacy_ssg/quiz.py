@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import diagnostics as diag
+from . import pickling
 from .config import SLUG_RE
 from .diagnostics import Diagnostic, Location
 from .model import Ref
@@ -238,3 +239,6 @@ def quiz_data(quiz: Quiz) -> dict[str, Any]:
         "weights": [dict(s.weights) for s in quiz.statements],
         "profiles": [{"id": p.id, "when": dict(p.when)} for p in quiz.profiles],
     }
+
+
+pickling.register(globals())

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from . import pickling
 from .config import ConfigError
 from .diagnostics import Diagnostic, Location, Severity, display_path
 from .model import OutputFile, StaticFile, WriteReport
@@ -392,3 +393,6 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     at_fdcwd, rename_exchange = -100, 2
     return bool(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0)
+
+
+pickling.register(globals())
