@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from watchdog.events import FileSystemEvent
 
 from intimacy_ssg.serve import Preview
 from intimacy_ssg.serve.server import resolve
@@ -179,6 +180,29 @@ def test_a_burst_of_changes_gives_at_most_two_builds(
         time.sleep(0.05)
     time.sleep(0.6)  # let any straggling event settle
     assert 1 <= preview.builds - before <= 2
+
+
+def test_reading_files_and_scanning_folders_wake_nothing(
+    project: Path, preview: Preview, events: Events
+) -> None:
+    """Every build scans the watched folders: that must not look like a change, nor cost
+    the watcher any work (it is not even told)."""
+    version(events)
+    before = preview.builds
+    seen: list[str] = []
+    real = preview.debouncer.on_any_event
+
+    def spy(event: FileSystemEvent) -> None:
+        seen.append(event.event_type)
+        real(event)
+
+    preview.debouncer.on_any_event = spy  # type: ignore[method-assign]
+    for path in sorted((project / "content").rglob("*")):
+        if path.is_file():
+            path.read_bytes()
+    list((project / "templates").iterdir())
+    time.sleep(0.6)
+    assert seen == [] and preview.builds == before
 
 
 def test_temp_files_and_the_output_folder_are_ignored(project: Path) -> None:

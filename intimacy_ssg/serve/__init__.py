@@ -17,6 +17,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+)
 from watchdog.observers import Observer
 
 from ..build import BuildResult, build
@@ -27,6 +38,21 @@ from .server import LiveState, PreviewServer, start_server
 from .watcher import Classifier, Debouncer
 
 __all__ = ["Preview"]
+
+
+# The events that can change the site. Not opening or reading a file: every build scans the
+# watched folders, and on Linux each directory it opens would wake the watcher (at 10,000
+# pages, thousands of events per build competing with it).
+EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
 
 
 @dataclass
@@ -64,10 +90,12 @@ class Preview:
             )
         )
         self.observer = Observer()
-        self.observer.schedule(self.debouncer, str(project), recursive=False)  # site.yaml
+        self.observer.schedule(self.debouncer, str(project), recursive=False, event_filter=EVENTS)
         for folder in (content, templates, static):
             if folder.is_dir():
-                self.observer.schedule(self.debouncer, str(folder), recursive=True)
+                self.observer.schedule(
+                    self.debouncer, str(folder), recursive=True, event_filter=EVENTS
+                )
         self.observer.start()
         self.worker = threading.Thread(target=self._loop, name="builder", daemon=True)
         self.worker.start()
