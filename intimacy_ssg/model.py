@@ -156,7 +156,7 @@ class FaqItem:
 class Page:
     source: SourceFile
     front: FrontMatter
-    body_html: str  # may hold link placeholders, see markdown.placeholder()
+    body_z: bytes  # the body's HTML, compressed (see .body_html)
     headings: tuple[Heading, ...]
     faq: tuple[FaqItem, ...]
     links: tuple[LinkRef, ...]
@@ -171,6 +171,12 @@ class Page:
         return self.source.page_id
 
     @property
+    def body_html(self) -> str:
+        """The body as HTML; it may hold link placeholders, see markdown.placeholder().
+        Kept compressed: read once, when the page is rendered."""
+        return unpack_html(self.body_z)
+
+    @property
     def text(self) -> tuple[tuple[int, str], ...]:
         """(file line, text) of the body's prose outside links, for the mention search.
         Kept compressed: a third of a page's memory otherwise, and rarely read."""
@@ -179,6 +185,14 @@ class Page:
     @property
     def anchors(self) -> frozenset[str]:
         return frozenset(h.id for h in self.headings) | {f.anchor for f in self.faq}
+
+
+def pack_html(html: str) -> bytes:
+    return zlib.compress(html.encode("utf-8", "surrogatepass"), 1) if html else b""
+
+
+def unpack_html(packed: bytes) -> str:
+    return zlib.decompress(packed).decode("utf-8", "surrogatepass") if packed else ""
 
 
 def pack_text(lines: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> bytes:

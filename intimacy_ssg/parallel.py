@@ -91,7 +91,7 @@ def _guarded_parse(source: SourceFile, default_author: str, authors: frozenset[s
 
 
 def _failed(source: SourceFile, problem: Diagnostic) -> Page:
-    return Page(source, FrontMatter(source.slug, ""), "", (), (), (), 0, (problem,))
+    return Page(source, FrontMatter(source.slug, ""), b"", (), (), (), 0, (problem,))
 
 
 def _parse_chunk(

@@ -11,7 +11,7 @@ from .diagnostics import Diagnostic, Location
 from .faq import check_page_faq
 from .frontmatter import FaqSource, parse_front_matter, split_front_matter
 from .markdown import MarkdownPage
-from .model import FaqItem, FrontMatter, Page, SourceFile, pack_text
+from .model import FaqItem, FrontMatter, Page, SourceFile, pack_html, pack_text
 
 
 def decode(data: bytes, path: str) -> tuple[str, tuple[Diagnostic, ...]]:
@@ -40,7 +40,7 @@ def parse_page(
     path = source.display
     text, problems = decode(source.data, path)
     if problems:
-        return Page(source, FrontMatter(source.slug, ""), "", (), (), (), 0, problems)
+        return Page(source, FrontMatter(source.slug, ""), b"", (), (), (), 0, problems)
     split = split_front_matter(text, path)
     meta = parse_front_matter(split, path, default_author, authors)
     markdown = MarkdownPage(path, source.rel)
@@ -74,7 +74,7 @@ def parse_page(
     return Page(
         source=source,
         front=meta.front,
-        body_html=body_html,
+        body_z=pack_html(body_html),
         headings=tuple(markdown.headings),
         faq=faq,
         links=tuple(markdown.links),
