@@ -249,7 +249,10 @@ def _render_all(
     templates_dir: Path,
     jobs: int | None,
 ) -> Iterator[Done]:
-    """Each job's result, in order: here, or in forked processes when there are many."""
+    """Each job's result, in order. With many jobs and more than one process allowed, this
+    process renders every n-th span of jobs itself and n - 1 forked processes the others:
+    the build's own process (which also writes) is the one that has everything in memory,
+    and each extra process copies part of it, so one fewer is cheaper than one more."""
     global _SHARED
     workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
@@ -266,9 +269,13 @@ def _render_all(
     _SHARED = (todo, env, views, templates_dir)
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for results in pool.map(_render_range, spans):
-                yield from results
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            elsewhere = {
+                n: pool.submit(_render_range, span) for n, span in enumerate(spans) if n % workers
+            }
+            for n, span in enumerate(spans):
+                future = elsewhere.pop(n, None)
+                yield from future.result() if future is not None else _render_range(span)
     finally:
         _SHARED = None
 
