@@ -1,7 +1,8 @@
 """`make bench`: build the synthetic corpus at several sizes and record how long it takes.
 
 For each size: a cold build, a no-op rebuild, a rebuild after editing one page and after
-editing one template (the median of several runs of each), pages per second, the peak RSS
+editing one template (the median of several runs of each; at 10,000 pages one cold and
+one template run, and still three of the quick ones), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
 and the live preview's edit-to-reload latency.
@@ -107,9 +108,9 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     time.sleep(2.1)  # files changed in the last 2 s are never trusted by stat (see cache.py)
     output = project / "output"
 
-    def median_of(prepare: Any = None) -> tuple[float, int]:
+    def median_of(prepare: Any = None, count: int = runs) -> tuple[float, int]:
         times, peaks = [], []
-        for _ in range(runs):
+        for _ in range(count):
             if prepare:
                 prepare()
             seconds, peak = timed_build(project, content, output)
@@ -133,8 +134,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     cold_s, cold_rss = median_of(cold)
     cold()
     _, tree_kb = timed_build(project, content, output, tree=True)
-    noop_s, _ = median_of()
-    edit_s, _ = median_of(edit_page)
+    noop_s, _ = median_of(count=max(runs, 3))  # quick ones: always the median of three
+    edit_s, _ = median_of(edit_page, count=max(runs, 3))
     template_s, _ = median_of(edit_template)
     stages = stage_times(project, content)
     latency = reload_latency(project, content)

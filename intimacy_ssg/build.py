@@ -166,6 +166,7 @@ def _build(
     sources, found = found.sources, replace(found, sources=())
     pages = parse_all(sources, config.default_author, authors, parsed, jobs)
     del sources  # the files' bytes (100 MB at 10,000 pages) are not needed once parsed
+    _release_freed_memory()
     pages_changed = parsed is not None and set(parsed) != before
     for page in pages:
         problems += page.diagnostics
@@ -291,6 +292,15 @@ def _unchanged(
     if write and not failed and not intact(config.output_dir, cache.output):
         return None
     return replace(result, written=write and not failed)
+
+
+def _release_freed_memory() -> None:
+    """Hand memory freed so far back to the system (glibc keeps freed small blocks in the
+    process otherwise): the render workers forked later then neither share nor copy it."""
+    import ctypes  # here: a no-op build never needs it
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def build_date() -> datetime.date:

@@ -15,7 +15,7 @@ import re
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -264,17 +264,23 @@ def _render_all(
     for name in sorted({job.template for job in todo}):
         with contextlib.suppress(Exception):
             env.get_template(name)
-    size = max(16, len(todo) // (workers * 8))
+    size = max(16, len(todo) // (workers * 32))
     spans = [(n, min(n + size, len(todo))) for n in range(0, len(todo), size)]
+    theirs = [n for n in range(len(spans)) if n % workers]  # the spans the workers render
     _SHARED = (todo, env, views, templates_dir)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-            elsewhere = {
-                n: pool.submit(_render_range, span) for n, span in enumerate(spans) if n % workers
-            }
+            pending: dict[int, Future[list[Done]]] = {}
+
+            def top_up() -> None:  # at most two spans ahead per worker: results wait in memory
+                while theirs and len(pending) < 2 * (workers - 1):
+                    n = theirs.pop(0)
+                    pending[n] = pool.submit(_render_range, spans[n])
+
             for n, span in enumerate(spans):
-                future = elsewhere.pop(n, None)
+                top_up()
+                future = pending.pop(n, None)
                 yield from future.result() if future is not None else _render_range(span)
     finally:
         _SHARED = None
