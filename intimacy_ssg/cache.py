@@ -80,7 +80,7 @@ class StructureMemo:
     links: Links
     graph: Graph
     render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
-    extras: tuple[str, ...] = ()  # the sitemap, robots.txt, feeds and redirects written
+    extras: tuple[str, ...] = ()  # graph.json, the sitemap, robots.txt, feeds, redirects
 
 
 @dataclass
