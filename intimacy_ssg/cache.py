@@ -32,6 +32,7 @@ import hashlib
 import io
 import os
 import pickle
+import struct
 import sys
 import tempfile
 import time
@@ -153,11 +154,14 @@ def _stat_into(h: Any, path: str) -> int:
     try:
         st = os.lstat(path)
     except OSError:
-        h.update(f"{path}\0missing\0".encode())
+        h.update(f"{path}\0missing\0".encode("utf-8", "surrogateescape"))
         return 0
-    stat = (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-    h.update(f"{path}\0{stat}\0".encode())
+    h.update(path.encode("utf-8", "surrogateescape") + b"\0")  # no path holds a NUL
+    h.update(_STAT.pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
     return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
+_STAT = struct.Struct("<IQqQq")  # mode, size, mtime, inode, ctime: packed, not formatted
 
 
 def known_files(
