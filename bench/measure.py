@@ -63,7 +63,7 @@ def run_measured(argv: list[str], tree: bool = False) -> Measured:
         process = subprocess.Popen(argv, stdout=out, stderr=err)
         done, peak = threading.Event(), [0]
         sampler = threading.Thread(target=_sample_tree, args=(process.pid, done, peak))
-        if tree:
+        if tree:  # never on a timed run: sampling costs CPU
             sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started

@@ -200,7 +200,6 @@ class CacheStore:
     pages_loaded: bool = False
     base_keys: frozenset[tuple[str, bytes]] = frozenset()
     structure_saved: bytes = b""  # the structure key `.structure` holds
-    render_keys: tuple[bytes, dict[str, tuple[bytes, bytes]], tuple[str, ...]] | None = None
 
     @property
     def delta(self) -> Path:
@@ -241,7 +240,6 @@ class CacheStore:
         for name in MEMO_FIELDS:
             if memos and name in memos:
                 setattr(cache, name, memos[name])
-        self.render_keys = memos.get("render_keys") if memos else None
         base, why = _read(self.pages, self.scope)
         parsed = base.get("parsed", {}) if base is not None else {}
         self.base_keys = frozenset(parsed)
@@ -253,12 +251,11 @@ class CacheStore:
         # The structure memo: links and graph in `.structure` (rewritten only when the
         # structure changes), render keys in `.memo`; used only when both name one key.
         made, made_why = _read(self.structure, self.scope) if base is not None else (None, "")
-        if made is not None and self.render_keys is not None:
-            key, render_keys, extras = self.render_keys
+        render_keys = memos.get("render_keys") if memos else None
+        if made is not None and render_keys is not None:
+            key, keys, extras = render_keys
             if made.get("key") == key:
-                cache.structure = StructureMemo(
-                    key, made["links"], made["graph"], render_keys, extras
-                )
+                cache.structure = StructureMemo(key, made["links"], made["graph"], keys, extras)
                 self.structure_saved = key
         cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
@@ -407,8 +404,7 @@ def _prune(folder: Path) -> None:
     states = sorted(folder.glob("*.state"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in states[KEEP:]:
         old.unlink(missing_ok=True)
-        old.with_suffix(".pages").unlink(missing_ok=True)
-        for suffix in (".delta", ".structure", ".memo"):
+        for suffix in (".pages", ".delta", ".structure", ".memo"):
             old.with_suffix(suffix).unlink(missing_ok=True)
 
 

@@ -162,7 +162,7 @@ class Page:
     links: tuple[LinkRef, ...]
     word_count: int
     diagnostics: tuple[Diagnostic, ...]
-    text_z: bytes = b""  # body text outside links, by file line, packed: see .text
+    text_z: bytes = b""  # body text outside links, by file line: see pack_text()
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
 
@@ -175,12 +175,6 @@ class Page:
         """The body as HTML; it may hold link placeholders, see markdown.placeholder().
         Kept compressed: read once, when the page is rendered."""
         return unpack_html(self.body_z)
-
-    @property
-    def text(self) -> tuple[tuple[int, str], ...]:
-        """(file line, text) of the body's prose outside links, for the mention search.
-        Kept compressed: a third of a page's memory otherwise, and rarely read."""
-        return unpack_text(self.text_z)
 
     @property
     def anchors(self) -> frozenset[str]:
@@ -196,8 +190,10 @@ def unpack_html(packed: bytes) -> str:
 
 
 def pack_text(lines: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> bytes:
-    """Line numbers, then the texts joined by NUL (markdown-it turns NUL in a source into
-    U+FFFD, so no text holds one), compressed."""
+    """(file line, text) of the body's prose outside links, for the mention search, kept
+    compressed (a third of a page's memory otherwise, and rarely read): the line numbers,
+    then the texts joined by NUL (markdown-it turns NUL in a source into U+FFFD, so no text
+    holds one)."""
     if not lines:
         return b""
     numbers = array.array("i", (line for line, _ in lines))
@@ -214,11 +210,6 @@ def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
     numbers.frombytes(packed[4 : 4 + 4 * count])
     joined = zlib.decompress(packed[4 + 4 * count :]).decode("utf-8", "surrogatepass")
     return numbers, joined
-
-
-def unpack_text(packed: bytes) -> tuple[tuple[int, str], ...]:
-    numbers, joined = unpack_prose(packed)
-    return tuple(zip(numbers, joined.split("\0"), strict=True)) if numbers else ()
 
 
 def shape_of(page: Page) -> bytes:

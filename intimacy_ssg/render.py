@@ -193,9 +193,10 @@ def render_site(
             continue
         data, found, failure = next(done)
         lint.extend(found)
-        if failure is not None or data is None:
-            failures[failure or ("", 0, "")].append(slot.source)
+        if failure is not None:
+            failures[failure].append(slot.source)
             continue
+        assert data is not None  # a job without a failure has its bytes
         sink.rendered += 1
         sink.emit(slot.rel, data, slot.key, found)
 

@@ -179,6 +179,8 @@ def test_the_parse_cache_after_any_edits_equals_a_clean_build(
     )
 )
 def test_a_pages_prose_is_packed_and_unpacked_unchanged(lines: list[tuple[int, str]]) -> None:
-    from intimacy_ssg.model import pack_text, unpack_text
+    from intimacy_ssg.model import pack_text, unpack_prose
 
-    assert unpack_text(pack_text(lines)) == tuple(lines)
+    numbers, joined = unpack_prose(pack_text(lines))
+    unpacked = list(zip(numbers, joined.split("\0"), strict=True)) if numbers else []
+    assert unpacked == lines
