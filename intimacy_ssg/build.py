@@ -150,6 +150,7 @@ def _build(
 
     if store is not None and cache is not None:
         store.load_pages(cache)
+        gc.freeze()  # a million objects loaded: frozen before the collector first walks them
     lap("load")
 
     say("discover")

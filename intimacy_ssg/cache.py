@@ -236,6 +236,10 @@ class CacheStore:
         if self.pages_loaded:
             return
         self.pages_loaded = True
+        with _no_gc():  # the collector runs only once all of it is loaded (and frozen)
+            self._load_pages(cache)
+
+    def _load_pages(self, cache: BuildCache) -> None:
         memos, memo_why = _read(self.memo, self.scope)
         for name in MEMO_FIELDS:
             if memos and name in memos:
@@ -419,6 +423,8 @@ class _SafeUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module == "datetime" and name in self.ALLOWED_DATETIME:
             return super().find_class(module, name)
+        if module == pickling.__name__ and name in pickling.MAKERS:
+            return pickling.MAKERS[name]  # rebuilds one of the dataclasses below
         if module.startswith("intimacy_ssg.") and not name.startswith("_"):
             found = super().find_class(module, name)
             if isinstance(found, type) and (

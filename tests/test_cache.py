@@ -470,3 +470,27 @@ def test_large_fields_are_saved_in_chunks_and_read_back_whole(tmp_path: Path) ->
     fields, why = cache_module._read(path, b"s" * 16)
     assert why == "" and fields == {"parsed": parsed, "small": {"a": 1}}
     assert list(fields["parsed"]) == list(parsed)  # the order too
+
+
+def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
+    """Dataclasses are rebuilt by makers that set their slots directly (pickling.py): the
+    values must equal what was saved, with the same types, and stay immutable."""
+    import dataclasses
+    import io
+
+    from intimacy_ssg import pickling
+
+    root = project(tmp_path, {**SITE, "about.md": page("About", "[[nowhere]]\n")})
+    result = build(load_config(root), write=False)
+    assert result.site is not None and result.graph is not None
+    saved = (result.site.pages, result.graph, result.diagnostics)
+    loaded = cache_module._SafeUnpickler(io.BytesIO(pickle.dumps(saved, protocol=5))).load()
+    assert loaded == saved
+    assert [type(p) for p in loaded[0]] == [type(p) for p in saved[0]]
+    assert loaded[2][0].location == saved[2][0].location  # nested: Diagnostic -> Location
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded[0][0].word_count = 1  # type: ignore[misc]
+    assert "make_model_Page" in pickling.MAKERS
+    planted = pickle.dumps(pickling.register)  # a function of that module, but no maker
+    with pytest.raises(pickle.UnpicklingError):
+        cache_module._SafeUnpickler(io.BytesIO(planted)).load()
