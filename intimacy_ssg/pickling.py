@@ -18,7 +18,6 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-
 MAKERS: dict[str, Callable[..., Any]] = {}  # name in this module -> maker (see _maker)
 
 
@@ -49,7 +48,7 @@ def _maker(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
         scope[f"_set{n}"] = cls.__dict__[name].__set__
         lines.append(f"    _set{n}(self, {name})")
     lines.append("    return self")
-    exec("\n".join(lines), scope)  # noqa: S102 - the source is built here from field names
+    exec("\n".join(lines), scope)
     make: Callable[..., Any] = scope["make"]
     label = f"make_{cls.__module__.rsplit('.', 1)[-1]}_{cls.__name__}"
     make.__module__, make.__name__, make.__qualname__ = __name__, label, label
