@@ -423,8 +423,10 @@ class _SafeUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module == "datetime" and name in self.ALLOWED_DATETIME:
             return super().find_class(module, name)
-        if module == pickling.__name__ and name in pickling.MAKERS:
-            return pickling.MAKERS[name]  # rebuilds one of the dataclasses below
+        if module == pickling.__name__:
+            made = pickling.maker(name)  # rebuilds one of the dataclasses below
+            if made is not None:
+                return made
         if module.startswith("intimacy_ssg.") and not name.startswith("_"):
             found = super().find_class(module, name)
             if isinstance(found, type) and (

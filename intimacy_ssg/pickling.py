@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import importlib
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -50,11 +51,25 @@ def _maker(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
     lines.append("    return self")
     exec("\n".join(lines), scope)
     make: Callable[..., Any] = scope["make"]
-    label = f"make_{cls.__module__.rsplit('.', 1)[-1]}_{cls.__name__}"
+    label = f"make__{cls.__module__.rsplit('.', 1)[-1]}__{cls.__name__}"  # see maker()
     make.__module__, make.__name__, make.__qualname__ = __name__, label, label
     MAKERS[label] = make
     globals()[label] = make
     return make
+
+
+def maker(label: str) -> Callable[..., Any] | None:
+    """The maker a cache file names, importing the module that defines (and registers) its
+    class when that has not happened yet; None for any other name."""
+    parts = label.split("__")
+    if len(parts) != 3 or parts[0] != "make" or not parts[1].isidentifier():
+        return None
+    if label not in MAKERS:
+        try:
+            importlib.import_module(f"{__package__}.{parts[1]}")
+        except ImportError:
+            return None
+    return MAKERS.get(label)
 
 
 def _reducer(

@@ -490,7 +490,32 @@ def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
     assert loaded[2][0].location == saved[2][0].location  # nested: Diagnostic -> Location
     with pytest.raises(dataclasses.FrozenInstanceError):
         loaded[0][0].word_count = 1
-    assert "make_model_Page" in pickling.MAKERS
+    assert "make__model__Page" in pickling.MAKERS
     planted = pickle.dumps(pickling.register)  # a function of that module, but no maker
     with pytest.raises(pickle.UnpicklingError):
         cache_module._SafeUnpickler(io.BytesIO(planted)).load()
+
+
+def test_a_new_process_reads_every_cache_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading happens before most modules are imported (the graph's, for one): each cache
+    file must still be readable from a fresh process, not silently ignored."""
+    import subprocess
+    import sys
+
+    root = project(tmp_path)
+
+    def run() -> str:
+        command = [sys.executable, "-m", "intimacy_ssg", "build"]
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+        return done.stderr
+
+    assert "note:" not in run()
+    touch(root / "content/topic/a.md", page("Alpha", "First, edited. [[b]] [[topic]]\n", tags="[x]"))
+    assert "note:" not in run()
+    monkeypatch.chdir(root)  # cached diagnostics name files from where the build ran
+    store = CacheStore.for_config(Path(".cache"), load_config(Path(".")))
+    for path in (store.pages, store.memo, store.structure):
+        fields, why = cache_module._read(path, store.scope)
+        assert fields is not None and why == ""
