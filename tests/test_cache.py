@@ -512,7 +512,9 @@ def test_a_new_process_reads_every_cache_file(
         return done.stderr
 
     assert "note:" not in run()
-    touch(root / "content/topic/a.md", page("Alpha", "First, edited. [[b]] [[topic]]\n", tags="[x]"))
+    touch(
+        root / "content/topic/a.md", page("Alpha", "First, edited. [[b]] [[topic]]\n", tags="[x]")
+    )
     assert "note:" not in run()
     monkeypatch.chdir(root)  # cached diagnostics name files from where the build ran
     store = CacheStore.for_config(Path(".cache"), load_config(Path(".")))
