@@ -26,7 +26,6 @@ file planted by someone else cannot run code.
 from __future__ import annotations
 
 import contextlib
-import enum
 import gc
 import hashlib
 import io
@@ -36,7 +35,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -91,7 +90,7 @@ class BuildCache:
     known: dict[str, tuple[StatKey, bytes]] = field(default_factory=dict)  # rel -> stat, sha
     rendered: dict[str, Rendered] = field(default_factory=dict)  # output rel -> memo
     mentions: dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]] = field(default_factory=dict)
-    faq_groups: dict[bytes, list[list[int]]] = field(default_factory=dict)
+    faq_groups: dict[bytes, list[list[tuple[int, int]]]] = field(default_factory=dict)
     related: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
     structure: StructureMemo | None = None
     output: Manifest | None = None  # what the output folder holds, None if unknown
@@ -273,7 +272,8 @@ class CacheStore:
         if memo is not None and memo.key:
             memos["render_keys"] = (memo.key, memo.render_keys, memo.extras)
             if memo.key != self.structure_saved:
-                made = {"key": memo.key, "links": memo.links, "graph": memo.graph}
+                links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
+                made = {"key": memo.key, "links": links, "graph": graph}
                 _write(self.structure, self.scope, made)
                 self.structure_saved = memo.key
         _write(self.memo, self.scope, memos)
@@ -286,11 +286,11 @@ class CacheStore:
             or len(fresh) > max(64, DELTA_MAX * len(parsed))
             or len(stale) > len(self.base_keys) // 2
         ):
-            _write(self.pages, self.scope, {"parsed": parsed})
+            _write(self.pages, self.scope, {"parsed": parsed}, pickling.pack)
             self.base_keys = frozenset(parsed)
             self.delta.unlink(missing_ok=True)
         elif pages_changed or not self.delta.exists():
-            _write(self.delta, self.scope, {"parsed": {k: parsed[k] for k in fresh}})
+            _write(self.delta, self.scope, {"parsed": {k: parsed[k] for k in fresh}}, pickling.pack)
 
 
 def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -326,10 +326,16 @@ CHUNK = 1000  # entries of a large field pickled together (pickle remembers ever
 # of one dump until it ends: dumped whole, 10,000 pages cost 100 MB more at their peak)
 
 
-def _dump_parts(fields: dict[str, Any], stream: IO[bytes]) -> None:
+def _dump_parts(
+    fields: dict[str, Any], stream: IO[bytes], pack: Callable[[Any], Any] | None = None
+) -> None:
     """The fields as separate pickles: the count, the small fields, then each large dict
-    field in chunks of (name, items)."""
+    field in chunks of (name, items). `pack` turns each value of the `parsed` field into
+    what is saved (a CachedPage), a chunk at a time."""
     large = {k for k, v in fields.items() if isinstance(v, dict) and len(v) > CHUNK}
+    small = {k: v for k, v in fields.items() if k not in large}
+    if pack is not None and "parsed" in small:
+        small["parsed"] = {k: pack(v) for k, v in small["parsed"].items()}
     chunks = [
         (name, items[n : n + CHUNK])
         for name in sorted(large)
@@ -337,18 +343,20 @@ def _dump_parts(fields: dict[str, Any], stream: IO[bytes]) -> None:
         for n in range(0, len(items), CHUNK)
     ]
     pickle.dump(1 + len(chunks), stream, protocol=5)
-    pickle.dump({k: v for k, v in fields.items() if k not in large}, stream, protocol=5)
-    for chunk in chunks:
-        pickle.dump(chunk, stream, protocol=5)
+    pickle.dump(small, stream, protocol=5)
+    for name, items in chunks:
+        if pack is not None and name == "parsed":
+            items = [(k, pack(v)) for k, v in items]
+        pickle.dump((name, items), stream, protocol=5)
 
 
 def _load_parts(stream: IO[bytes]) -> dict[str, Any] | None:
-    count = _SafeUnpickler(stream).load()
-    fields = _SafeUnpickler(stream).load() if isinstance(count, int) and count > 0 else None
+    count = pickling.SafeUnpickler(stream).load()
+    fields = pickling.SafeUnpickler(stream).load() if isinstance(count, int) and count > 0 else None
     if not isinstance(fields, dict):
         return None
     for _ in range(count - 1):
-        name, items = _SafeUnpickler(stream).load()
+        name, items = pickling.SafeUnpickler(stream).load()
         fields.setdefault(name, {}).update(items)
     return fields
 
@@ -367,7 +375,9 @@ class _Hashing(io.RawIOBase):
         return self.handle.write(data)
 
 
-def _write(path: Path, scope: bytes, fields: dict[str, Any]) -> None:
+def _write(
+    path: Path, scope: bytes, fields: dict[str, Any], pack: Callable[[Any], Any] | None = None
+) -> None:
     """Atomically (a temporary file renamed over the old one), pickling straight to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ignore = path.parent.parent / ".gitignore"
@@ -380,7 +390,7 @@ def _write(path: Path, scope: bytes, fields: dict[str, Any]) -> None:
             body = _Hashing(handle)
             buffered = io.BufferedWriter(body, 1 << 20)
             with _no_gc():
-                _dump_parts(fields, buffered)
+                _dump_parts(fields, buffered, pack)
             buffered.flush()
             handle.write(body.sha.digest())
         os.replace(temp, path)
@@ -410,30 +420,6 @@ def _prune(folder: Path) -> None:
         old.unlink(missing_ok=True)
         for suffix in (".pages", ".delta", ".structure", ".memo"):
             old.with_suffix(suffix).unlink(missing_ok=True)
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    """Admits only this package's data types, dates and plain builtins."""
-
-    ALLOWED_BUILTINS = frozenset({"frozenset", "set", "bytes", "bytearray", "complex"})
-    ALLOWED_DATETIME = frozenset({"date", "datetime", "time", "timedelta", "timezone"})
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "builtins" and name in self.ALLOWED_BUILTINS:
-            return super().find_class(module, name)
-        if module == "datetime" and name in self.ALLOWED_DATETIME:
-            return super().find_class(module, name)
-        if module == pickling.__name__:
-            made = pickling.maker(name)  # rebuilds one of the dataclasses below
-            if made is not None:
-                return made
-        if module.startswith("intimacy_ssg.") and not name.startswith("_"):
-            found = super().find_class(module, name)
-            if isinstance(found, type) and (
-                hasattr(found, "__dataclass_fields__") or issubclass(found, enum.Enum)
-            ):
-                return found
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a build cache")
 
 
 pickling.register(globals())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
-from .model import FaqItem, Page, PageKind
+from .model import FaqItem, Page, PageKind, faq_digest_of
 
 NEAR = 0.8
 STOPWORDS = frozenset(
@@ -68,7 +68,7 @@ class _Entry:
     words: frozenset[str]
 
 
-GroupMemo = dict[bytes, list[list[int]]]  # all questions' digest -> groups, as entry indices
+GroupMemo = dict[bytes, list[list[tuple[int, int]]]]  # digest -> groups of (page, question)
 
 
 def repeated_groups(
@@ -76,27 +76,30 @@ def repeated_groups(
 ) -> list[list[tuple[Page, FaqItem]]]:
     """Groups of questions that are the same or near-identical across different pages.
     They depend only on which page asks which question, so `memo` (from the build cache)
-    keeps the last answer under a digest of every (page, question) in order."""
-    asked = [(page, item) for page in pages for item in page.faq]
+    keeps the last answer under a digest of every page's id and questions, in order (each
+    page's from model.faq_digest_of: a cached page's FAQ is then not even unpacked)."""
     key = b""
     if memo is not None:
         h = hashlib.blake2b(digest_size=16)
-        for page, item in asked:
-            h.update(f"{page.id}\x00{item.question}\x01".encode("utf-8", "surrogatepass"))
+        for page in pages:  # every page: the groups name pages by their position
+            asks = page.faq_digest or faq_digest_of(page)
+            h.update(page.id.encode("utf-8", "surrogatepass") + b"\x00" + (asks or bytes(16)))
         key = h.digest()
         if key in memo:
-            return [[asked[i] for i in members] for members in memo[key]]
-    found = _group(asked)
+            return [[(pages[p], pages[p].faq[q]) for p, q in members] for members in memo[key]]
+    asked = [(n, q) for n, page in enumerate(pages) for q in range(len(page.faq))]
+    found = [[asked[i] for i in members] for members in _group(pages, asked)]
     if memo is not None:
         memo.clear()
         memo[key] = found
-    return [[asked[i] for i in members] for members in found]
+    return [[(pages[p], pages[p].faq[q]) for p, q in members] for members in found]
 
 
-def _group(asked: list[tuple[Page, FaqItem]]) -> list[list[int]]:
+def _group(pages: Sequence[Page], asked: list[tuple[int, int]]) -> list[list[int]]:
     entries = [
-        _Entry(page, item, frozenset(normalise(item.question).split()) - STOPWORDS)
-        for page, item in asked
+        _Entry(pages[p], item, frozenset(normalise(item.question).split()) - STOPWORDS)
+        for p, q in asked
+        for item in [pages[p].faq[q]]
     ]
     parent = list(range(len(entries)))
 

@@ -54,6 +54,7 @@ class Finding:
 class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]  # unique by (source, target, kind), sorted
+    links_to: dict[str, tuple[str, ...]]  # page -> pages its body links to, sorted
     backlinks: dict[str, tuple[str, ...]]  # page -> pages linking to it (body or related)
     related: dict[str, tuple[str, ...]]  # page -> explicit related first, then suggestions
     planned: dict[str, tuple[Planned, ...]]  # cluster -> promised topics without a page
@@ -192,6 +193,7 @@ def build_graph(site: Site, links: Links, config: Config, memo: RelatedMemo | No
             for p in site.pages
         ),
         edges=tuple(sorted(edges.values(), key=lambda e: (e.source, e.target, e.kind))),
+        links_to={source: tuple(sorted(body[source])) for source in sorted(body) if body[source]},
         backlinks={pid: _backlinks(pages, pid, inbound[pid]) for pid in pages},
         related=_all_related(site, pages, links, similarity, config.related_count, memo),
         planned=planned,
@@ -369,3 +371,4 @@ def graph_json(graph: Graph) -> bytes:
 
 
 pickling.register(globals())
+PackedGraph = pickling.packed_variant(Graph, ("edges",))  # read by graph.json, not by an edit

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .graph import BODY, Graph
+from .graph import Graph
 from .model import Page, Site, unpack_prose
 
 WORD = re.compile("[a-z0-9]+(?:['-][a-z0-9]+)*")
@@ -94,25 +94,21 @@ def _find(
                 table.update(f"{page.id}\0{page.source.rel}\0{name}\0".encode())
     for candidates in phrases.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
-    linked: dict[str, set[str]] = defaultdict(set)
-    for edge in graph.edges:
-        if edge.kind == BODY:
-            linked[edge.source].add(edge.target)
-
     by_id = {p.id: p for p in site.pages}
     for page, quick in pages:
+        linked = graph.links_to.get(page.id, ())
         key = b""
         if memo is not None:
             h = table.copy()
             source = page.source
             h.update(f"\1{source.rel}\0{source.display}\0".encode() + source.digest)
-            h.update("\0".join(sorted(linked[page.id])).encode())
+            h.update("\0".join(linked).encode())
             key = h.digest()
             hit = memo.get(page.id)
             if hit is not None and hit[0] == key:
                 fresh[page.id] = (key, quick, hit[2])
                 continue
-        fresh[page.id] = (key, quick, _page_mentions(page, linked[page.id], phrases, by_id))
+        fresh[page.id] = (key, quick, _page_mentions(page, set(linked), phrases, by_id))
 
 
 def _page_mentions(

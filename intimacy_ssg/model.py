@@ -165,6 +165,7 @@ class Page:
     text_z: bytes = b""  # body text outside links, by file line: see pack_text()
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
+    faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
 
     @property
     def id(self) -> str:
@@ -233,6 +234,15 @@ def shape_of(page: Page) -> bytes:
     return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+def faq_digest_of(page: Page) -> bytes:
+    """A digest of the page's FAQ questions, which the site-wide repeated-question check
+    is keyed by (b"" for a page without a FAQ)."""
+    if not page.faq:
+        return b""
+    joined = "\x01".join(item.question for item in page.faq).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=16).digest()
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
     name: str
@@ -296,3 +306,11 @@ class Rendered:
 
 
 pickling.register(globals())
+# An edit rebuild resolves nothing again: it reads the links of the pages it renders only.
+PackedLinks = pickling.packed_variant(Links, ("resolved",), ("related",))
+# Every stage reads each page's source, front matter, diagnostics and digests, even in a
+# rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for
+# the pages rendered, so it stays packed in a page loaded from the cache.
+PackedPage = pickling.packed_variant(
+    Page, ("body_z", "headings", "faq", "links", "word_count", "text_z", "profile_html")
+)

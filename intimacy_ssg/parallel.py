@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import FrontMatter, Page, SourceFile, shape_of
+from .model import FrontMatter, Page, SourceFile, faq_digest_of, shape_of
 from .parse import parse_page
 
 ParseCache = dict[tuple[str, bytes], Page]
@@ -43,7 +43,12 @@ def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[st
     breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
     comes back without its source bytes and with its shape (see model.shape_of)."""
     page = _guarded_parse(source, default_author, authors)
-    return replace(page, source=replace(page.source, data=b""), shape=shape_of(page))
+    return replace(
+        page,
+        source=replace(page.source, data=b""),
+        shape=shape_of(page),
+        faq_digest=faq_digest_of(page),
+    )
 
 
 def _guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:

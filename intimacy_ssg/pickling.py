@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import enum
 import importlib
+import io
 import operator
+import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MAKERS: dict[str, Callable[..., Any]] = {}  # name in this module -> maker (see _maker)
 
@@ -27,7 +32,7 @@ def register(namespace: dict[str, Any]) -> None:
     for value in list(namespace.values()):
         if (
             isinstance(value, type)
-            and dataclasses.is_dataclass(value)
+            and "__dataclass_fields__" in value.__dict__  # not a subclass of one
             and value.__module__ == namespace["__name__"]
         ):
             fields = dataclasses.fields(value)
@@ -52,6 +57,12 @@ def _maker(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
     exec("\n".join(lines), scope)
     make: Callable[..., Any] = scope["make"]
     label = f"make__{cls.__module__.rsplit('.', 1)[-1]}__{cls.__name__}"  # see maker()
+    return add_maker(label, make)
+
+
+def add_maker(label: str, make: Callable[..., Any]) -> Callable[..., Any]:
+    """Name `make` in this module as `label` ("make__<module>__<what>", see maker()), where
+    pickle refers to it and SafeUnpickler admits it."""
     make.__module__, make.__name__, make.__qualname__ = __name__, label, label
     MAKERS[label] = make
     globals()[label] = make
@@ -80,3 +91,113 @@ def _reducer(
         return lambda obj: (make, (getattr(obj, name),))
     values = operator.attrgetter(*names)
     return lambda obj: (make, values(obj))
+
+
+# -- packed variants -----------------------------------------------------------------------
+
+PACKED_VARIANTS: dict[type, type] = {}  # dataclass -> its packed variant (see packed_variant)
+
+
+def packed_variant(base: type[T], *groups: tuple[str, ...]) -> type[T]:
+    """A subclass of the slots dataclass `base` for objects loaded from the build cache:
+    equal to the object it was saved from, but each group of fields stays one pickled blob
+    until one of its fields is first read (then the whole group is unpickled, once).
+    The build cache saves any object of `base` as this variant (see pack()), so loading
+    it makes only the other fields' objects; a rebuild after an edit reads the packed
+    groups of the few objects it needs."""
+    packed = tuple(name for group in groups for name in group)
+    head = tuple(f.name for f in dataclasses.fields(base) if f.name not in packed)  # type: ignore[arg-type]
+    setters = [base.__dict__[name].__set__ for name in head]
+    label = f"make__{base.__module__.rsplit('.', 1)[-1]}__Packed{base.__name__}"
+
+    def unpack(self: Any, n: int) -> tuple[Any, ...]:
+        values: tuple[Any, ...] | None = self._unpacked[n]
+        if values is None:
+            values = safe_loads(self._packed[n])
+            if not isinstance(values, tuple) or len(values) != len(groups[n]):
+                raise ValueError(f"a cached {base.__name__}'s packed fields are damaged")
+            self._unpacked[n] = values
+        return values
+
+    def field(n: int, i: int) -> property:
+        return property(lambda self: unpack(self, n)[i])
+
+    def equal(self: Any, other: object) -> Any:
+        if not isinstance(other, base):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in (*head, *packed))
+
+    namespace: dict[str, Any] = {
+        "__slots__": ("_packed", "_unpacked"),
+        "__eq__": equal,
+        "__hash__": base.__hash__,
+        "__doc__": f"A {base.__name__} from the build cache (see pickling.packed_variant).",
+    }
+    for n, group in enumerate(groups):
+        for i, name in enumerate(group):
+            namespace[name] = field(n, i)
+    variant = type(f"Packed{base.__name__}", (base,), namespace)
+    variant.__module__ = base.__module__
+
+    def make(*values: Any) -> Any:
+        obj: Any = object.__new__(variant)
+        for setter, value in zip(setters, values, strict=False):
+            setter(obj, value)
+        blobs = values[len(head)]
+        object.__setattr__(obj, "_packed", blobs)
+        object.__setattr__(obj, "_unpacked", [None] * len(blobs))
+        return obj
+
+    add_maker(label, make)
+    copyreg.pickle(
+        variant, lambda obj: (make, (*(getattr(obj, name) for name in head), obj._packed))
+    )
+    PACKED_VARIANTS[base] = variant
+
+    def pack(obj: Any) -> Any:
+        blobs = tuple(
+            pickle.dumps(tuple(getattr(obj, name) for name in group), protocol=5)
+            for group in groups
+        )
+        return make(*(getattr(obj, name) for name in head), blobs)
+
+    PACKERS[base] = pack
+    return variant
+
+
+PACKERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def pack(obj: T) -> T:
+    """`obj` as its packed variant, for saving (itself if it has none, or is one)."""
+    packer = PACKERS.get(type(obj))
+    return packer(obj) if packer is not None else obj
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """Admits only this package's data types and their makers, dates and plain builtins:
+    a planted cache file cannot name a function to run."""
+
+    ALLOWED_BUILTINS = frozenset({"frozenset", "set", "bytes", "bytearray", "complex"})
+    ALLOWED_DATETIME = frozenset({"date", "datetime", "time", "timedelta", "timezone"})
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in self.ALLOWED_BUILTINS:
+            return super().find_class(module, name)
+        if module == "datetime" and name in self.ALLOWED_DATETIME:
+            return super().find_class(module, name)
+        if module == __name__:
+            made = maker(name)  # rebuilds one of the dataclasses below
+            if made is not None:
+                return made
+        if module.startswith(f"{__package__}.") and not name.startswith("_"):
+            found = super().find_class(module, name)
+            if isinstance(found, type) and (
+                dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)
+            ):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a build cache")
+
+
+def safe_loads(data: bytes) -> Any:
+    return SafeUnpickler(io.BytesIO(data)).load()

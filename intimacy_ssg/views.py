@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from .config import Config
-from .graph import BODY, Graph
+from .graph import Graph
 from .markdown import fill_placeholders
 from .model import Cluster, Heading, Links, Page, PageKind, ResolvedLink, Site
 from .quiz import SCALE, Dimension, quiz_data
@@ -260,13 +260,13 @@ class ViewBuilder:
 
     @functools.cached_property
     def body_links(self) -> set[tuple[str, str]]:
-        return {(e.source, e.target) for e in self.graph.edges if e.kind == BODY}
+        return {(source, t) for source, targets in self.graph.links_to.items() for t in targets}
 
     @functools.cached_property
     def links_from(self) -> dict[str, set[str]]:
         found: dict[str, set[str]] = defaultdict(set)
-        for source, target in self.body_links:
-            found[source].add(target)
+        for source, targets in self.graph.links_to.items():
+            found[source].update(targets)
         return found
 
     # -- what an output depends on -----------------------------------------------------------

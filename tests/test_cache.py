@@ -476,7 +476,6 @@ def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
     """Dataclasses are rebuilt by makers that set their slots directly (pickling.py): the
     values must equal what was saved, with the same types, and stay immutable."""
     import dataclasses
-    import io
 
     from intimacy_ssg import pickling
 
@@ -484,7 +483,7 @@ def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
     result = build(load_config(root), write=False)
     assert result.site is not None and result.graph is not None
     saved = (result.site.pages, result.graph, result.diagnostics)
-    loaded = cache_module._SafeUnpickler(io.BytesIO(pickle.dumps(saved, protocol=5))).load()
+    loaded = pickling.safe_loads(pickle.dumps(saved, protocol=5))
     assert loaded == saved
     assert [type(p) for p in loaded[0]] == [type(p) for p in saved[0]]
     assert loaded[2][0].location == saved[2][0].location  # nested: Diagnostic -> Location
@@ -493,7 +492,7 @@ def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
     assert "make__model__Page" in pickling.MAKERS
     planted = pickle.dumps(pickling.register)  # a function of that module, but no maker
     with pytest.raises(pickle.UnpicklingError):
-        cache_module._SafeUnpickler(io.BytesIO(planted)).load()
+        pickling.safe_loads(planted)
 
 
 def test_a_new_process_reads_every_cache_file(
