@@ -83,7 +83,7 @@ def repeated_groups(
         h = hashlib.blake2b(digest_size=16)
         for page in pages:  # every page: the groups name pages by their position
             asks = page.faq_digest or faq_digest_of(page)
-            h.update(page.id.encode("utf-8", "surrogatepass") + b"\x00" + (asks or bytes(16)))
+            h.update(page.id.encode("utf-8", "surrogatepass") + b"\x00" + asks)
         key = h.digest()
         if key in memo:
             return [[(pages[p], pages[p].faq[q]) for p, q in members] for members in memo[key]]

@@ -235,10 +235,8 @@ def shape_of(page: Page) -> bytes:
 
 
 def faq_digest_of(page: Page) -> bytes:
-    """A digest of the page's FAQ questions, which the site-wide repeated-question check
-    is keyed by (b"" for a page without a FAQ)."""
-    if not page.faq:
-        return b""
+    """A digest of the page's FAQ questions (none too), which the site-wide
+    repeated-question check is keyed by."""
     joined = "\x01".join(item.question for item in page.faq).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(joined, digest_size=16).digest()
 

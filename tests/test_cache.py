@@ -520,3 +520,63 @@ def test_a_new_process_reads_every_cache_file(
     for path in (store.pages, store.memo, store.structure):
         fields, why = cache_module._read(path, store.scope)
         assert fields is not None and why == ""
+
+
+def _unpacked(obj: object) -> list[bool]:
+    """Which packed groups of an object loaded from the cache have been read."""
+    return [group is not None for group in obj._unpacked]  # type: ignore[attr-defined]
+
+
+def test_a_prose_edit_from_disk_unpacks_only_the_page_it_renders(tmp_path: Path) -> None:
+    """Cached pages, links and the graph load with their bulky fields packed (PackedPage and
+    friends in pickling.py). A prose edit must read them only where it renders: one stage
+    reading every page's FAQ or links would quietly undo the saving."""
+    from intimacy_ssg.graph import PackedGraph
+    from intimacy_ssg.model import PackedLinks, PackedPage
+
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        result = cached_build(root)
+    assert result.rendered == 1 and result.site is not None and result.graph is not None
+    assert tree(root / "output") == clean_tree(root)
+    pages = {p.id: p for p in result.site.pages}
+    assert type(pages["topic/b"]) is not PackedPage  # parsed again: a plain Page
+    others = [p for p in pages.values() if p.id != "topic/b"]
+    assert others and all(type(p) is PackedPage for p in others)
+    assert [p.id for p in others if any(_unpacked(p))] == []
+    assert type(result.graph) is PackedGraph and _unpacked(result.graph) == [False]
+    memo = next(iter(cached_links(root)))
+    assert type(memo) is PackedLinks
+
+
+def cached_links(root: Path) -> Iterator[object]:
+    """The links saved in the structure memo on disk."""
+    config = config_of(root)
+    store = CacheStore.for_config(root / ".cache", config)
+    fields, _ = cache_module._read(store.structure, store.scope)
+    assert fields is not None
+    yield fields["links"]
+
+
+def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) -> None:
+    from intimacy_ssg import pickling
+
+    root = project(tmp_path)
+    result = build(config_of(root), write=False)
+    assert result.site is not None and result.graph is not None
+    for original in (*result.site.pages, result.graph):
+        packed = pickling.safe_loads(pickle.dumps(pickling.pack(original), protocol=5))
+        assert type(packed) is not type(original) and isinstance(packed, type(original))
+        assert not any(_unpacked(packed))
+        assert packed == original and original == packed
+        assert all(_unpacked(packed))  # comparing read every field
+        assert pickling.pack(packed) is packed  # saved again as it is, not re-pickled
+    page = pickling.pack(result.site.pages[0])
+    assert hash(page) == hash(result.site.pages[0])  # a Page is hashable (a Graph is not)
+    page = pickling.pack(result.site.pages[0])
+    object.__setattr__(page, "_packed", (pickle.dumps(("too", "short")),))
+    with pytest.raises(ValueError, match="damaged"):
+        page.headings  # noqa: B018 - reading it is the test
