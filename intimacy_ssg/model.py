@@ -15,6 +15,7 @@ import datetime
 import enum
 import hashlib
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -272,7 +273,7 @@ class ResolvedLink:
 
 @dataclass(frozen=True, slots=True)
 class Links:
-    resolved: dict[str, tuple[ResolvedLink, ...]]  # page id -> by LinkRef.index
+    resolved: Mapping[str, tuple[ResolvedLink, ...]]  # page id -> by LinkRef.index
     related: dict[str, tuple[tuple[str, Location], ...]]  # page id -> (related id, where)
     diagnostics: tuple[Diagnostic, ...]
     profiles: dict[str, tuple[tuple[tuple[str, Location], ...], ...]] = field(
@@ -305,7 +306,7 @@ class Rendered:
 
 pickling.register(globals())
 # An edit rebuild resolves nothing again: it reads the links of the pages it renders only.
-PackedLinks = pickling.packed_variant(Links, ("resolved",), ("related",))
+PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a
 # rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for
 # the pages rendered, so it stays packed in a page loaded from the cache.

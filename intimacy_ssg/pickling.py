@@ -19,7 +19,7 @@ import importlib
 import io
 import operator
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -98,13 +98,18 @@ def _reducer(
 PACKED_VARIANTS: dict[type, type] = {}  # dataclass -> its packed variant (see packed_variant)
 
 
-def packed_variant(base: type[T], *groups: tuple[str, ...]) -> type[T]:
+def packed_variant(
+    base: type[T], *groups: tuple[str, ...], by_key: tuple[str, ...] = ()
+) -> type[T]:
     """A subclass of the slots dataclass `base` for objects loaded from the build cache:
     equal to the object it was saved from, but each group of fields stays one pickled blob
-    until one of its fields is first read (then the whole group is unpickled, once).
+    until one of its fields is first read (then the whole group is unpickled, once), and
+    each dict field named in `by_key` is read as a PackedMap (one blob per key).
     The build cache saves any object of `base` as this variant (see pack()), so loading
     it makes only the other fields' objects; a rebuild after an edit reads the packed
-    groups of the few objects it needs."""
+    groups (or entries) of the few objects it needs."""
+    keyed = len(groups)  # groups[keyed:] are the by_key fields, one each
+    groups = (*groups, *((name,) for name in by_key))
     packed = tuple(name for group in groups for name in group)
     head = tuple(f.name for f in dataclasses.fields(base) if f.name not in packed)  # type: ignore[arg-type]
     setters = [base.__dict__[name].__set__ for name in head]
@@ -113,7 +118,7 @@ def packed_variant(base: type[T], *groups: tuple[str, ...]) -> type[T]:
     def unpack(self: Any, n: int) -> tuple[Any, ...]:
         values: tuple[Any, ...] | None = self._unpacked[n]
         if values is None:
-            values = safe_loads(self._packed[n])
+            values = (PackedMap(self._packed[n]),) if n >= keyed else safe_loads(self._packed[n])
             if not isinstance(values, tuple) or len(values) != len(groups[n]):
                 raise ValueError(f"a cached {base.__name__}'s packed fields are damaged")
             self._unpacked[n] = values
@@ -157,7 +162,9 @@ def packed_variant(base: type[T], *groups: tuple[str, ...]) -> type[T]:
     def pack(obj: Any) -> Any:
         blobs = tuple(
             pickle.dumps(tuple(getattr(obj, name) for name in group), protocol=5)
-            for group in groups
+            if n < keyed
+            else {k: pickle.dumps(v, protocol=5) for k, v in getattr(obj, group[0]).items()}
+            for n, group in enumerate(groups)
         )
         return make(*(getattr(obj, name) for name in head), blobs)
 
@@ -166,6 +173,37 @@ def packed_variant(base: type[T], *groups: tuple[str, ...]) -> type[T]:
 
 
 PACKERS: dict[type, Callable[[Any], Any]] = {}
+
+
+class PackedMap(Mapping[str, Any]):
+    """A read-only mapping whose values stay pickled until each is first read."""
+
+    __slots__ = ("_blobs", "_values")
+
+    def __init__(self, blobs: object) -> None:
+        if not isinstance(blobs, dict) or not all(isinstance(b, bytes) for b in blobs.values()):
+            raise ValueError("a cached mapping's packed entries are damaged")
+        self._blobs: dict[str, bytes] = blobs
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            value = self._values[key] = safe_loads(self._blobs[key])
+            return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._blobs)
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._blobs
+
+    def __repr__(self) -> str:
+        return f"PackedMap({dict(self)!r})"
 
 
 def pack(obj: T) -> T:
