@@ -35,6 +35,7 @@ import struct
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ from .write import Manifest
 if TYPE_CHECKING:
     from .graph import Graph
 
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"intimacy-ssg build cache\n"
 RACY_NS = 2_000_000_000  # a file changed this close to a build may change again unseen
 
@@ -295,7 +296,8 @@ class CacheStore:
 
 def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
     """The fields saved in one cache file, or None and why not.
-    Layout: MAGIC, format (2 bytes), scope digest (16), pickled body, sha256 of the body."""
+    Layout: MAGIC, format (2 bytes), scope digest (16), pickled body, CRC-32 of the body
+    (as in zip and PNG files: it catches damage; the unpickler, not it, stops planted data)."""
     try:
         blob = path.read_bytes()
     except FileNotFoundError:
@@ -308,12 +310,14 @@ def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
             return None, ""  # another generator version or configuration: simply stale
         return None, f"the build cache {path.name} is not a cache file; ignored"
     view = memoryview(blob)
-    body, checksum = view[len(header) : -32], view[-32:]
-    if len(blob) < len(header) + 32 or hashlib.sha256(body).digest() != checksum:
+    body, checksum = view[len(header) : -4], view[-4:]
+    if len(blob) < len(header) + 4 or zlib.crc32(body).to_bytes(4, "big") != checksum:
         return None, f"the build cache {path.name} is corrupt (checksum mismatch); ignored"
     try:
+        stream = io.BytesIO(blob)  # shares the bytes (a slice of them would be copied)
+        stream.seek(len(header))
         with _no_gc():  # millions of new objects: the collector would walk them over and over
-            fields = _load_parts(io.BytesIO(body))
+            fields = _load_parts(stream)
     except Exception as exc:  # anything at all: the cache is advice, never trusted
         kind = type(exc).__name__
         return None, f"the build cache {path.name} could not be read ({kind}); ignored"
@@ -361,17 +365,17 @@ def _load_parts(stream: IO[bytes]) -> dict[str, Any] | None:
     return fields
 
 
-class _Hashing(io.RawIOBase):
-    """A file writer that also hashes what goes through it (no second copy in memory)."""
+class _Checksumming(io.RawIOBase):
+    """A file writer that also checksums what goes through it (no second copy in memory)."""
 
     def __init__(self, handle: IO[bytes]) -> None:
-        self.handle, self.sha = handle, hashlib.sha256()
+        self.handle, self.crc = handle, 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        self.sha.update(data)
+        self.crc = zlib.crc32(data, self.crc)
         return self.handle.write(data)
 
 
@@ -387,12 +391,12 @@ def _write(
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(MAGIC + FORMAT.to_bytes(2, "big") + scope)
-            body = _Hashing(handle)
+            body = _Checksumming(handle)
             buffered = io.BufferedWriter(body, 1 << 20)
             with _no_gc():
                 _dump_parts(fields, buffered, pack)
             buffered.flush()
-            handle.write(body.sha.digest())
+            handle.write(body.crc.to_bytes(4, "big"))
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

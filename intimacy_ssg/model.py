@@ -307,6 +307,9 @@ class Rendered:
 pickling.register(globals())
 # An edit rebuild resolves nothing again: it reads the links of the pages it renders only.
 PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
+# Front matter is read for every page (titles, dates, drafts, quizzes); where its related
+# pages, sources and planned topics were written is read for the pages rendered only.
+PackedFrontMatter = pickling.packed_variant(FrontMatter, ("related", "sources", "planned"))
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a
 # rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for
 # the pages rendered, so it stays packed in a page loaded from the cache.

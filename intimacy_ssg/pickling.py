@@ -159,16 +159,16 @@ def packed_variant(
     )
     PACKED_VARIANTS[base] = variant
 
-    def pack(obj: Any) -> Any:
+    def pack_one(obj: Any) -> Any:
         blobs = tuple(
             pickle.dumps(tuple(getattr(obj, name) for name in group), protocol=5)
             if n < keyed
             else {k: pickle.dumps(v, protocol=5) for k, v in getattr(obj, group[0]).items()}
             for n, group in enumerate(groups)
         )
-        return make(*(getattr(obj, name) for name in head), blobs)
+        return make(*(pack(getattr(obj, name)) for name in head), blobs)  # nested ones too
 
-    PACKERS[base] = pack
+    PACKERS[base] = pack_one
     return variant
 
 

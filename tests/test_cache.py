@@ -8,11 +8,11 @@ mtime), and that a corrupt, foreign or planted cache is ignored, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -364,7 +364,7 @@ def damaged(root: Path, how: str) -> str:
     elif how == "planted":  # a well-formed file whose pickle would run a command
         body = pickle.dumps({"last": _Evil()})
         header = blob[: len(MAGIC) + 2 + 16]
-        state.write_bytes(header + body + hashlib.sha256(body).digest())
+        state.write_bytes(header + body + zlib.crc32(body).to_bytes(4, "big"))
     (root / "content/about.md").write_text(page("About us", "[[index]]\n"))
     config = config_of(root)
     store = CacheStore.for_config(root / ".cache", config)
@@ -550,7 +550,7 @@ def test_a_prose_edit_from_disk_unpacks_only_the_page_it_renders(tmp_path: Path)
     assert type(pages["topic/b"]) is not PackedPage  # parsed again: a plain Page
     others = [p for p in pages.values() if p.id != "topic/b"]
     assert others and all(type(p) is PackedPage for p in others)
-    assert [p.id for p in others if any(_unpacked(p))] == []
+    assert [p.id for p in others if any(_unpacked(p)) or any(_unpacked(p.front))] == []
     assert type(result.graph) is PackedGraph and _unpacked(result.graph) == [False]
 
 
