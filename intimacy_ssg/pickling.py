@@ -48,16 +48,28 @@ def _maker(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
     """A function that makes an instance of `cls` from its field values, setting each slot
     through its member descriptor (what a frozen class's __setattr__ forbids and its
     __init__ does slowly). Named in this module, where the unpickler finds it."""
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    lines = [f"def make({', '.join(names)}):", "    self = _new(_cls)"]
-    for n, name in enumerate(names):
-        scope[f"_set{n}"] = cls.__dict__[name].__set__
-        lines.append(f"    _set{n}(self, {name})")
-    lines.append("    return self")
-    exec("\n".join(lines), scope)
-    make: Callable[..., Any] = scope["make"]
+    make = _slot_setter(cls, {name: cls.__dict__[name] for name in names})
     label = f"make__{cls.__module__.rsplit('.', 1)[-1]}__{cls.__name__}"  # see maker()
     return add_maker(label, make)
+
+
+def _slot_setter(cls: type, slots: dict[str, Any], extra: str = "") -> Callable[..., Any]:
+    """make(*values): a new `cls` with each of `slots` (name -> member descriptor) set to
+    its argument in turn, then `extra` ("slot = expression" of the arguments)."""
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    names = list(slots)
+    lines = [f"def make({', '.join(names)}):", "    self = _new(_cls)"]
+    for n, name in enumerate(names):
+        scope[f"_set{n}"] = slots[name].__set__
+        lines.append(f"    _set{n}(self, {name})")
+    if extra:
+        slot, _, value = extra.partition(" = ")
+        scope["_set_extra"] = cls.__dict__[slot].__set__
+        lines.append(f"    _set_extra(self, {value})")
+    lines.append("    return self")
+    exec("\n".join(lines), scope)  # the source is built here from field names
+    make: Callable[..., Any] = scope["make"]
+    return make
 
 
 def add_maker(label: str, make: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,7 +124,6 @@ def packed_variant(
     groups = (*groups, *((name,) for name in by_key))
     packed = tuple(name for group in groups for name in group)
     head = tuple(f.name for f in dataclasses.fields(base) if f.name not in packed)  # type: ignore[arg-type]
-    setters = [base.__dict__[name].__set__ for name in head]
     label = f"make__{base.__module__.rsplit('.', 1)[-1]}__Packed{base.__name__}"
 
     def unpack(self: Any, n: int) -> tuple[Any, ...]:
@@ -144,15 +155,9 @@ def packed_variant(
     variant = type(f"Packed{base.__name__}", (base,), namespace)
     variant.__module__ = base.__module__
 
-    def make(*values: Any) -> Any:
-        obj: Any = object.__new__(variant)
-        for setter, value in zip(setters, values, strict=False):
-            setter(obj, value)
-        blobs = values[len(head)]
-        object.__setattr__(obj, "_packed", blobs)
-        object.__setattr__(obj, "_unpacked", [None] * len(blobs))
-        return obj
-
+    slots = {name: base.__dict__[name] for name in head}
+    slots["_packed"] = variant.__dict__["_packed"]
+    make = _slot_setter(variant, slots, "_unpacked = [None] * len(_packed)")
     add_maker(label, make)
     copyreg.pickle(
         variant, lambda obj: (make, (*(getattr(obj, name) for name in head), obj._packed))
