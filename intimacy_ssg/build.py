@@ -129,7 +129,8 @@ def _build(
         check_output_dir(config.output_dir)  # refuse early, before any work
     if cache is not None:
         cache.reset(scope_digest(config))
-    inputs = _fingerprint(config, write, today)
+    stats: dict[str, os.stat_result] = {}  # taken for the fingerprint, reused by discover
+    inputs = _fingerprint(config, write, today, stats)
     if cache is not None and not keep_outputs:
         same = _unchanged(cache, inputs, config, write)
         if same is not None:
@@ -155,8 +156,9 @@ def _build(
 
     say("discover")
     found = discover_sources(
-        config.content_dir, config.static_dir, cache.known if cache is not None else None
+        config.content_dir, config.static_dir, cache.known if cache is not None else None, stats
     )
+    del stats
     problems += found.diagnostics
     lap("discover")
 
@@ -270,14 +272,16 @@ def _build(
     return result
 
 
-def _fingerprint(config: Config, write: bool, today: datetime.date) -> Fingerprint:
+def _fingerprint(
+    config: Config, write: bool, today: datetime.date, stats: dict[str, os.stat_result]
+) -> Fingerprint:
     """Every input of the build by stat, with what else decides its result."""
     search = config.search and importlib.util.find_spec("pagefind") is not None
     folders = tuple(
         d for d in (config.content_dir, config.templates_dir, config.static_dir) if d.is_dir()
     )
     extra = f"{today.isoformat()}|write={write}|pagefind={search}|{folders}"
-    return fingerprint(folders, extra)
+    return fingerprint(folders, extra, stats)
 
 
 def _unchanged(

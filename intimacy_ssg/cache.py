@@ -132,9 +132,12 @@ def scope_digest(config: Any) -> bytes:
     return hashlib.blake2b(seen, digest_size=16).digest()
 
 
-def fingerprint(folders: tuple[Path, ...], extra: str) -> Fingerprint:
+def fingerprint(
+    folders: tuple[Path, ...], extra: str, stats: dict[str, os.stat_result] | None = None
+) -> Fingerprint:
     """Stats of every file under `folders`, plus `extra` (options, the day).
-    None of the files is read: this is what makes a no-op build cheap."""
+    None of the files is read: this is what makes a no-op build cheap. The stats taken go
+    into `stats` (by path), for discover to use rather than take them again."""
     taken = time.time_ns()
     h = hashlib.blake2b(extra.encode(), digest_size=16)
     newest = 0
@@ -143,19 +146,21 @@ def fingerprint(folders: tuple[Path, ...], extra: str) -> Fingerprint:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
             for name in sorted(filenames):
-                newest = max(newest, _stat_into(h, os.path.join(dirpath, name)))
+                newest = max(newest, _stat_into(h, os.path.join(dirpath, name), stats))
             for name in dirnames:  # a new symlinked folder is seen by its own stat
-                _stat_into(h, os.path.join(dirpath, name))
+                _stat_into(h, os.path.join(dirpath, name), stats)
     racy = newest >= taken - RACY_NS  # may still be changing: never trust this one
     return Fingerprint(b"" if racy else h.digest(), taken)
 
 
-def _stat_into(h: Any, path: str) -> int:
+def _stat_into(h: Any, path: str, stats: dict[str, os.stat_result] | None) -> int:
     try:
         st = os.lstat(path)
     except OSError:
         h.update(f"{path}\0missing\0".encode("utf-8", "surrogateescape"))
         return 0
+    if stats is not None:
+        stats[path] = st
     h.update(path.encode("utf-8", "surrogateescape") + b"\0")  # no path holds a NUL
     h.update(_STAT.pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
     return max(st.st_mtime_ns, st.st_ctime_ns)

@@ -70,10 +70,15 @@ def classify(rel: str) -> tuple[str, PageKind, str] | str:
 
 
 def discover_sources(
-    content_dir: Path, static_dir: Path, known: Mapping[str, tuple[StatKey, bytes]] | None = None
+    content_dir: Path,
+    static_dir: Path,
+    known: Mapping[str, tuple[StatKey, bytes]] | None = None,
+    taken: Mapping[str, os.stat_result] | None = None,
 ) -> Discovered:
     """`known` (from the build cache): files whose parse is cached, by stat and digest. A file
-    whose stat has not changed is not read again; its page comes from the cache."""
+    whose stat has not changed is not read again; its page comes from the cache.
+    `taken`: files' stats already taken in this build (by path as os.walk names them),
+    used instead of taking them again."""
     problems: list[Diagnostic] = []
     sources: list[SourceFile] = []
     clusters: set[str] = set()
@@ -81,7 +86,7 @@ def discover_sources(
     shown_dir = display_path(content_dir)
     prefix = "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
 
-    for rel, st in _walk(content_dir, problems):
+    for rel, st in _walk(content_dir, problems, taken):
         shown = prefix + rel
         if not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
@@ -110,7 +115,7 @@ def discover_sources(
     if static_dir.is_dir():
         shown_static = display_path(static_dir)
         static_prefix = "" if shown_static == "." else shown_static.rstrip("/") + "/"
-        for rel, _ in _walk(static_dir, problems):
+        for rel, _ in _walk(static_dir, problems, taken):
             statics.append(StaticFile(rel, static_prefix + rel))
 
     return Discovered(
@@ -122,7 +127,9 @@ def discover_sources(
     )
 
 
-def _walk(root: Path, problems: list[Diagnostic]) -> list[tuple[str, os.stat_result]]:
+def _walk(
+    root: Path, problems: list[Diagnostic], taken: Mapping[str, os.stat_result] | None = None
+) -> list[tuple[str, os.stat_result]]:
     """(posix path relative to root, stat) of every regular file under root, skipping
     symlinks (reported) and editors' temp files. One stat per file, from the directory scan."""
     found: list[tuple[str, os.stat_result]] = []
@@ -142,7 +149,8 @@ def _walk(root: Path, problems: list[Diagnostic]) -> list[tuple[str, os.stat_res
             elif entry.is_dir(follow_symlinks=False):
                 pending.append((rel + "/", entry.path))
             elif entry.is_file(follow_symlinks=False):
-                found.append((rel, entry.stat(follow_symlinks=False)))
+                st = taken.get(entry.path) if taken else None
+                found.append((rel, st or entry.stat(follow_symlinks=False)))
     return sorted(found, key=lambda item: item[0])
 
 

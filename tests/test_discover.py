@@ -88,3 +88,21 @@ def test_file_listing_order_does_not_matter(
     monkeypatch.setattr(os, "walk", reversed_walk)
     second = discover_sources(content, tmp_path / "static")
     assert [s.rel for s in first.sources] == [s.rel for s in second.sources]
+
+
+def test_stats_taken_for_the_fingerprint_are_used_not_taken_again(tmp_path: Path) -> None:
+    """The build stats every input once (cache.fingerprint) and hands discover the results."""
+    from intimacy_ssg.cache import fingerprint
+
+    content = write_content(tmp_path, {"index.md": "", "topic/index.md": "", "topic/a.md": ""})
+    taken: dict[str, os.stat_result] = {}
+    fingerprint((content,), "", taken)
+    names = ("index.md", "topic", "topic/index.md", "topic/a.md")
+    assert sorted(taken) == sorted(str(content / name) for name in names)
+    real = os.stat(content / "topic/a.md")
+    taken[str(content / "topic/a.md")] = os.stat_result((real.st_mode, 42, *real[2:]))
+    found = discover_sources(content, tmp_path / "static", None, taken)
+    assert found.stats["topic/a.md"][2] == 42  # the inode given, not one taken again
+    assert (
+        found.stats["index.md"] == discover_sources(content, tmp_path / "static").stats["index.md"]
+    )
