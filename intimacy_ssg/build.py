@@ -34,6 +34,7 @@ from .cache import (
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .model import OutputFile, Site
+from .pickling import CacheDamaged
 from .write import OutputWriter, check_output_dir, intact
 
 if TYPE_CHECKING:
@@ -92,6 +93,18 @@ def build(
     if cache is None and store is not None:
         cache = store.load()
     try:
+        return _build(
+            config, write, progress, today or build_date(), cache, store, jobs, keep_outputs
+        )
+    except CacheDamaged as exc:
+        if cache is None:
+            raise
+        # A cached object's packed part could not be read back (a damaged or planted cache
+        # file): nothing was written yet, so build again from scratch, and say why.
+        note = f"{exc}; built without the build cache"
+        cache.__init__(scope=cache.scope, note=note)  # type: ignore[misc]
+        if store is not None:
+            store.discard()
         return _build(
             config, write, progress, today or build_date(), cache, store, jobs, keep_outputs
         )

@@ -29,6 +29,7 @@ import contextlib
 import gc
 import hashlib
 import io
+import mmap
 import os
 import pickle
 import struct
@@ -49,7 +50,7 @@ from .write import Manifest
 if TYPE_CHECKING:
     from .graph import Graph
 
-FORMAT = 3
+FORMAT = 4
 MAGIC = b"intimacy-ssg build cache\n"
 RACY_NS = 2_000_000_000  # a file changed this close to a build may change again unseen
 
@@ -218,6 +219,10 @@ class CacheStore:
     def memo(self) -> Path:
         return self.pages.with_suffix(".memo")
 
+    @property
+    def bodies(self) -> Path:
+        return self.pages.with_suffix(".bodies")
+
     @staticmethod
     def for_config(cache_dir: Path, config: Any) -> CacheStore:
         where = f"{Path(config.content_dir).resolve()}\0{Path(config.output_dir).resolve()}"
@@ -250,6 +255,10 @@ class CacheStore:
             if memos and name in memos:
                 setattr(cache, name, memos[name])
         base, why = _read(self.pages, self.scope)
+        if base is not None and not _open_side(self.bodies, base.get("side")):
+            base, why = None, f"the build cache {self.bodies.name} is missing or stale; ignored"
+        if base is None:  # unusable (damaged, stale or absent): written anew by save()
+            self.pages.unlink(missing_ok=True)
         parsed = base.get("parsed", {}) if base is not None else {}
         self.base_keys = frozenset(parsed)
         delta, delta_why = _read(self.delta, self.scope) if base is not None else (None, "")
@@ -272,6 +281,15 @@ class CacheStore:
             rel: (stat, sha) for rel, (stat, sha) in cache.known.items() if (rel, sha) in parsed
         }
 
+    def discard(self) -> None:
+        """Forget every file but `.state` (found damaged while building): the build then
+        goes on without a cache, and its save writes them all anew."""
+        self.pages_loaded = True
+        self.base_keys = frozenset()
+        self.structure_saved = b""
+        for path in (self.pages, self.bodies, self.delta, self.structure, self.memo):
+            path.unlink(missing_ok=True)
+
     def save(self, cache: BuildCache, pages_changed: bool) -> None:
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
@@ -292,11 +310,75 @@ class CacheStore:
             or len(fresh) > max(64, DELTA_MAX * len(parsed))
             or len(stale) > len(self.base_keys) // 2
         ):
-            _write(self.pages, self.scope, {"parsed": parsed}, pickling.pack)
+            with _SideWriter(self.bodies) as side:  # the pages' bodies, read only when used
+
+                def saved(page: Page) -> Page:
+                    return pickling.divert(pickling.pack(page), side.put)  # type: ignore[no-any-return]
+
+                _write(self.pages, self.scope, {"parsed": parsed, "side": side.token}, saved)
             self.base_keys = frozenset(parsed)
             self.delta.unlink(missing_ok=True)
         elif pages_changed or not self.delta.exists():
             _write(self.delta, self.scope, {"parsed": {k: parsed[k] for k in fresh}}, pickling.pack)
+
+
+SIDE_MAGIC = b"intimacy-ssg build cache side file\n"
+
+
+class _SideWriter:
+    """Writes a side file (see pickling.divert): SIDE_MAGIC, a token naming this very file,
+    then blobs, each found by the offset, length and CRC-32 its Stored reference gives.
+    The pickle naming them holds the token too, so a side file and a pickle from different
+    saves never pair up. Renamed into place when the block ends without an error."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        seed = f"{path}\0{time.time_ns()}\0{os.getpid()}".encode("utf-8", "surrogateescape")
+        self.token = hashlib.blake2b(seed, digest_size=16).digest()
+        fd, self.temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        self.handle = io.BufferedWriter(io.FileIO(fd, "wb"), 1 << 20)
+        self.handle.write(SIDE_MAGIC + self.token)
+        self.offset = len(SIDE_MAGIC) + len(self.token)
+
+    def put(self, blob: bytes) -> pickling.Stored:
+        self.handle.write(blob)
+        stored = pickling.Stored(self.token, self.offset, len(blob), zlib.crc32(blob))
+        self.offset += len(blob)
+        return stored
+
+    def __enter__(self) -> _SideWriter:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.handle.close()
+        if kind is None:
+            os.replace(self.temp, self.path)
+        else:
+            Path(self.temp).unlink(missing_ok=True)
+
+
+def _open_side(path: Path, token: object) -> bool:
+    """Make the side file `token` names readable to packed objects (see pickling.blob_of);
+    False if it is missing or is not that file. Kept open (mapped) for the process's life:
+    objects loaded from it may be read at any time, even after a later save replaced it."""
+    if not isinstance(token, bytes):
+        return False
+    if token in pickling.SIDE_FILES:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(SIDE_MAGIC) + len(token)) != SIDE_MAGIC + token:
+                return False
+            try:
+                side: Any = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # no mmap here: read it all
+                handle.seek(0)
+                side = handle.read()
+    except OSError:
+        return False
+    pickling.SIDE_FILES[token] = side
+    return True
 
 
 def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -427,7 +509,7 @@ def _prune(folder: Path) -> None:
     states = sorted(folder.glob("*.state"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in states[KEEP:]:
         old.unlink(missing_ok=True)
-        for suffix in (".pages", ".delta", ".structure", ".memo"):
+        for suffix in (".pages", ".bodies", ".delta", ".structure", ".memo"):
             old.with_suffix(suffix).unlink(missing_ok=True)
 
 

@@ -19,7 +19,9 @@ import importlib
 import io
 import operator
 import pickle
+import zlib
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -129,9 +131,14 @@ def packed_variant(
     def unpack(self: Any, n: int) -> tuple[Any, ...]:
         values: tuple[Any, ...] | None = self._unpacked[n]
         if values is None:
-            values = (PackedMap(self._packed[n]),) if n >= keyed else safe_loads(self._packed[n])
+            what = f"a cached {base.__name__}'s {', '.join(groups[n])}"
+            try:
+                raw = self._packed[n]
+                values = (PackedMap(raw),) if n >= keyed else safe_loads(blob_of(raw))
+            except Exception as exc:  # anything at all: a cache is advice, never trusted
+                raise CacheDamaged(f"{what} could not be read ({type(exc).__name__})") from exc
             if not isinstance(values, tuple) or len(values) != len(groups[n]):
-                raise ValueError(f"a cached {base.__name__}'s packed fields are damaged")
+                raise CacheDamaged(f"{what} has an unexpected shape")
             self._unpacked[n] = values
         return values
 
@@ -163,6 +170,7 @@ def packed_variant(
         variant, lambda obj: (make, (*(getattr(obj, name) for name in head), obj._packed))
     )
     PACKED_VARIANTS[base] = variant
+    REBUILD[variant] = lambda obj, packed: make(*(getattr(obj, n) for n in head), packed)
 
     def pack_one(obj: Any) -> Any:
         blobs = tuple(
@@ -178,6 +186,57 @@ def packed_variant(
 
 
 PACKERS: dict[type, Callable[[Any], Any]] = {}
+REBUILD: dict[type, Callable[[Any, tuple[Any, ...]], Any]] = {}  # variant -> (obj, packed)
+
+
+class CacheDamaged(Exception):
+    """A packed field of an object loaded from the build cache could not be read back
+    (the build then starts again without the cache: see build.build)."""
+
+
+# -- side files: packed blobs kept out of the pickle that names them -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A packed blob in a side file of the build cache (see divert): the file's token,
+    where the blob starts, its length and CRC-32."""
+
+    token: bytes
+    offset: int
+    length: int
+    crc: int
+
+
+SIDE_FILES: dict[bytes, Any] = {}  # token -> the side file's bytes (an mmap), see open_side
+
+
+def blob_of(raw: object) -> bytes:
+    """A packed blob, read from its side file when it is Stored there."""
+    if isinstance(raw, bytes):
+        return raw
+    if not isinstance(raw, Stored):
+        raise TypeError("not a packed blob")
+    side = SIDE_FILES.get(raw.token)
+    if side is None:
+        raise LookupError("its side file is not open")
+    blob = bytes(side[raw.offset : raw.offset + raw.length])
+    if len(blob) != raw.length or zlib.crc32(blob) != raw.crc:
+        raise ValueError("checksum mismatch")
+    return blob
+
+
+def divert(obj: Any, put: Callable[[bytes], Stored]) -> Any:
+    """`obj` (a packed variant) with each of its packed blobs handed to `put` (which writes it
+    to a side file) and replaced by where it went. Anything else is returned as it is."""
+    rebuild = REBUILD.get(type(obj))
+    if rebuild is None:
+        return obj
+    moved = tuple(
+        raw if isinstance(raw, dict) else put(blob_of(raw))
+        for raw in obj._packed  # a by_key group (a dict) stays where it is
+    )
+    return rebuild(obj, moved)
 
 
 class PackedMap(Mapping[str, Any]):
@@ -195,8 +254,12 @@ class PackedMap(Mapping[str, Any]):
         try:
             return self._values[key]
         except KeyError:
-            value = self._values[key] = safe_loads(self._blobs[key])
-            return value
+            blob = self._blobs[key]  # a KeyError here is the mapping's own answer
+        try:
+            value = self._values[key] = safe_loads(blob)
+        except Exception as exc:  # anything at all: a cache is advice, never trusted
+            raise CacheDamaged(f"a cached entry could not be read ({type(exc).__name__})") from exc
+        return value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._blobs)
@@ -244,3 +307,6 @@ class SafeUnpickler(pickle.Unpickler):
 
 def safe_loads(data: bytes) -> Any:
     return SafeUnpickler(io.BytesIO(data)).load()
+
+
+register(globals())

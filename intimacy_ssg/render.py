@@ -29,6 +29,7 @@ from .diagnostics import Diagnostic, Location, display_path
 from .graph import Graph
 from .model import Links, OutputFile, Page, PageKind, Rendered, Site
 from .parallel import default_jobs
+from .pickling import CacheDamaged
 from .site import output_path
 from .structured import lint_jsonld, script_json
 from .views import PageView, ViewBuilder
@@ -227,6 +228,8 @@ def _render_one(
             page = replace(page, jsonld=tuple(Markup(script_json(b)) for b in blocks))
         template = env.get_template(job.template)
         text = template.render(site=views.site_view(), page=page)
+    except CacheDamaged:
+        raise  # not the template's fault: the build starts again without the cache
     except Exception as exc:  # any template failure becomes a diagnostic
         where, line = _template_location(exc, templates_dir, job.template)
         return None, found, (where, line, _describe(exc))

@@ -574,5 +574,52 @@ def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) ->
     assert hash(page) == hash(result.site.pages[0])  # a Page is hashable (a Graph is not)
     page = pickling.pack(result.site.pages[0])
     object.__setattr__(page, "_packed", (pickle.dumps(("too", "short")),))
-    with pytest.raises(ValueError, match="damaged"):
+    with pytest.raises(pickling.CacheDamaged, match="unexpected shape"):
         page.headings  # noqa: B018 - reading it is the test
+    page = pickling.pack(result.site.pages[0])
+    nowhere = pickling.Stored(b"no such side file", 0, 10, 0)
+    object.__setattr__(page, "_packed", (nowhere,))
+    with pytest.raises(pickling.CacheDamaged, match="could not be read"):
+        page.headings  # noqa: B018
+
+
+@pytest.mark.parametrize("how", ["flipped", "missing", "swapped"])
+def test_page_bodies_are_read_from_their_side_file_and_checked(tmp_path: Path, how: str) -> None:
+    """Cached pages' bodies live in a side file (.bodies), read only when a page is rendered.
+    A damaged one is found when read, mid-build: the build starts again without the cache.
+    A missing one, or one from another save, is found when loading and ignored."""
+    with trusting_stats():
+        _check_side_file(tmp_path, how)
+
+
+def _check_side_file(tmp_path: Path, how: str) -> None:
+    root = project(tmp_path)
+    cached_build(root)
+    bodies = next((root / ".cache/intimacy-ssg").glob("*.bodies"))
+    blob = bodies.read_bytes()
+    if how == "flipped":
+        bodies.write_bytes(blob[:-10] + bytes([blob[-10] ^ 0xFF]) + blob[-9:])
+    elif how == "missing":
+        bodies.unlink()
+    else:  # the same bodies under another save's token
+        header = len(cache_module.SIDE_MAGIC)
+        bodies.write_bytes(blob[:header] + bytes(16) + blob[header + 16 :])
+    layout = root / "templates/base.html"
+    touch(layout, layout.read_text() + "\n")  # every page is rendered: every body is read
+    config = config_of(root)
+    store = CacheStore.for_config(root / ".cache", config)
+    cache = store.load()
+    result = build(config, cache=cache, store=store)
+    assert result.written and tree(root / "output") == clean_tree(root)
+    expected = {
+        "flipped": "could not be read (ValueError); built without the build cache",
+        "missing": ".bodies is missing or stale; ignored",
+        "swapped": ".bodies is missing or stale; ignored",
+    }
+    assert expected[how] in cache.note
+    touch(layout, layout.read_text() + "\n")  # the next build reads every body again: fine
+    store = CacheStore.for_config(root / ".cache", config)
+    cache = store.load()
+    again = build(config, cache=cache, store=store)
+    assert (again.written, again.rendered, cache.note) == (True, 10, "")
+    assert tree(root / "output") == clean_tree(root)
