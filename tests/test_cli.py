@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,23 @@ def test_console_script_runs_and_never_prints_a_traceback_for_bad_content(site: 
     assert done.returncode == 1
     assert "content/bad.md:2:8: error[encoding]: invalid UTF-8 at byte 11 (0xff)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_command_exits_at_once_with_its_output_flushed(site: Path) -> None:
+    """`python -m intimacy_ssg` ends with os._exit (cli.run): whatever it wrote to a pipe,
+    both streams, must still arrive whole, and the exit code must be main()'s."""
+    for n in range(40):
+        (site / f"content/bad-{n:02}.md").write_text("---\ntitle: [\n---\n")
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-m", "intimacy_ssg", "check", "--format", "github"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=buffered,
+    )
+    assert done.returncode == 1
+    found = [line for line in done.stdout.splitlines() if "title=yaml-syntax::" in line]
+    assert len(found) == 40  # one print each: lost from stdout's buffer unless flushed
+    assert done.stderr.rstrip().splitlines()[-1].startswith("failed: 40 errors")
