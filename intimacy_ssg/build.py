@@ -231,7 +231,10 @@ def _build(
         sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs)
         unmarked = frozenset(canonical_questions(groups))
         keys = memo.render_keys if memo is not None else None
-        _, render_problems = render_site(site, links, graph, config, unmarked, sink, keys, jobs)
+        versions = cache.templates if cache is not None else None
+        _, render_problems = render_site(
+            site, links, graph, config, unmarked, sink, keys, jobs, versions
+        )
         # Made from the structure alone: skipped while it is unchanged and output/ holds them.
         extras = memo.extras if memo is not None else ()
         if not extras or any(sink.reuse(rel, structure) is None for rel in extras):

@@ -50,7 +50,7 @@ from .write import Manifest
 if TYPE_CHECKING:
     from .graph import Graph
 
-FORMAT = 4
+FORMAT = 5
 MAGIC = b"intimacy-ssg build cache\n"
 RACY_NS = 2_000_000_000  # a file changed this close to a build may change again unseen
 
@@ -94,6 +94,7 @@ class BuildCache:
     mentions: dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]] = field(default_factory=dict)
     faq_groups: dict[bytes, list[list[tuple[int, int]]]] = field(default_factory=dict)
     related: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
+    templates: dict[bytes, dict[str, str]] = field(default_factory=dict)  # see render
     structure: StructureMemo | None = None
     output: Manifest | None = None  # what the output folder holds, None if unknown
     last: LastBuild | None = None
@@ -187,8 +188,9 @@ def known_files(
 
 
 STATE_FIELDS = ("output", "last")  # all a no-op build reads
-MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related")
+MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related", "templates")
 DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten base file
+_GONE = object()  # an entry a memo did not hold
 
 
 @dataclass
@@ -206,6 +208,12 @@ class CacheStore:
     pages_loaded: bool = False
     base_keys: frozenset[tuple[str, bytes]] = frozenset()
     structure_saved: bytes = b""  # the structure key `.structure` holds
+    memo_token: bytes = b""  # names the `.memo` file read or written last; `.changes` too
+    memo_base: dict[str, Any] = field(default_factory=dict)  # that file's fields
+
+    @property
+    def changes(self) -> Path:
+        return self.pages.with_suffix(".changes")
 
     @property
     def delta(self) -> Path:
@@ -250,7 +258,7 @@ class CacheStore:
             self._load_pages(cache)
 
     def _load_pages(self, cache: BuildCache) -> None:
-        memos, memo_why = _read(self.memo, self.scope)
+        memos, memo_why = self._load_memo()
         for name in MEMO_FIELDS:
             if memos and name in memos:
                 setattr(cache, name, memos[name])
@@ -269,10 +277,10 @@ class CacheStore:
         # The structure memo: links and graph in `.structure` (rewritten only when the
         # structure changes), render keys in `.memo`; used only when both name one key.
         made, made_why = _read(self.structure, self.scope) if base is not None else (None, "")
-        render_keys = memos.get("render_keys") if memos else None
-        if made is not None and render_keys is not None:
-            key, keys, extras = render_keys
-            if made.get("key") == key:
+        keys = memos.get("render_keys") if memos else None
+        if made is not None and isinstance(keys, dict):
+            key, extras = memos.get("render_key"), memos.get("render_extras", ())  # type: ignore[union-attr]
+            if key and made.get("key") == key:
                 cache.structure = StructureMemo(key, made["links"], made["graph"], keys, extras)
                 self.structure_saved = key
         cache.note = cache.note or made_why
@@ -281,26 +289,85 @@ class CacheStore:
             rel: (stat, sha) for rel, (stat, sha) in cache.known.items() if (rel, sha) in parsed
         }
 
+    def _load_memo(self) -> tuple[dict[str, Any] | None, str]:
+        """`.memo` with the `.changes` made since it was written, and keep `.memo` as read
+        (see _save_memo)."""
+        memos, why = _read(self.memo, self.scope)
+        if memos is None or not isinstance(memos.get("token"), bytes):
+            return None, why
+        self.memo_token = memos["token"]
+        self.memo_base = {k: dict(v) if isinstance(v, dict) else v for k, v in memos.items()}
+        changes, why = _read(self.changes, self.scope)
+        if changes is not None and changes.get("base") == self.memo_token:
+            try:
+                for name, (changed, removed) in changes["fields"].items():
+                    entries = memos.setdefault(name, {})
+                    entries.update(changed)
+                    for key in removed:
+                        entries.pop(key, None)
+                memos.update(changes["whole"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self.memo_token, self.memo_base = b"", {}  # half applied: use neither
+                return None, f"the build cache {self.changes.name} has an unexpected shape"
+        return memos, why
+
+    def _save_memo(self, memos: dict[str, Any]) -> None:
+        """`.changes`: each dict's entries changed or removed since `.memo` was written,
+        and the other fields whole (a one-page edit then writes kilobytes, not megabytes);
+        `.memo` itself again once the changes grow past a tenth of its entries."""
+        base = self.memo_base
+        fields: dict[str, tuple[dict[Any, Any], list[Any]]] = {}
+        whole: dict[str, Any] = {}
+        count = total = 0
+        for name, value in memos.items():
+            old = base.get(name)
+            if isinstance(value, dict) and isinstance(old, dict):
+                changed = {
+                    k: v for k, v in value.items() if (o := old.get(k, _GONE)) is not v and o != v
+                }
+                removed = [k for k in old if k not in value]
+                fields[name] = (changed, removed)
+                count += len(changed) + len(removed)
+                total += len(value)
+            else:
+                whole[name] = value
+                count += 1
+        if self.memo_token and self.memo.exists() and count <= max(256, total // 10):
+            _write(
+                self.changes,
+                self.scope,
+                {"base": self.memo_token, "fields": fields, "whole": whole},
+            )
+            return
+        seed = f"{self.memo}\0{time.time_ns()}\0{os.getpid()}".encode("utf-8", "surrogateescape")
+        self.memo_token = hashlib.blake2b(seed, digest_size=16).digest()
+        _write(self.memo, self.scope, {**memos, "token": self.memo_token})
+        self.memo_base = {k: dict(v) if isinstance(v, dict) else v for k, v in memos.items()}
+        self.changes.unlink(missing_ok=True)
+
     def discard(self) -> None:
         """Forget every file but `.state` (found damaged while building): the build then
         goes on without a cache, and its save writes them all anew."""
         self.pages_loaded = True
         self.base_keys = frozenset()
         self.structure_saved = b""
-        for path in (self.pages, self.bodies, self.delta, self.structure, self.memo):
+        self.memo_token, self.memo_base = b"", {}
+        for path in (self.pages, self.bodies, self.delta, self.structure, self.memo, self.changes):
             path.unlink(missing_ok=True)
 
     def save(self, cache: BuildCache, pages_changed: bool) -> None:
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
+        memos["render_key"], memos["render_keys"], memos["render_extras"] = b"", {}, ()
         if memo is not None and memo.key:
-            memos["render_keys"] = (memo.key, memo.render_keys, memo.extras)
+            memos["render_key"] = memo.key
+            memos["render_keys"], memos["render_extras"] = memo.render_keys, memo.extras
             if memo.key != self.structure_saved:
                 links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
                 made = {"key": memo.key, "links": links, "graph": graph}
                 _write(self.structure, self.scope, made)
                 self.structure_saved = memo.key
-        _write(self.memo, self.scope, memos)
+        self._save_memo(memos)
         _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
         parsed = cache.parsed
         fresh = parsed.keys() - self.base_keys
@@ -509,7 +576,7 @@ def _prune(folder: Path) -> None:
     states = sorted(folder.glob("*.state"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in states[KEEP:]:
         old.unlink(missing_ok=True)
-        for suffix in (".pages", ".bodies", ".delta", ".structure", ".memo"):
+        for suffix in (".pages", ".bodies", ".delta", ".structure", ".memo", ".changes"):
             old.with_suffix(suffix).unlink(missing_ok=True)
 
 

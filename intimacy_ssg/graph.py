@@ -371,4 +371,5 @@ def graph_json(graph: Graph) -> bytes:
 
 
 pickling.register(globals())
-PackedGraph = pickling.packed_variant(Graph, ("edges",))  # read by graph.json, not by an edit
+# An edit rebuild reads backlinks and related pages; the edges and nodes are for graph.json.
+PackedGraph = pickling.packed_variant(Graph, ("edges",), ("nodes",))

@@ -127,6 +127,7 @@ def render_site(
     sink: Sink | None = None,
     keys: dict[str, tuple[bytes, bytes]] | None = None,
     jobs: int | None = None,
+    versions_memo: VersionMemo | None = None,
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
     """Render every page, map and fixed page into `sink` (by default, a list that is
     returned). Returns the kept outputs, sorted, and the diagnostics.
@@ -139,7 +140,7 @@ def render_site(
     sink = sink or Sink(keep=True)
     known = keys if keys is not None else {}
     fresh: dict[str, tuple[bytes, bytes]] = {}
-    env, versions = _templates(config.templates_dir)
+    env, versions = _templates(config.templates_dir, versions_memo)
     views = ViewBuilder(site, links, graph, config, unmarked)
     plan: list[_Job | tuple[Diagnostic, ...]] = []  # in output order: a job, or reused lint
 
@@ -152,20 +153,33 @@ def render_site(
 
     def key_of(rel: str, tag: bytes, make: Callable[[], bytes]) -> bytes:
         hit = known.get(rel)
-        key = hit[1] if hit is not None and hit[0] == tag else make()
+        if hit is not None and hit[0] == tag:
+            fresh[rel] = hit
+            return hit[1]
+        key = make()
         fresh[rel] = (tag, key)
         return key
 
-    for page in site.pages:
-        name = "quiz.html" if page.front.quiz else TEMPLATES[page.source.kind]
-        rel = output_path(site.urls[page.id])
-        key = key_of(
-            rel,
-            page.source.digest + version(name).encode(),
-            lambda page=page, name=name: views.page_key(page, version(name)),  # type: ignore[misc]
-        )
+    tags = {name: version(name).encode() for name in {*TEMPLATES.values(), "quiz.html"}}
+    urls = site.urls
+    for page in site.pages:  # the one loop over every page: kept lean for one-page edits
+        source = page.source
+        name = "quiz.html" if page.front.quiz else TEMPLATES[source.kind]
+        rel = output_path(urls[source.page_id])
+        tag = source.digest + tags[name]
+        hit = known.get(rel)
+        if hit is not None and hit[0] == tag:
+            fresh[rel] = hit
+            key = hit[1]
+        else:
+            key = views.page_key(page, version(name))
+            fresh[rel] = (tag, key)
+        kept = sink.reuse(rel, key)
+        if kept is not None:
+            plan.append(kept)
+            continue
         make = functools.partial(views.page_view, page)
-        add(_Job(name, make, page.source.display, rel, key, page))
+        plan.append(_Job(name, make, source.display, rel, key, page))
     for cluster in site.clusters:
         rel = f"{cluster.name}/map/index.html"
         key = key_of(
@@ -293,9 +307,15 @@ def _render_all(
 _TEMPLATES: dict[Path, tuple[bytes, jinja2.Environment, dict[str, str]]] = {}
 
 
-def _templates(templates_dir: Path) -> tuple[jinja2.Environment, dict[str, str]]:
+VersionMemo = dict[bytes, dict[str, str]]  # templates' texts digest -> template_versions()
+
+
+def _templates(
+    templates_dir: Path, memo: VersionMemo | None = None
+) -> tuple[jinja2.Environment, dict[str, str]]:
     """The environment and template versions, reused while no template's text changes
-    (a rebuild in the live preview then compiles nothing)."""
+    (a rebuild in the live preview then compiles nothing). `memo` (from the build cache)
+    keeps the versions, which take parsing every template, for the command line."""
     sources: dict[str, str] = {}
     for path in sorted(templates_dir.rglob("*")) if templates_dir.is_dir() else ():
         if path.is_file():
@@ -306,7 +326,12 @@ def _templates(templates_dir: Path) -> tuple[jinja2.Environment, dict[str, str]]
     if known is not None and known[0] == state:
         return known[1], known[2]
     env = make_environment(templates_dir)
-    versions = template_versions(env, sources)
+    versions = memo.get(state) if memo is not None else None
+    if versions is None:
+        versions = template_versions(env, sources)
+    if memo is not None:
+        memo.clear()
+        memo[state] = versions
     _TEMPLATES[where] = (state, env, versions)
     return env, versions
 

@@ -551,7 +551,7 @@ def test_a_prose_edit_from_disk_unpacks_only_the_page_it_renders(tmp_path: Path)
     others = [p for p in pages.values() if p.id != "topic/b"]
     assert others and all(type(p) is PackedPage for p in others)
     assert [p.id for p in others if any(_unpacked(p)) or any(_unpacked(p.front))] == []
-    assert type(result.graph) is PackedGraph and _unpacked(result.graph) == [False]
+    assert type(result.graph) is PackedGraph and _unpacked(result.graph) == [False, False]
 
 
 def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) -> None:
@@ -623,3 +623,53 @@ def _check_side_file(tmp_path: Path, how: str) -> None:
     again = build(config, cache=cache, store=store)
     assert (again.written, again.rendered, cache.note) == (True, 10, "")
     assert tree(root / "output") == clean_tree(root)
+
+
+def test_template_versions_are_kept_until_a_template_changes(tmp_path: Path) -> None:
+    """Working out which templates each one uses means parsing them all: a new process
+    reads the answer from the cache, and works it out again only after a template edit."""
+    from intimacy_ssg import render
+
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        render._TEMPLATES.clear()  # as in a new process
+        with mock.patch.object(render, "template_versions", side_effect=AssertionError):
+            assert cached_build(root).rendered == 1
+        layout = root / "templates/article.html"
+        touch(layout, layout.read_text() + "\n")
+        render._TEMPLATES.clear()
+        with mock.patch.object(
+            render, "template_versions", wraps=render.template_versions
+        ) as versions:
+            edited = cached_build(root)
+        assert versions.call_count == 1 and edited.rendered == 3  # the three articles
+    assert tree(root / "output") == clean_tree(root)
+
+
+def test_an_edit_writes_the_memos_changes_not_the_memos(tmp_path: Path) -> None:
+    """The render and analysis memos hold an entry per output and per page: after an edit,
+    only the entries that changed are written (`.changes`), and read back over `.memo`."""
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        folder = root / ".cache/intimacy-ssg"
+        memo = next(folder.glob("*.memo"))
+        before = memo.read_bytes()
+        for n in range(2):
+            b = root / "content/topic/b.md"
+            touch(b, b.read_text() + f"\nMore prose, take {n}.\n")
+            assert cached_build(root).rendered == 1
+            assert memo.read_bytes() == before
+            assert tree(root / "output") == clean_tree(root)
+        changes = next(folder.glob("*.changes"))
+        a = root / "content/topic/a.md"
+        touch(a, a.read_text() + "\nAnother paragraph.\n")
+        changes.write_bytes(changes.read_bytes()[:-1] + b"?")  # damaged: the memo alone
+        store = CacheStore.for_config(root / ".cache", config_of(root))
+        cache = store.load()
+        result = build(config_of(root), cache=cache, store=store)
+    assert "corrupt" in cache.note  # said, and then not trusted
+    assert result.written and tree(root / "output") == clean_tree(root)
