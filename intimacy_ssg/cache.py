@@ -12,11 +12,14 @@ the cache property tests check that any sequence of edits gives a clean build's 
 The live preview keeps one in memory. The command line keeps it on disk under
 `.cache/intimacy-ssg/` in the project (`--no-cache` bypasses it), per content and output
 folder pair: a small `.state` (fingerprint and manifest) that is all a no-op build reads,
-and, for real builds, `.memo`, `.pages`, `.delta` and `.structure` (see CacheStore).
-Each file starts with a header naming the cache format and a digest of the generator's own
-code and of the configuration, and ends with a checksum of its body.
+and, for real builds, `.memo`, `.changes`, `.pages`, `.bodies`, `.delta` and `.structure`
+(see CacheStore). Each file starts with a header naming the cache format and a digest of
+the generator's own code and of the configuration, and ends with a checksum of its body.
 A file that fails any check, or cannot be read, is ignored (and the build says so): a
-corrupt or stale cache costs time, never correctness.
+corrupt or stale cache costs time, never correctness. Pages, links and the graph are saved
+as packed variants (pickling.packed_variant): a rebuild unpickles their bulky parts only
+for what it renders, and one found damaged then makes the build start again without the
+cache (build.build).
 
 Pickle is used because it is fast for these nested frozen dataclasses; it is loaded with
 an unpickler that only admits this package's own data types and a few builtins, so a cache
@@ -196,8 +199,10 @@ _GONE = object()  # an entry a memo did not hold
 @dataclass
 class CacheStore:
     """A BuildCache's files, for one (content folder, output folder) pair: `.state` (small:
-    all a no-op needs), `.memo` (the render and analysis memos), `.pages` (every parsed
-    page, rewritten rarely), `.delta` (pages parsed since `.pages` was written, rewritten by
+    all a no-op needs), `.memo` (the render and analysis memos, rewritten rarely),
+    `.changes` (the memos' entries changed since `.memo` was written), `.pages` (every
+    parsed page, rewritten rarely) with `.bodies` (their packed bodies, mapped and read only
+    when a page is rendered), `.delta` (pages parsed since `.pages` was written, rewritten by
     each build, so an edit does not re-save every page) and `.structure` (the links and
     graph of the structure memo, rewritten only when the site's structure changes).
     Each is checked on its own; none is trusted for what another says."""

@@ -8,6 +8,12 @@ object.__setattr__, a slow generic lookup; the maker made here sets each slot th
 descriptor directly, which makes rebuilding a frozen object about twice as fast. Only slots
 dataclasses whose every field is an __init__ argument and that have no __post_init__
 qualify (all of ours), so the maker rebuilds the same value the class would.
+
+Packed variants (packed_variant) go further for what the build cache saves in bulk: a
+page, its front matter, the resolved links and the graph keep their bulky fields pickled
+until first read, and a page's packed body can live in a side file (divert, Stored),
+mapped rather than read. SafeUnpickler loads all of it: it admits this package's data
+types and makers only.
 """
 
 from __future__ import annotations
@@ -109,8 +115,6 @@ def _reducer(
 
 # -- packed variants -----------------------------------------------------------------------
 
-PACKED_VARIANTS: dict[type, type] = {}  # dataclass -> its packed variant (see packed_variant)
-
 
 def packed_variant(
     base: type[T], *groups: tuple[str, ...], by_key: tuple[str, ...] = ()
@@ -169,7 +173,6 @@ def packed_variant(
     copyreg.pickle(
         variant, lambda obj: (make, (*(getattr(obj, name) for name in head), obj._packed))
     )
-    PACKED_VARIANTS[base] = variant
     REBUILD[variant] = lambda obj, packed: make(*(getattr(obj, n) for n in head), packed)
 
     def pack_one(obj: Any) -> Any:
@@ -208,7 +211,7 @@ class Stored:
     crc: int
 
 
-SIDE_FILES: dict[bytes, Any] = {}  # token -> the side file's bytes (an mmap), see open_side
+SIDE_FILES: dict[bytes, Any] = {}  # token -> a side file's bytes (mapped): cache._open_side
 
 
 def blob_of(raw: object) -> bytes:
