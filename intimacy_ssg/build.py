@@ -169,7 +169,11 @@ def _build(
 
     say("discover")
     found = discover_sources(
-        config.content_dir, config.static_dir, cache.known if cache is not None else None, stats
+        config.content_dir,
+        config.static_dir,
+        cache.known if cache is not None else None,
+        stats,
+        cache.parsed if cache is not None else None,
     )
     del stats
     problems += found.diagnostics

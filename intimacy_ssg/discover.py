@@ -16,7 +16,7 @@ from pathlib import Path
 from . import diagnostics as diag
 from .config import SLUG_RE
 from .diagnostics import Diagnostic, Location, display_path
-from .model import Discovered, PageKind, SourceFile, StaticFile, StatKey
+from .model import Discovered, Page, PageKind, SourceFile, StaticFile, StatKey
 
 # Editors' temporary and swap files, and hidden files, are never content.
 _IGNORED = re.compile(r"^\.|~$|\.sw[a-p]$|^4913$|___jb_(tmp|old)___$|^#.*#$")
@@ -74,11 +74,13 @@ def discover_sources(
     static_dir: Path,
     known: Mapping[str, tuple[StatKey, bytes]] | None = None,
     taken: Mapping[str, os.stat_result] | None = None,
+    cached: Mapping[tuple[str, bytes], Page] | None = None,
 ) -> Discovered:
     """`known` (from the build cache): files whose parse is cached, by stat and digest. A file
     whose stat has not changed is not read again; its page comes from the cache.
     `taken`: files' stats already taken in this build (by path as os.walk names them),
-    used instead of taking them again."""
+    used instead of taking them again. `cached` (the build cache's pages, by path and
+    digest): an unchanged file's source is its cached page's, already checked."""
     problems: list[Diagnostic] = []
     sources: list[SourceFile] = []
     clusters: set[str] = set()
@@ -90,6 +92,16 @@ def discover_sources(
         shown = prefix + rel
         if not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
+        stat = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        hit = known.get(rel) if known else None
+        if hit is not None and hit[0] == stat and cached is not None:
+            page = cached.get((rel, hit[1]))
+            if page is not None and page.source.display == shown:
+                stats[rel] = stat
+                if page.source.cluster:
+                    clusters.add(page.source.cluster)
+                sources.append(page.source)  # its slug and place were checked when cached
+                continue
         why = next((w for p in rel[: -len(".md")].split("/") if (w := slug_problem(p))), None)
         if why is not None:
             message, hint = why
@@ -102,8 +114,7 @@ def discover_sources(
         page_id, page_kind, cluster = kind
         if cluster:
             clusters.add(cluster)
-        stat = stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-        hit = known.get(rel) if known else None
+        stats[rel] = stat
         if hit is not None and hit[0] == stat:
             data, sha = b"", hit[1]
         else:

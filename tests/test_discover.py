@@ -106,3 +106,24 @@ def test_stats_taken_for_the_fingerprint_are_used_not_taken_again(tmp_path: Path
     assert (
         found.stats["index.md"] == discover_sources(content, tmp_path / "static").stats["index.md"]
     )
+
+
+def test_an_unchanged_file_takes_its_cached_pages_source(tmp_path: Path) -> None:
+    """Its slug and place were checked when it was cached: discover neither reads it nor
+    checks it again, and hands on the cached page's source as it is."""
+    from intimacy_ssg.model import FrontMatter, Page
+
+    content = write_content(tmp_path, {"index.md": "home", "topic/index.md": "", "topic/a.md": "a"})
+    first = discover_sources(content, tmp_path / "static")
+    known = {s.rel: (first.stats[s.rel], s.digest) for s in first.sources}
+    cached = {
+        (s.rel, s.digest): Page(s, FrontMatter(s.slug, ""), b"", (), (), (), 0, ())
+        for s in first.sources
+    }
+    (content / "topic/a.md").write_text("a, edited at more length")
+    second = discover_sources(content, tmp_path / "static", known, None, cached)
+    by_rel = {s.rel: s for s in second.sources}
+    assert by_rel["index.md"] is cached[("index.md", known["index.md"][1])].source
+    assert by_rel["topic/a.md"].data == b"a, edited at more length"  # changed: read again
+    assert second.stats == discover_sources(content, tmp_path / "static").stats
+    assert second.clusters == first.clusters == ("topic",)
