@@ -52,8 +52,8 @@ def find_unlinked_mentions(
     for page in site.pages:
         quick = b""
         if memo is not None and structure:
-            source = page.source
-            quick = _digest(structure, f"{source.rel}\0{source.display}\0".encode(), source.digest)
+            # the structure key covers every page's place (its shape); the digest, its text
+            quick = structure + page.source.digest
             hit = memo.get(page.id)
             if hit is not None and hit[1] == quick:
                 fresh[page.id] = hit

@@ -227,14 +227,24 @@ def verified(output_dir: Path, manifest: Manifest | None) -> Manifest:
     """The entries of `manifest` still true of output_dir: same size, mtime and inode (one
     stat each). Anything else was changed or removed by someone else."""
     trusted: Manifest = {}
-    root = os.fspath(output_dir)
-    for rel, state in (manifest or {}).items():
-        try:
-            st = os.stat(os.path.join(root, rel))  # a str, not a Path: 11,000 of them
-        except OSError:
-            continue
-        if (st.st_size, st.st_mtime_ns, st.st_ino) == (state.size, state.mtime_ns, state.ino):
-            trusted[rel] = state
+    if not manifest:
+        return trusted
+    try:  # each file stat'ed relative to the folder: no whole path looked up 11,000 times
+        fd = os.open(output_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return trusted
+    try:
+        relative = os.stat in os.supports_dir_fd
+        root = os.fspath(output_dir)
+        for rel, state in manifest.items():
+            try:
+                st = os.stat(rel, dir_fd=fd) if relative else os.stat(os.path.join(root, rel))
+            except OSError:
+                continue
+            if (st.st_size, st.st_mtime_ns, st.st_ino) == (state.size, state.mtime_ns, state.ino):
+                trusted[rel] = state
+    finally:
+        os.close(fd)
     return trusted
 
 
