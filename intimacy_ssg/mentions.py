@@ -68,13 +68,6 @@ def find_unlinked_mentions(
     return tuple(problems)
 
 
-def _digest(*parts: bytes) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part)
-    return h.digest()
-
-
 def _find(
     site: Site,
     graph: Graph,
