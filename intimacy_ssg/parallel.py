@@ -9,11 +9,9 @@ Small sites, and builds with everything cached, never start a pool.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from . import diagnostics as diag
@@ -132,6 +130,9 @@ def parse_all(
     if workers > 1:
         size = max(16, len(todo) // (workers * 4))
         chunks = [[sources[i] for i in todo[n : n + size]] for n in range(0, len(todo), size)]
+        import multiprocessing  # here: a rebuild parsing a few pages never loads them
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             parsed = [

@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import multiprocessing
 import re
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -273,6 +271,9 @@ def _render_all(
     and each extra process copies part of it, so one fewer is cheaper than one more."""
     global _SHARED
     workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
+    if workers > 1:
+        import multiprocessing  # here: a rebuild rendering a few pages never loads them
+        from concurrent.futures import Future, ProcessPoolExecutor
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for job in todo:
             yield _render_one(job, env, views, templates_dir)

@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -338,6 +337,8 @@ def index_search(site: Path) -> str:
     reported, not fatal; a Pagefind that fails fails the build, before anything is swapped."""
     if importlib.util.find_spec("pagefind") is None:
         return "unavailable: pagefind is not installed (pip install 'pagefind[bin]')"
+    import subprocess  # here: only a search index needs it
+
     done = subprocess.run(
         [sys.executable, "-m", "pagefind", "--site", str(site), "--silent"],
         capture_output=True,

@@ -66,7 +66,7 @@ def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
         pools.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(render, "ProcessPoolExecutor", counted)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)  # imported late
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     broken = tmp_path / "templates/article.html"
     for name, templates in (("good", REPO / "templates"), ("broken", tmp_path / "templates")):
