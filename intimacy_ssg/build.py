@@ -194,7 +194,13 @@ def _build(
     lap("parse")
 
     say("assemble")
-    site = assemble_site(pages, found.statics, display_path(config.content_dir), config.drafts)
+    site = assemble_site(
+        pages,
+        found.statics,
+        display_path(config.content_dir),
+        config.drafts,
+        cache.assembled if cache is not None else None,
+    )
     problems += site.diagnostics
     lap("assemble")
 

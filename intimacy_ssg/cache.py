@@ -98,6 +98,7 @@ class BuildCache:
     faq_groups: dict[bytes, list[list[tuple[int, int]]]] = field(default_factory=dict)
     related: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
     templates: dict[bytes, dict[str, str]] = field(default_factory=dict)  # see render
+    assembled: dict[bytes, Any] = field(default_factory=dict)  # see site.assemble_site
     structure: StructureMemo | None = None
     output: Manifest | None = None  # what the output folder holds, None if unknown
     last: LastBuild | None = None
@@ -191,7 +192,7 @@ def known_files(
 
 
 STATE_FIELDS = ("output", "last")  # all a no-op build reads
-MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related", "templates")
+MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related", "templates", "assembled")
 DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten base file
 _GONE = object()  # an entry a memo did not hold
 

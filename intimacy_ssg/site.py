@@ -39,11 +39,65 @@ def output_path(url: str) -> str:
     return url + "index.html"
 
 
+# what assemble_site() made, by a digest of what it was made from (see assemble_site)
+AssembleMemo = dict[
+    bytes,
+    tuple[
+        tuple[int, ...],
+        dict[str, str],
+        tuple[Cluster, ...],
+        frozenset[str],
+        frozenset[str],
+        tuple[Diagnostic, ...],
+    ],
+]
+
+
 def assemble_site(
     pages: tuple[Page, ...],
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
+    memo: AssembleMemo | None = None,
+) -> Site:
+    """`memo` (from the build cache) keeps the URLs, clusters, drafts and diagnostics under
+    a digest of every page's shape (model.shape_of: its place and front matter are all this
+    reads of it), the static files and the options: a prose edit reuses them."""
+    key = b""
+    if memo is not None:
+        h = hashlib.blake2b(
+            repr((statics, content_display, include_drafts)).encode(), digest_size=16
+        )
+        for page in pages:
+            h.update(page.shape or shape_of(page))
+        key = h.digest()
+        hit = memo.get(key)
+        if hit is not None:
+            order, urls, clusters, drafts, draft_files, problems = hit
+            published = tuple(pages[n] for n in order)
+            by_id = {p.id: p for p in published}
+            return Site(published, urls, clusters, statics, drafts, draft_files, problems, by_id)
+    site = _assemble(pages, statics, content_display, include_drafts)
+    if memo is not None:
+        position = {id(page): n for n, page in enumerate(pages)}
+        order = tuple(position[id(page)] for page in site.pages)
+        memo.clear()
+        memo[key] = (
+            order,
+            site.urls,
+            site.clusters,
+            site.drafts,
+            site.draft_files,
+            site.diagnostics,
+        )
+    return site
+
+
+def _assemble(
+    pages: tuple[Page, ...],
+    statics: tuple[StaticFile, ...],
+    content_display: str,
+    include_drafts: bool,
 ) -> Site:
     problems: list[Diagnostic] = []
     published = tuple(

@@ -76,3 +76,41 @@ def test_drafts_are_left_out_unless_asked_for(tmp_path: Path) -> None:
     result, _ = build_content(tmp_path, files, write=True, drafts=True)
     assert result.pages == 2
     assert (tmp_path / "output/wip/index.html").exists()
+
+
+def test_the_assembly_memo_is_reused_until_a_shape_changes(tmp_path: Path) -> None:
+    """URLs, clusters, drafts and claims depend only on the pages' shapes: a memo hit gives
+    the same Site over this build's pages; a changed shape (here, a draft) is assembled."""
+    from unittest import mock
+
+    from intimacy_ssg import site as site_module
+    from intimacy_ssg.discover import discover_sources
+    from intimacy_ssg.parallel import parse_all
+
+    content = write_content(
+        tmp_path,
+        {
+            "index.md": page("Home"),
+            "topic/index.md": page("Topic"),
+            "topic/a.md": page("Alpha"),
+            "topic/b.md": page("Beta", weight="1"),
+            "other/c.md": page("Gamma", aliases="['/topic/a/']"),
+        },
+    )
+
+    def pages() -> tuple:  # type: ignore[type-arg]
+        found = discover_sources(content, tmp_path / "static")
+        return parse_all(found.sources, "", frozenset(), None, 1)
+
+    memo: site_module.AssembleMemo = {}
+    first = site_module.assemble_site(pages(), (), "content", False, memo)
+    assert [d.code for d in first.diagnostics] == ["duplicate-url", "duplicate-url", "missing-hub"]
+    again = pages()
+    with mock.patch.object(site_module, "_assemble", side_effect=AssertionError):
+        hit = site_module.assemble_site(again, (), "content", False, memo)
+    assert hit == first and all(p in again for p in hit.pages)
+    (content / "topic/b.md").write_text(page("Beta", weight="1", draft="true"))
+    changed = site_module.assemble_site(pages(), (), "content", False, memo)
+    assert changed.drafts == {"topic/b"} and changed == site_module.assemble_site(
+        pages(), (), "content", False
+    )
