@@ -163,8 +163,14 @@ def _build(
     from .structured import review_overdue
 
     if store is not None and cache is not None:
-        store.load_pages(cache)
-        gc.freeze()  # a million objects loaded: frozen before the collector first walks them
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            store.load_pages(cache)
+            gc.freeze()  # hundreds of thousands of objects: frozen before the collector,
+        finally:  # once enabled again, would walk them all as its youngest generation
+            if was:
+                gc.enable()
     lap("load")
 
     say("discover")

@@ -260,10 +260,6 @@ class CacheStore:
         if self.pages_loaded:
             return
         self.pages_loaded = True
-        with _no_gc():  # the collector runs only once all of it is loaded (and frozen)
-            self._load_pages(cache)
-
-    def _load_pages(self, cache: BuildCache) -> None:
         memos, memo_why = self._load_memo()
         for name in MEMO_FIELDS:
             if memos and name in memos:

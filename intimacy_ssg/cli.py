@@ -125,6 +125,8 @@ def run() -> NoReturn:
     a second at 10,000 pages); by then every file is closed and every worker has ended, so
     only the standard streams are left to flush (mypy exits the same way)."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage tool still has its results to write
     try:
         sys.stdout.flush()
         sys.stderr.flush()
