@@ -491,7 +491,7 @@ def _dump_parts(
 ) -> None:
     """The fields as separate pickles: the count, the small fields, then each large dict
     field in chunks of (name, items). `pack` turns each value of the `parsed` field into
-    what is saved (a CachedPage), a chunk at a time."""
+    what is saved (a PackedPage), a chunk at a time."""
     large = {k for k, v in fields.items() if isinstance(v, dict) and len(v) > CHUNK}
     small = {k: v for k, v in fields.items() if k not in large}
     if pack is not None and "parsed" in small:
