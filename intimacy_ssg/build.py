@@ -29,6 +29,7 @@ from .cache import (
     StructureMemo,
     fingerprint,
     known_files,
+    no_gc,
     scope_digest,
 )
 from .config import Config
@@ -158,19 +159,14 @@ def _build(
     from .mentions import find_unlinked_mentions
     from .parallel import parse_all
     from .render import Sink, render_site
-    from .site import assemble_site, structure_key
+    from .site import assemble_site, shapes_key, structure_key
     from .sitefiles import feeds, redirects, robots, sitemap
     from .structured import review_overdue
 
     if store is not None and cache is not None:
-        was = gc.isenabled()
-        gc.disable()
-        try:
+        with no_gc():
             store.load_pages(cache)
-            gc.freeze()  # hundreds of thousands of objects: frozen before the collector,
-        finally:  # once enabled again, would walk them all as its youngest generation
-            if was:
-                gc.enable()
+            gc.freeze()  # frozen before the collector, enabled again, walks every object
     lap("load")
 
     say("discover")
@@ -200,17 +196,14 @@ def _build(
     lap("parse")
 
     say("assemble")
-    site = assemble_site(
-        pages,
-        found.statics,
-        display_path(config.content_dir),
-        config.drafts,
-        cache.assembled if cache is not None else None,
-    )
+    shown = display_path(config.content_dir)
+    shapes = shapes_key(pages, found.statics, shown, config.drafts) if cache is not None else b""
+    memos = cache.assembled if cache is not None else None
+    site = assemble_site(pages, found.statics, shown, config.drafts, memos, shapes)
     problems += site.diagnostics
     lap("assemble")
 
-    structure = structure_key(site, config) if cache is not None else b""
+    structure = structure_key(shapes, config) if cache is not None else b""
     memo = cache.structure if cache is not None else None
     if memo is not None and memo.key == structure:
         links, graph = memo.links, memo.graph  # an edit to prose: nothing here can change

@@ -192,6 +192,7 @@ def known_files(
 
 
 STATE_FIELDS = ("output", "last")  # all a no-op build reads
+BULK_SUFFIXES = (".pages", ".bodies", ".delta", ".structure", ".memo", ".changes")  # the rest
 MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related", "templates", "assembled")
 DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten base file
 _GONE = object()  # an entry a memo did not hold
@@ -354,8 +355,8 @@ class CacheStore:
         self.base_keys = frozenset()
         self.structure_saved = b""
         self.memo_token, self.memo_base = b"", {}
-        for path in (self.pages, self.bodies, self.delta, self.structure, self.memo, self.changes):
-            path.unlink(missing_ok=True)
+        for suffix in BULK_SUFFIXES:
+            self.pages.with_suffix(suffix).unlink(missing_ok=True)
 
     def save(self, cache: BuildCache, pages_changed: bool) -> None:
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
@@ -472,7 +473,7 @@ def _read(path: Path, scope: bytes) -> tuple[dict[str, Any] | None, str]:
     try:
         stream = io.BytesIO(blob)  # shares the bytes (a slice of them would be copied)
         stream.seek(len(header))
-        with _no_gc():  # millions of new objects: the collector would walk them over and over
+        with no_gc():  # millions of new objects: the collector would walk them over and over
             fields = _load_parts(stream)
     except Exception as exc:  # anything at all: the cache is advice, never trusted
         kind = type(exc).__name__
@@ -549,7 +550,7 @@ def _write(
             handle.write(MAGIC + FORMAT.to_bytes(2, "big") + scope)
             body = _Checksumming(handle)
             buffered = io.BufferedWriter(body, 1 << 20)
-            with _no_gc():
+            with no_gc():
                 _dump_parts(fields, buffered, pack)
             buffered.flush()
             handle.write(body.crc.to_bytes(4, "big"))
@@ -561,7 +562,8 @@ def _write(
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for the block, then as it was."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -578,7 +580,7 @@ def _prune(folder: Path) -> None:
     states = sorted(folder.glob("*.state"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in states[KEEP:]:
         old.unlink(missing_ok=True)
-        for suffix in (".pages", ".bodies", ".delta", ".structure", ".memo", ".changes"):
+        for suffix in BULK_SUFFIXES:
             old.with_suffix(suffix).unlink(missing_ok=True)
 
 

@@ -143,11 +143,10 @@ def parse_all(
                 for page in chunk
             ]
         for i, page in zip(todo, parsed, strict=True):
-            found[i] = replace(page, source=replace(sources[i], data=b""))
+            found[i] = page
     else:
         for i in todo:
-            page = guarded_parse(sources[i], default_author, authors)
-            found[i] = replace(page, source=replace(sources[i], data=b""))
+            found[i] = guarded_parse(sources[i], default_author, authors)  # without its bytes
     pages = tuple(p for p in found if p is not None)
     if cache is not None:
         cache.clear()  # keep only this build's versions: deleted and edited files drop out

@@ -142,9 +142,18 @@ def render_site(
     views = ViewBuilder(site, links, graph, config, unmarked)
     plan: list[_Job | tuple[Diagnostic, ...]] = []  # in output order: a job, or reused lint
 
-    def add(job: _Job) -> None:
-        kept = sink.reuse(job.rel, job.key)
-        plan.append(kept if kept is not None else job)
+    def add(
+        rel: str,
+        key: bytes,
+        template: str,
+        make: Callable[[], PageView],
+        source: str,
+        structured: Page | None = None,
+    ) -> None:
+        kept = sink.reuse(rel, key)  # reused: its lint; else a job (made only then)
+        plan.append(
+            kept if kept is not None else _Job(template, make, source, rel, key, structured)
+        )
 
     def version(name: str) -> str:
         return f"{name}@{versions.get(name, '?')}"
@@ -158,40 +167,32 @@ def render_site(
         fresh[rel] = (tag, key)
         return key
 
-    tags = {name: version(name).encode() for name in {*TEMPLATES.values(), "quiz.html"}}
-    urls = site.urls
+    tags = {n: version(n).encode() for n in {*TEMPLATES.values(), "quiz.html", "map.html"}}
     for page in site.pages:  # the one loop over every page: kept lean for one-page edits
         source = page.source
         name = "quiz.html" if page.front.quiz else TEMPLATES[source.kind]
-        rel = output_path(urls[source.page_id])
-        tag = source.digest + tags[name]
-        hit = known.get(rel)
-        if hit is not None and hit[0] == tag:
-            fresh[rel] = hit
-            key = hit[1]
-        else:
-            key = views.page_key(page, version(name))
-            fresh[rel] = (tag, key)
-        kept = sink.reuse(rel, key)
-        if kept is not None:
-            plan.append(kept)
-            continue
-        make = functools.partial(views.page_view, page)
-        plan.append(_Job(name, make, source.display, rel, key, page))
+        rel = output_path(site.urls[source.page_id])
+        key = key_of(
+            rel, source.digest + tags[name], functools.partial(views.page_key, page, version(name))
+        )
+        add(rel, key, name, functools.partial(views.page_view, page), source.display, page)
     for cluster in site.clusters:
         rel = f"{cluster.name}/map/index.html"
         key = key_of(
-            rel,
-            version("map.html").encode(),
-            lambda cluster=cluster: views.map_key(cluster, version("map.html")),  # type: ignore[misc]
+            rel, tags["map.html"], functools.partial(views.map_key, cluster, version("map.html"))
         )
-        make = functools.partial(views.map_view, cluster)
-        add(_Job("map.html", make, f"the map of '{cluster.name}'", rel, key))
+        add(
+            rel,
+            key,
+            "map.html",
+            functools.partial(views.map_view, cluster),
+            f"the map of '{cluster.name}'",
+        )
     if config.search:
         key = views.fixed_key("search", version("search.html"))
-        add(_Job("search.html", views.search_view, "the search page", "search/index.html", key))
+        add("search/index.html", key, "search.html", views.search_view, "the search page")
     key = views.fixed_key("404", version("404.html"))
-    add(_Job("404.html", views.not_found_view, "the 404 page", "404.html", key))
+    add("404.html", key, "404.html", views.not_found_view, "the 404 page")
     if keys is not None:
         keys.clear()
         keys.update(fresh)

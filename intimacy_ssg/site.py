@@ -53,24 +53,32 @@ AssembleMemo = dict[
 ]
 
 
+def shapes_key(
+    pages: tuple[Page, ...],
+    statics: tuple[StaticFile, ...],
+    content_display: str,
+    include_drafts: bool = False,
+) -> bytes:
+    """A digest of everything assemble_site() reads: every page's shape (model.shape_of: its
+    place and front matter are all it reads of a page), the static files and the options."""
+    h = hashlib.blake2b(repr((statics, content_display, include_drafts)).encode(), digest_size=16)
+    for page in pages:
+        h.update(page.shape or shape_of(page))
+    return h.digest()
+
+
 def assemble_site(
     pages: tuple[Page, ...],
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
     memo: AssembleMemo | None = None,
+    key: bytes = b"",
 ) -> Site:
     """`memo` (from the build cache) keeps the URLs, clusters, drafts and diagnostics under
-    a digest of every page's shape (model.shape_of: its place and front matter are all this
-    reads of it), the static files and the options: a prose edit reuses them."""
-    key = b""
+    `key`, the shapes_key() of these arguments: a prose edit reuses them."""
     if memo is not None:
-        h = hashlib.blake2b(
-            repr((statics, content_display, include_drafts)).encode(), digest_size=16
-        )
-        for page in pages:
-            h.update(page.shape or shape_of(page))
-        key = h.digest()
+        key = key or shapes_key(pages, statics, content_display, include_drafts)
         hit = memo.get(key)
         if hit is not None:
             order, urls, clusters, drafts, draft_files, problems = hit
@@ -189,20 +197,9 @@ def _assemble(
     )
 
 
-def structure_key(site: Site, config: object) -> bytes:
+def structure_key(shapes: bytes, config: object) -> bytes:
     """A digest of everything link resolution, the graph and the site-wide files are made
-    from: the configuration, every page's shape (model.shape_of), the URLs, clusters,
-    drafts and static files. When it is unchanged (an edit to a paragraph), a rebuild
+    from: the configuration and `shapes`, the shapes_key() of the assembly (which decides
+    the URLs, clusters and drafts). When it is unchanged (an edit to a paragraph), a rebuild
     reuses them whole; only the edited page's own output is made again."""
-    h = hashlib.blake2b(repr(config).encode(), digest_size=16)
-    for page in site.pages:
-        h.update(page.shape or shape_of(page))
-    rest = (
-        sorted(site.urls.items()),
-        site.clusters,
-        tuple(s.rel for s in site.statics),
-        sorted(site.drafts),
-        sorted(site.draft_files),
-    )
-    h.update(repr(rest).encode("utf-8", "surrogatepass"))
-    return h.digest()
+    return hashlib.blake2b(repr(config).encode() + shapes, digest_size=16).digest()
