@@ -220,7 +220,11 @@ def _build(
     problems += links.diagnostics
     problems += graph.diagnostics
     mentions = cache.mentions if cache is not None else None
-    problems += find_unlinked_mentions(site, graph, mentions, structure)
+    table = memo.phrases if memo is not None else b""
+    found_mentions, table = find_unlinked_mentions(site, graph, mentions, structure, table)
+    problems += found_mentions
+    if memo is not None:
+        memo.phrases = table
     lap("graph")
 
     say("faq")

@@ -86,6 +86,7 @@ class StructureMemo:
     graph: Graph
     render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
     extras: tuple[str, ...] = ()  # graph.json, the sitemap, robots.txt, feeds, redirects
+    phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
 
 
 @dataclass
@@ -155,6 +156,9 @@ def fingerprint(
                 newest = max(newest, _stat_into(h, os.path.join(dirpath, name), stats))
             for name in dirnames:  # a new symlinked folder is seen by its own stat
                 _stat_into(h, os.path.join(dirpath, name), stats)
+        if stats is not None:  # says the folder was listed whole (see discover._walk)
+            with contextlib.suppress(OSError):
+                stats[os.fspath(folder)] = os.lstat(folder)
     racy = newest >= taken - RACY_NS  # may still be changing: never trust this one
     return Fingerprint(b"" if racy else h.digest(), taken)
 
@@ -284,7 +288,10 @@ class CacheStore:
         if made is not None and isinstance(keys, dict):
             key, extras = memos.get("render_key"), memos.get("render_extras", ())  # type: ignore[union-attr]
             if key and made.get("key") == key:
-                cache.structure = StructureMemo(key, made["links"], made["graph"], keys, extras)
+                phrases = made.get("phrases")
+                phrases = phrases if isinstance(phrases, bytes) else b""
+                links, graph = made["links"], made["graph"]
+                cache.structure = StructureMemo(key, links, graph, keys, extras, phrases)
                 self.structure_saved = key
         cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
@@ -367,7 +374,7 @@ class CacheStore:
             memos["render_keys"], memos["render_extras"] = memo.render_keys, memo.extras
             if memo.key != self.structure_saved:
                 links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
-                made = {"key": memo.key, "links": links, "graph": graph}
+                made = {"key": memo.key, "links": links, "graph": graph, "phrases": memo.phrases}
                 _write(self.structure, self.scope, made)
                 self.structure_saved = memo.key
         self._save_memo(memos)

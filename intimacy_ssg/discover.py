@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from stat import S_ISLNK, S_ISREG
 
 from . import diagnostics as diag
 from .config import SLUG_RE
@@ -142,7 +143,12 @@ def _walk(
     root: Path, problems: list[Diagnostic], taken: Mapping[str, os.stat_result] | None = None
 ) -> list[tuple[str, os.stat_result]]:
     """(posix path relative to root, stat) of every regular file under root, skipping
-    symlinks (reported) and editors' temp files. One stat per file, from the directory scan."""
+    symlinks (reported) and editors' temp files. One stat per file, from the directory scan.
+    When `taken` holds root itself, the whole folder was listed into it (cache.fingerprint):
+    its files are taken from there, without listing the folder again."""
+    top = os.fspath(root)
+    if taken is not None and top in taken:
+        return _listed(top, problems, taken)
     found: list[tuple[str, os.stat_result]] = []
     pending = [("", str(root))]
     while pending:
@@ -162,6 +168,30 @@ def _walk(
             elif entry.is_file(follow_symlinks=False):
                 st = taken.get(entry.path) if taken else None
                 found.append((rel, st or entry.stat(follow_symlinks=False)))
+    return sorted(found, key=lambda item: item[0])
+
+
+def _listed(
+    top: str, problems: list[Diagnostic], taken: Mapping[str, os.stat_result]
+) -> list[tuple[str, os.stat_result]]:
+    """_walk() from stats taken by an earlier walk (lstat: a symlink is seen as one)."""
+    found: list[tuple[str, os.stat_result]] = []
+    start = top + os.sep
+    ignored: dict[str, bool] = {}  # a folder's path below top -> it, or one above, is ignored
+    for path, st in taken.items():
+        if not path.startswith(start):
+            continue
+        rel = path[len(start) :]
+        folder, _, name = rel.rpartition(os.sep)
+        skip = ignored.get(folder)
+        if skip is None:
+            skip = ignored[folder] = any(_IGNORED.search(p) for p in folder.split(os.sep) if p)
+        if skip or _IGNORED.search(name):
+            continue
+        if S_ISLNK(st.st_mode):
+            problems.append(_symlink(Path(path)))
+        elif S_ISREG(st.st_mode):
+            found.append((rel.replace(os.sep, "/"), st))
     return sorted(found, key=lambda item: item[0])
 
 

@@ -9,6 +9,7 @@ target on a page is suggested, and never one the page already links to.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import posixpath
 import re
 from collections import defaultdict
@@ -17,6 +18,7 @@ from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
 from .graph import Graph
 from .model import Page, Site, unpack_prose
+from .pickling import CacheDamaged, safe_loads
 
 WORD = re.compile("[a-z0-9]+(?:['-][a-z0-9]+)*")
 CURLY_APOSTROPHE = "\u2019"
@@ -37,16 +39,25 @@ def _words(text: str) -> list[str]:
 
 # page id -> (key, key under the site's structure, findings)
 MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
+# a phrase's first word -> (its words, the page it names, the phrase as written), longest first
+Phrases = dict[str, list[tuple[tuple[str, ...], str, str]]]
 
 
 def find_unlinked_mentions(
-    site: Site, graph: Graph, memo: MentionMemo | None = None, structure: bytes = b""
-) -> tuple[Diagnostic, ...]:
-    """`memo` (from the build cache) keeps each page's findings under a key of what they
+    site: Site,
+    graph: Graph,
+    memo: MentionMemo | None = None,
+    structure: bytes = b"",
+    table: bytes = b"",
+) -> tuple[tuple[Diagnostic, ...], bytes]:
+    """The findings, and the table of phrases packed for the build cache.
+
+    `memo` (from the build cache) keeps each page's findings under a key of what they
     depend on: the page's text, what it links to and the whole table of phrases. When the
     site's structure key (site.structure_key, which covers the titles, keywords and links)
     is given, a page whose source and the structure are both unchanged is a hit at once,
-    without building the table."""
+    without the table. `table` is the packed table returned before under the same structure
+    key: a miss then unpacks it rather than making it from every page again."""
     fresh: MentionMemo = {}
     misses = []
     for page in site.pages:
@@ -60,23 +71,20 @@ def find_unlinked_mentions(
                 continue
         misses.append((page, quick))
     if misses:
-        _find(site, graph, misses, memo, fresh)
+        digest, phrases = _unpack(table) if table else _phrases(site)
+        if memo is not None and not table:
+            table = pickle.dumps((digest, phrases), pickle.HIGHEST_PROTOCOL)
+        _find(site, graph, misses, memo, fresh, digest, phrases)
     problems = [found for page in site.pages for found in fresh[page.id][2]]
     if memo is not None:
         memo.clear()
         memo.update(fresh)
-    return tuple(problems)
+    return tuple(problems), table
 
 
-def _find(
-    site: Site,
-    graph: Graph,
-    pages: list[tuple[Page, bytes]],
-    memo: MentionMemo | None,
-    fresh: MentionMemo,
-) -> None:
-    """Fill `fresh` for `pages`, looking each up in `memo` by its full key first."""
-    phrases: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
+def _phrases(site: Site) -> tuple[bytes, Phrases]:
+    """The table of phrases, and a digest of everything in it."""
+    phrases: Phrases = defaultdict(list)
     table = hashlib.blake2b(digest_size=16)
     for page in site.pages:
         names = [page.front.title] if len(_words(page.front.title)) >= 2 else []
@@ -87,12 +95,35 @@ def _find(
                 table.update(f"{page.id}\0{page.source.rel}\0{name}\0".encode())
     for candidates in phrases.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
-    by_id = {p.id: p for p in site.pages}
+    return table.digest(), dict(phrases)
+
+
+def _unpack(table: bytes) -> tuple[bytes, Phrases]:
+    try:
+        digest, phrases = safe_loads(table)
+    except Exception as exc:  # damaged or planted: the build starts again without the cache
+        raise CacheDamaged("the build cache's table of phrases could not be read") from exc
+    if not isinstance(digest, bytes) or not isinstance(phrases, dict):
+        raise CacheDamaged("the build cache's table of phrases has an unexpected shape")
+    return digest, phrases
+
+
+def _find(
+    site: Site,
+    graph: Graph,
+    pages: list[tuple[Page, bytes]],
+    memo: MentionMemo | None,
+    fresh: MentionMemo,
+    table: bytes,
+    phrases: Phrases,
+) -> None:
+    """Fill `fresh` for `pages`, looking each up in `memo` by its full key first."""
+    by_id = site.by_id or {p.id: p for p in site.pages}
     for page, quick in pages:
         linked = graph.links_to.get(page.id, ())
         key = b""
         if memo is not None:
-            h = table.copy()
+            h = hashlib.blake2b(table, digest_size=16)
             source = page.source
             h.update(f"\1{source.rel}\0{source.display}\0".encode() + source.digest)
             h.update("\0".join(linked).encode())
@@ -107,7 +138,7 @@ def _find(
 def _page_mentions(
     page: Page,
     linked: set[str],
-    phrases: dict[str, list[tuple[tuple[str, ...], str, str]]],
+    phrases: Phrases,
     by_id: dict[str, Page],
 ) -> tuple[Diagnostic, ...]:
     numbers, joined = unpack_prose(page.text_z)  # texts joined by NUL, which splits words

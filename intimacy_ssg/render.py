@@ -112,6 +112,7 @@ class _Job:
     structured: Page | None = None  # the page whose JSON-LD goes in, if any
 
 
+BASE_KEY = ""  # where `keys` holds ViewBuilder.base_key() (no output is named "")
 Done = tuple[bytes | None, tuple[Diagnostic, ...], tuple[str, int, str] | None]
 POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's own process
 
@@ -133,13 +134,16 @@ def render_site(
     `keys` (from the build cache, kept only while the site's structure key is unchanged)
     holds each output's render key with what else it was computed from (the page's source
     digest and the template's version): a key is computed again only when those differ.
+    It also holds, under BASE_KEY, the site-wide part every key is made from.
     Many outputs to render are shared among `jobs` forked processes (default: one per
     core); results are taken in order, so the output does not depend on scheduling."""
     sink = sink or Sink(keep=True)
     known = keys if keys is not None else {}
     fresh: dict[str, tuple[bytes, bytes]] = {}
     env, versions = _templates(config.templates_dir, versions_memo)
-    views = ViewBuilder(site, links, graph, config, unmarked)
+    base = known.get(BASE_KEY)  # the site-wide part of every key, made from all the clusters
+    views = ViewBuilder(site, links, graph, config, unmarked, base[1].decode() if base else "")
+    fresh[BASE_KEY] = (b"", views.base_key().encode())
     plan: list[_Job | tuple[Diagnostic, ...]] = []  # in output order: a job, or reused lint
 
     def add(

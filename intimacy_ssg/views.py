@@ -13,8 +13,9 @@ import html
 import json
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -58,6 +59,7 @@ class DateView:
         return DateView(value.isoformat(), text, moment.isoformat(), day.isoformat())
 
 
+T = TypeVar("T")
 NAV_LIMIT = 8  # clusters in the header on every page; the home page lists them all
 
 MONTHS = (
@@ -203,6 +205,46 @@ class PageView:
     jsonld: tuple[Markup, ...] = ()  # JSON-LD blocks, already escaped for <script>
 
 
+class Later(Sequence[T]):
+    """A sequence of known length whose items are made on first use: a page that shows
+    only how many clusters there are (every article's header) does not make 800 views."""
+
+    def __init__(self, length: int, make: Callable[[], tuple[T, ...]]) -> None:
+        self._length, self._make = length, make
+        self._items: tuple[T, ...] | None = None
+
+    def _all(self) -> tuple[T, ...]:
+        if self._items is None:
+            self._items = self._make()
+            assert len(self._items) == self._length
+        return self._items
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Later):
+            other = other._all()
+        return isinstance(other, tuple | list) and tuple(self._all()) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
 @dataclass(frozen=True, slots=True)
 class SiteView:
     title: str
@@ -214,7 +256,7 @@ class SiteView:
     nav: tuple[ClusterView, ...]
     stylesheet: str
     search: bool = False  # a search page exists (Pagefind)
-    clusters: tuple[ClusterView, ...] = ()  # every cluster (nav holds the first NAV_LIMIT)
+    clusters: Sequence[ClusterView] = ()  # every cluster (nav holds the first NAV_LIMIT)
 
     def url(self, path: str) -> str:
         """A site-root path ('css/site.css', '/about/') as a URL under the base path."""
@@ -242,13 +284,16 @@ class ViewBuilder:
         graph: Graph,
         config: Config,
         unmarked: frozenset[tuple[str, str]] = frozenset(),
+        base_key: str = "",
     ) -> None:
+        """`base_key`: base_key() as computed before for the same structure and
+        configuration (from the build cache), so that one page's key does not need them all."""
         self.site, self.links, self.graph, self.config = site, links, graph, config
         self.unmarked = unmarked  # (page id, FAQ anchor) repeated elsewhere: no FAQPage markup
         parts = urlsplit(config.base_url)
         self.origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
         self.base_path = config.base_path
-        self.by_id = {p.id: p for p in site.pages}
+        self.by_id = site.by_id or {p.id: p for p in site.pages}
         self.cluster_of = {c.name: c for c in site.clusters}
         self._site_view: SiteView | None = None
         self._cards: dict[str, str] = {}
@@ -256,7 +301,7 @@ class ViewBuilder:
         self._unmarked_of: dict[str, list[str]] = defaultdict(list)
         for page_id, anchor in sorted(unmarked):
             self._unmarked_of[page_id].append(anchor)
-        self._base_key = ""
+        self._base_key = base_key
 
     @functools.cached_property
     def body_links(self) -> set[tuple[str, str]]:
@@ -352,7 +397,10 @@ class ViewBuilder:
         """The same for every page (built once): a page marks its own cluster itself."""
         if self._site_view is not None:
             return self._site_view
-        nav = tuple(self.cluster_view(c) for c in self.site.clusters)
+        clusters = self.site.clusters
+        nav = tuple(self.cluster_view(c) for c in clusters[:NAV_LIMIT])
+        later = clusters[NAV_LIMIT:]
+        every = Later(len(clusters), lambda: nav + tuple(map(self.cluster_view, later)))
         self._site_view = SiteView(
             self.config.title,
             self.config.description,
@@ -360,10 +408,10 @@ class ViewBuilder:
             self.config.base_url,
             self.base_path,
             self.base_path,
-            nav[:NAV_LIMIT],
+            nav,
             self.base_path + "css/site.css",
             self.config.search,
-            nav,
+            every,
         )
         return self._site_view
 

@@ -554,6 +554,64 @@ def test_a_prose_edit_from_disk_unpacks_only_the_page_it_renders(tmp_path: Path)
     assert type(result.graph) is PackedGraph and _unpacked(result.graph) == [False, False]
 
 
+def test_a_prose_edit_from_disk_reuses_the_phrase_table_and_the_site_wide_key(
+    tmp_path: Path,
+) -> None:
+    """The mention check's table of phrases and the site-wide part of every render key are
+    made from every page: a prose edit, in a new process, reads both from the cache."""
+    from intimacy_ssg import mentions, views
+
+    files = {**SITE, "other/d.md": page("Delta Wave", "Fourth. [[other]]\n", tags="[x]")}
+    severity = tuple(rule for rule in GRAPH_RULES_OFF if rule[0] != "unlinked-mention")
+    with trusting_stats():
+        root = project(tmp_path, files)
+        config = replace(load_config(root), severity=severity)
+
+        def new_process_build() -> BuildResult:
+            store = CacheStore.for_config(root / ".cache", config)
+            return build(config, cache=store.load(), store=store)
+
+        assert not [d for d in new_process_build().diagnostics if d.code == "unlinked-mention"]
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nA delta wave passes by.\n")
+        real = views.ViewBuilder.cluster_key
+        with (
+            mock.patch.object(mentions, "_phrases", side_effect=AssertionError),
+            mock.patch.object(
+                views.ViewBuilder, "cluster_key", autospec=True, side_effect=real
+            ) as cluster_key,
+        ):
+            result = new_process_build()
+    assert result.written and result.rendered == 1
+    assert [c.args[1] for c in cluster_key.call_args_list] == ["topic"]  # b's own, no other
+    found = [d for d in result.diagnostics if d.code == "unlinked-mention"]
+    assert [(d.location.path, d.message) for d in found] == [
+        (str(b), "mentions 'Delta Wave' without linking it")
+    ]
+    assert tree(root / "output") == clean_tree(root)
+
+
+@pytest.mark.parametrize("phrases", [b"not a pickle", pickle.dumps(os.system), pickle.dumps([1])])
+def test_a_bad_phrase_table_in_the_cache_is_not_used(tmp_path: Path, phrases: bytes) -> None:
+    """A damaged or planted table, in a file whose checksum is right, is refused when read:
+    the build starts again without the cache."""
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        made = next((root / ".cache/intimacy-ssg").glob("*.structure"))
+        config = config_of(root)
+        store = CacheStore.for_config(root / ".cache", config)
+        fields, _ = cache_module._read(made, store.scope)
+        assert fields is not None and fields["phrases"]
+        cache_module._write(made, store.scope, {**fields, "phrases": phrases})
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        cache = store.load()
+        result = build(config, cache=cache, store=store)
+    assert "table of phrases" in cache.note and "built without the build cache" in cache.note
+    assert result.written and tree(root / "output") == clean_tree(root)
+
+
 def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) -> None:
     from intimacy_ssg import pickling
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from intimacy_ssg.discover import classify, discover_sources
-from intimacy_ssg.model import PageKind
+from intimacy_ssg.model import Discovered, PageKind
 
 from .support import chdir, write_content
 
@@ -28,7 +28,28 @@ def test_classify_refuses_deeper_paths() -> None:
     assert isinstance(classify("a/b/c.md"), str)
 
 
-def test_discovery_is_sorted_and_skips_temp_files_and_non_pages(tmp_path: Path) -> None:
+def _discover(content: Path, static: Path, listed: bool) -> Discovered:
+    """discover_sources() walking the folders itself, or (listed) from the stats the build's
+    fingerprint took, with folder listing then made to fail: the two must agree."""
+    if not listed:
+        return discover_sources(content, static)
+    from intimacy_ssg.cache import fingerprint
+
+    taken: dict[str, os.stat_result] = {}
+    fingerprint(tuple(d for d in (content, static) if d.is_dir()), "", taken)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "scandir", _no_listing)
+        return discover_sources(content, static, None, taken)
+
+
+def _no_listing(*_args: object) -> None:
+    raise AssertionError("listed again")
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["walked", "listed"])
+def test_discovery_is_sorted_and_skips_temp_files_and_non_pages(
+    tmp_path: Path, listed: bool
+) -> None:
     content = write_content(
         tmp_path,
         {
@@ -44,17 +65,20 @@ def test_discovery_is_sorted_and_skips_temp_files_and_non_pages(tmp_path: Path) 
             "4913": "",
             "a.md___jb_tmp___": "",
             ".git/config.md": "",
+            ".drafts/topic/a.md": "",
+            "topic/#autosave#": "",
         },
     )
     with chdir(tmp_path):
-        found = discover_sources(content, tmp_path / "static")
+        found = _discover(content, tmp_path / "static", listed)
     assert [s.rel for s in found.sources] == ["a.md", "b.md", "topic/index.md", "topic/z.md"]
     assert found.clusters == ("topic",)
     assert found.sources[0].display == "content/a.md"
     assert found.diagnostics == ()
 
 
-def test_symlinks_are_refused_naming_their_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("listed", [False, True], ids=["walked", "listed"])
+def test_symlinks_are_refused_naming_their_target(tmp_path: Path, listed: bool) -> None:
     content = write_content(tmp_path, {"index.md": ""})
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
@@ -63,7 +87,7 @@ def test_symlinks_are_refused_naming_their_target(tmp_path: Path) -> None:
     static.mkdir()
     os.symlink(tmp_path, static / "loop")
     with chdir(tmp_path):
-        found = discover_sources(content, static)
+        found = _discover(content, static, listed)
     assert [s.rel for s in found.sources] == ["index.md"]
     assert found.statics == ()
     assert [(d.code, d.severity.value, str(d.location)) for d in found.diagnostics] == [
@@ -97,7 +121,7 @@ def test_stats_taken_for_the_fingerprint_are_used_not_taken_again(tmp_path: Path
     content = write_content(tmp_path, {"index.md": "", "topic/index.md": "", "topic/a.md": ""})
     taken: dict[str, os.stat_result] = {}
     fingerprint((content,), "", taken)
-    names = ("index.md", "topic", "topic/index.md", "topic/a.md")
+    names = ("", "index.md", "topic", "topic/index.md", "topic/a.md")  # "": listed whole
     assert sorted(taken) == sorted(str(content / name) for name in names)
     real = os.stat(content / "topic/a.md")
     taken[str(content / "topic/a.md")] = os.stat_result((real.st_mode, 42, *real[2:]))
