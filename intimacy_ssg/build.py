@@ -34,7 +34,7 @@ from .cache import (
 )
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
-from .model import OutputFile, Site
+from .model import Listing, OutputFile, Site
 from .pickling import CacheDamaged
 from .write import OutputWriter, check_output_dir, intact
 
@@ -143,8 +143,8 @@ def _build(
         check_output_dir(config.output_dir)  # refuse early, before any work
     if cache is not None:
         cache.reset(scope_digest(config))
-    stats: dict[str, os.stat_result] = {}  # taken for the fingerprint, reused by discover
-    inputs = _fingerprint(config, write, today, stats)
+    listing: Listing = {}  # scanned for the fingerprint, reused by discover
+    inputs = _fingerprint(config, write, today, listing)
     if cache is not None and not keep_outputs:
         same = _unchanged(cache, inputs, config, write)
         if same is not None:
@@ -174,10 +174,10 @@ def _build(
         config.content_dir,
         config.static_dir,
         cache.known if cache is not None else None,
-        stats,
+        listing,
         cache.parsed if cache is not None else None,
     )
-    del stats
+    del listing
     problems += found.diagnostics
     lap("discover")
 
@@ -302,7 +302,7 @@ def _build(
 
 
 def _fingerprint(
-    config: Config, write: bool, today: datetime.date, stats: dict[str, os.stat_result]
+    config: Config, write: bool, today: datetime.date, listing: Listing
 ) -> Fingerprint:
     """Every input of the build by stat, with what else decides its result."""
     search = config.search and importlib.util.find_spec("pagefind") is not None
@@ -310,7 +310,7 @@ def _fingerprint(
         d for d in (config.content_dir, config.templates_dir, config.static_dir) if d.is_dir()
     )
     extra = f"{today.isoformat()}|write={write}|pagefind={search}|{folders}"
-    return fingerprint(folders, extra, stats)
+    return fingerprint(folders, extra, listing)
 
 
 def _unchanged(

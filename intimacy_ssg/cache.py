@@ -43,11 +43,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR
 from typing import IO, TYPE_CHECKING, Any
 
 from . import pickling
 from .diagnostics import Diagnostic, display_path
-from .model import Links, Page, Rendered, StatKey
+from .model import Links, Listing, Page, Rendered, StatKey
 from .write import Manifest
 
 if TYPE_CHECKING:
@@ -140,40 +141,50 @@ def scope_digest(config: Any) -> bytes:
 
 
 def fingerprint(
-    folders: tuple[Path, ...], extra: str, stats: dict[str, os.stat_result] | None = None
+    folders: tuple[Path, ...], extra: str, listing: Listing | None = None
 ) -> Fingerprint:
-    """Stats of every file under `folders`, plus `extra` (options, the day).
-    None of the files is read: this is what makes a no-op build cheap. The stats taken go
-    into `stats` (by path), for discover to use rather than take them again."""
+    """Stats of every file and folder under `folders`, plus `extra` (options, the day).
+    None of the files is read: this is what makes a no-op build cheap. What each folder
+    holds goes into `listing`, for discover to use rather than list and stat it again."""
     taken = time.time_ns()
     h = hashlib.blake2b(extra.encode(), digest_size=16)
     newest = 0
+    pack = _STAT.pack
     for folder in folders:
         h.update(f"\0folder {folder}\0".encode())
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames.sort()
-            for name in sorted(filenames):
-                newest = max(newest, _stat_into(h, os.path.join(dirpath, name), stats))
-            for name in dirnames:  # a new symlinked folder is seen by its own stat
-                _stat_into(h, os.path.join(dirpath, name), stats)
-        if stats is not None:  # says the folder was listed whole (see discover._walk)
-            with contextlib.suppress(OSError):
-                stats[os.fspath(folder)] = os.lstat(folder)
+        pending = [os.fspath(folder)]
+        while pending:
+            where = pending.pop()
+            try:
+                with os.scandir(where) as scan:
+                    entries = sorted(scan, key=_name)
+            except OSError:
+                h.update(f"{where}\0unlisted\0".encode("utf-8", "surrogateescape"))
+                continue
+            here: list[tuple[str, os.stat_result]] = []
+            inside = []
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:  # gone since the folder was listed
+                    h.update(f"{entry.path}\0missing\0".encode("utf-8", "surrogateescape"))
+                    continue
+                here.append((entry.name, st))
+                h.update(entry.path.encode("utf-8", "surrogateescape") + b"\0")  # no NUL in paths
+                h.update(pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                if S_ISDIR(st.st_mode):  # a symlinked folder is seen by its own stat, not entered
+                    inside.append(entry.path)
+                else:
+                    newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+            if listing is not None:
+                listing[where] = here
+            pending.extend(reversed(inside))  # depth first, by name
     racy = newest >= taken - RACY_NS  # may still be changing: never trust this one
     return Fingerprint(b"" if racy else h.digest(), taken)
 
 
-def _stat_into(h: Any, path: str, stats: dict[str, os.stat_result] | None) -> int:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        h.update(f"{path}\0missing\0".encode("utf-8", "surrogateescape"))
-        return 0
-    if stats is not None:
-        stats[path] = st
-    h.update(path.encode("utf-8", "surrogateescape") + b"\0")  # no path holds a NUL
-    h.update(_STAT.pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-    return max(st.st_mtime_ns, st.st_ctime_ns)
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 _STAT = struct.Struct("<IQqQq")  # mode, size, mtime, inode, ctime: packed, not formatted

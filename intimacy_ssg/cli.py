@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .build import BuildResult, build
-from .cache import CacheStore
+from .cache import BuildCache, CacheStore
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
 
@@ -73,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
             choices=("text", "json", "github"),
             default="text",
             help="diagnostics as text (stderr), JSON or GitHub annotations",
+        )
+        sub.add_argument(
+            "--watch",
+            action="store_true",
+            help="stay running: again after every change to the project, until Ctrl-C",
         )
 
     build_cmd = commands.add_parser("build", help="build the site into the output folder")
@@ -162,7 +168,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _build(args: argparse.Namespace, *, write: bool) -> int:
     started = time.perf_counter()
-    config = load_config(
+    if args.watch and args.report is not None:
+        print(
+            f"intimacy-ssg {args.command}: --report and --watch do not go together",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    config = _config(args)
+    store, cache = _cache(args, config)
+    code = _build_once(args, config, store, cache, write, started)
+    return _watch(args, config, store, cache, write) if args.watch else code
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(
         args.project,
         content_dir=args.content,
         output_dir=getattr(args, "output", None),
@@ -170,11 +189,40 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         strict=args.strict,
         drafts=args.drafts,
     )
+
+
+def _cache(args: argparse.Namespace, config: Config) -> tuple[CacheStore | None, BuildCache | None]:
+    """The build cache on disk; with --no-cache, none (or one kept in memory, when
+    watching: every rebuild is then incremental, and nothing is saved)."""
+    if args.no_cache:
+        return None, BuildCache() if args.watch else None
+    store = CacheStore.for_config(config.project_dir / ".cache", config)
+    return store, store.load()
+
+
+def _build_once(
+    args: argparse.Namespace,
+    config: Config,
+    store: CacheStore | None,
+    cache: BuildCache | None,
+    write: bool,
+    started: float,
+) -> int:
+    """One build, reported."""
+    return _report(args, config, cache, _run(args, config, store, cache, write), write, started)
+
+
+def _run(
+    args: argparse.Namespace,
+    config: Config,
+    store: CacheStore | None,
+    cache: BuildCache | None,
+    write: bool,
+) -> BuildResult | None:
+    """The build, or None when the machine (not the content) failed it, as said."""
     progress = _Progress(sys.stderr)
-    store = None if args.no_cache else CacheStore.for_config(config.project_dir / ".cache", config)
-    cache = store.load() if store is not None else None
     try:
-        result = build(
+        return build(
             config,
             write=write,
             progress=progress,
@@ -191,10 +239,24 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
             "left as it was",
             file=sys.stderr,
         )
+        return None
+    finally:
+        progress.clear()
+
+
+def _report(
+    args: argparse.Namespace,
+    config: Config,
+    cache: BuildCache | None,
+    result: BuildResult | None,
+    write: bool,
+    started: float,
+) -> int:
+    if result is None:
         return EXIT_CONTENT
-    progress.clear()
     if cache is not None and cache.note:
         print(f"note: {cache.note}", file=sys.stderr)
+        cache.note = ""  # said once
     if args.format == "json":
         sys.stdout.write(json.dumps([as_dict(d) for d in result.diagnostics], indent=2) + "\n")
     else:
@@ -209,7 +271,72 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         report = make_report(result, result.outputs)
         args.report.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
+    sys.stdout.flush()
     return EXIT_CONTENT if result.failed(config.strict) else EXIT_OK
+
+
+def _watch(
+    args: argparse.Namespace,
+    config: Config,
+    store: CacheStore | None,
+    cache: BuildCache | None,
+    write: bool,
+) -> int:
+    """Build again whenever the content, templates, static files or site.yaml change, with
+    the cache kept in memory between builds (and saved after each, as a build does), until
+    Ctrl-C or SIGTERM. A failed build leaves the output as it was; watching goes on.
+
+    Ctrl-C during a build interrupts it (the output stays as it was); at any other time,
+    including while the cache is being saved, it ends the watch once that is done."""
+    from .serve.watcher import Classifier, Debouncer, observe  # watchdog loads only here
+
+    project = config.project_dir
+    folders = (config.content_dir, config.templates_dir, config.static_dir)
+    ignored = (config.output_dir, project / ".cache")
+    debouncer = Debouncer(Classifier(project, *folders, ignored=ignored))
+    stop = threading.Event()
+    building = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+        if building:
+            raise KeyboardInterrupt
+
+    handlers = {held: signal.signal(held, on_signal) for held in (signal.SIGINT, signal.SIGTERM)}
+    observer = observe(debouncer, project, folders)
+    try:
+        print(f"watching {display_path(project)} for changes (Ctrl-C to stop)", file=sys.stderr)
+        while (kinds := debouncer.wait(stop)) is not None:
+            started = time.perf_counter()
+            if "config" in kinds:
+                try:
+                    config = _config(args)
+                except ConfigError as exc:
+                    for problem in exc.diagnostics:
+                        print(problem.format(), file=sys.stderr)
+                    print("site.yaml has errors: waiting for it to be fixed", file=sys.stderr)
+                    continue
+                store, cache = _cache(args, config)  # another configuration, another cache
+            # Once the cache is loaded whole, it is saved after the report rather than within
+            # the build: the report comes as soon as the output is written.
+            later = store if store is not None and store.pages_loaded else None
+            building = True
+            result = _run(args, config, None if later else store, cache, write)
+            building = False
+            _report(args, config, cache, result, write, started)
+            if later is not None and cache is not None:
+                later.save(cache, pages_changed=True)
+    except KeyboardInterrupt:
+        building = False
+        print("interrupted: the previous output was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
+        for held, handler in handlers.items():
+            signal.signal(held, handler)
+    print("stopped watching", file=sys.stderr)
+    return EXIT_OK
 
 
 def _diff(args: argparse.Namespace) -> int:

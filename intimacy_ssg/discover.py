@@ -7,17 +7,18 @@ Names that are not slugs are errors and the file is skipped: a name never become
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from stat import S_ISLNK, S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from . import diagnostics as diag
 from .config import SLUG_RE
 from .diagnostics import Diagnostic, Location, display_path
-from .model import Discovered, Page, PageKind, SourceFile, StaticFile, StatKey
+from .model import Discovered, Listing, Page, PageKind, SourceFile, StaticFile, StatKey
 
 # Editors' temporary and swap files, and hidden files, are never content.
 _IGNORED = re.compile(r"^\.|~$|\.sw[a-p]$|^4913$|___jb_(tmp|old)___$|^#.*#$")
@@ -74,14 +75,14 @@ def discover_sources(
     content_dir: Path,
     static_dir: Path,
     known: Mapping[str, tuple[StatKey, bytes]] | None = None,
-    taken: Mapping[str, os.stat_result] | None = None,
+    listing: Listing | None = None,
     cached: Mapping[tuple[str, bytes], Page] | None = None,
 ) -> Discovered:
     """`known` (from the build cache): files whose parse is cached, by stat and digest. A file
     whose stat has not changed is not read again; its page comes from the cache.
-    `taken`: files' stats already taken in this build (by path as os.walk names them),
-    used instead of taking them again. `cached` (the build cache's pages, by path and
-    digest): an unchanged file's source is its cached page's, already checked."""
+    `listing`: folders already scanned in this build (cache.fingerprint), used instead of
+    scanning them again. `cached` (the build cache's pages, by path and digest): an
+    unchanged file's source is its cached page's, already checked."""
     problems: list[Diagnostic] = []
     sources: list[SourceFile] = []
     clusters: set[str] = set()
@@ -89,7 +90,7 @@ def discover_sources(
     shown_dir = display_path(content_dir)
     prefix = "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
 
-    for rel, st in _walk(content_dir, problems, taken):
+    for rel, st in _walk(content_dir, problems, listing):
         shown = prefix + rel
         if not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
@@ -127,7 +128,7 @@ def discover_sources(
     if static_dir.is_dir():
         shown_static = display_path(static_dir)
         static_prefix = "" if shown_static == "." else shown_static.rstrip("/") + "/"
-        for rel, _ in _walk(static_dir, problems, taken):
+        for rel, _ in _walk(static_dir, problems, listing):
             statics.append(StaticFile(rel, static_prefix + rel))
 
     return Discovered(
@@ -140,59 +141,43 @@ def discover_sources(
 
 
 def _walk(
-    root: Path, problems: list[Diagnostic], taken: Mapping[str, os.stat_result] | None = None
+    root: Path, problems: list[Diagnostic], listing: Listing | None = None
 ) -> list[tuple[str, os.stat_result]]:
     """(posix path relative to root, stat) of every regular file under root, skipping
     symlinks (reported) and editors' temp files. One stat per file, from the directory scan.
-    When `taken` holds root itself, the whole folder was listed into it (cache.fingerprint):
-    its files are taken from there, without listing the folder again."""
-    top = os.fspath(root)
-    if taken is not None and top in taken:
-        return _listed(top, problems, taken)
+    `listing` (see cache.fingerprint): folders already scanned, not scanned again."""
     found: list[tuple[str, os.stat_result]] = []
-    pending = [("", str(root))]
+    pending = [("", os.fspath(root))]
     while pending:
         rel_dir, folder = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if _IGNORED.search(entry.name):
+        entries = listing.get(folder) if listing is not None else None
+        if entries is None:
+            entries = _scan(folder)
+        for name, st in entries:
+            if _IGNORED.search(name):
                 continue
-            rel = rel_dir + entry.name
-            if entry.is_symlink():
-                problems.append(_symlink(Path(entry.path)))
-            elif entry.is_dir(follow_symlinks=False):
-                pending.append((rel + "/", entry.path))
-            elif entry.is_file(follow_symlinks=False):
-                st = taken.get(entry.path) if taken else None
-                found.append((rel, st or entry.stat(follow_symlinks=False)))
+            rel = rel_dir + name
+            if S_ISLNK(st.st_mode):
+                problems.append(_symlink(Path(folder, name)))
+            elif S_ISDIR(st.st_mode):
+                pending.append((rel + "/", os.path.join(folder, name)))
+            elif S_ISREG(st.st_mode):
+                found.append((rel, st))
     return sorted(found, key=lambda item: item[0])
 
 
-def _listed(
-    top: str, problems: list[Diagnostic], taken: Mapping[str, os.stat_result]
-) -> list[tuple[str, os.stat_result]]:
-    """_walk() from stats taken by an earlier walk (lstat: a symlink is seen as one)."""
-    found: list[tuple[str, os.stat_result]] = []
-    start = top + os.sep
-    ignored: dict[str, bool] = {}  # a folder's path below top -> it, or one above, is ignored
-    for path, st in taken.items():
-        if not path.startswith(start):
-            continue
-        rel = path[len(start) :]
-        folder, _, name = rel.rpartition(os.sep)
-        skip = ignored.get(folder)
-        if skip is None:
-            skip = ignored[folder] = any(_IGNORED.search(p) for p in folder.split(os.sep) if p)
-        if skip or _IGNORED.search(name):
-            continue
-        if S_ISLNK(st.st_mode):
-            problems.append(_symlink(Path(path)))
-        elif S_ISREG(st.st_mode):
-            found.append((rel.replace(os.sep, "/"), st))
-    return sorted(found, key=lambda item: item[0])
+def _scan(folder: str) -> list[tuple[str, os.stat_result]]:
+    """(name, lstat) of each entry of a folder; none if it cannot be listed."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        with contextlib.suppress(OSError):  # gone since the folder was listed
+            found.append((entry.name, entry.stat(follow_symlinks=False)))
+    return found
 
 
 def _symlink(path: Path) -> Diagnostic:

@@ -23,6 +23,8 @@ from . import pickling
 from .diagnostics import Diagnostic, Location
 
 if TYPE_CHECKING:
+    import os
+
     from .quiz import Quiz
 
 
@@ -34,6 +36,8 @@ class PageKind(enum.Enum):
 
 
 StatKey = tuple[int, int, int, int]  # size, mtime_ns, inode, ctime_ns: "the same file"
+# Folders as one scan of them found them: folder path -> (name, lstat) of each entry, by name.
+Listing = dict[str, list[tuple[str, "os.stat_result"]]]
 
 
 @dataclass(frozen=True, slots=True)

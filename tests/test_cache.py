@@ -55,6 +55,12 @@ def touch(path: Path, text: str) -> None:
     os.utime(path, ns=(moment, moment))
 
 
+def damage(path: Path) -> None:
+    """Flip every bit of a file's last byte (its checksum's): always a change."""
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 0xFF]))
+
+
 @contextmanager
 def trusting_stats() -> Iterator[None]:
     """Files written by a test are seconds old at most; let the cache trust their stats
@@ -279,7 +285,7 @@ def test_the_structure_memo_is_kept_on_disk_and_checked(tmp_path: Path) -> None:
         assert prose.written and prose.rendered == 1
         assert tree(root / "output") == clean_tree(root)
         made = next((root / ".cache/intimacy-ssg").glob("*.structure"))
-        made.write_bytes(made.read_bytes()[:-1] + b"?")  # damaged: ignored, never trusted
+        damage(made)  # ignored, never trusted
         touch(b, b.read_text() + "\nEven more prose.\n")
         config = config_of(root)
         store = CacheStore.for_config(root / ".cache", config)
@@ -725,7 +731,7 @@ def test_an_edit_writes_the_memos_changes_not_the_memos(tmp_path: Path) -> None:
         changes = next(folder.glob("*.changes"))
         a = root / "content/topic/a.md"
         touch(a, a.read_text() + "\nAnother paragraph.\n")
-        changes.write_bytes(changes.read_bytes()[:-1] + b"?")  # damaged: the memo alone
+        damage(changes)  # the memo alone is used
         store = CacheStore.for_config(root / ".cache", config_of(root))
         cache = store.load()
         result = build(config_of(root), cache=cache, store=store)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import datetime
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from unittest import mock
 
@@ -202,3 +207,87 @@ def test_the_command_exits_at_once_with_its_output_flushed(site: Path) -> None:
     found = [line for line in done.stdout.splitlines() if "title=yaml-syntax::" in line]
     assert len(found) == 40  # one print each: lost from stdout's buffer unless flushed
     assert done.stderr.rstrip().splitlines()[-1].startswith("failed: 40 errors")
+
+
+class _Lines:
+    """A running command's stderr, line by line, read in the background."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stderr is not None
+        self.stream = process.stderr
+        self.reader = threading.Thread(target=self._read, args=(self.stream,), daemon=True)
+        self.reader.start()
+
+    def close(self) -> None:
+        """After the command ended: the rest of its lines, then the pipe closed."""
+        self.reader.join(timeout=15)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        self.stream.close()
+
+    def _read(self, stream: Iterable[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
+
+    def wait_for(self, start: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if line.startswith(start):
+                return line
+        raise AssertionError(f"no line starting {start!r} in:\n{''.join(self.seen)}")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_build_watch_builds_again_after_every_change_until_stopped(
+    site: Path, stop: signal.Signals
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
+        cwd=site,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    output = site / "output/about/index.html"
+    about = site / "content/about.md"
+    try:
+        lines = _Lines(process)
+        lines.wait_for("built 2 pages")
+        lines.wait_for("watching ")
+        about.write_text(page("About", "A watched edit.\n"))
+        lines.wait_for("built 2 pages")
+        assert "A watched edit." in output.read_text()
+        about.write_text("---\ntitle: [\n---\n")
+        lines.wait_for("content/about.md:3:1: error[yaml-syntax]")
+        lines.wait_for("failed: 1 error")
+        assert "A watched edit." in output.read_text()  # the last good output, as it was
+        yaml = site / "site.yaml"
+        yaml.write_text(yaml.read_text().replace("title: T\n", "title: Renamed\n"))
+        lines.wait_for("failed: 1 error")  # read again: the page is still broken
+        about.write_text(page("About", "Fixed.\n"))
+        lines.wait_for("built 2 pages")
+        assert "Fixed." in output.read_text() and "Renamed" in output.read_text()
+    finally:
+        process.send_signal(stop)
+        code = process.wait(timeout=15)
+    lines.close()
+    assert code == 0
+    assert lines.seen[-1] == "stopped watching\n"
+    assert not [line for line in lines.seen if "Traceback" in line]
+    # each watched build saved the cache: a build now has nothing left to render
+    again = subprocess.run(
+        [sys.executable, "-m", "intimacy_ssg", "build"], cwd=site, capture_output=True, text=True
+    )
+    assert again.returncode == 0 and "; 0 rendered, 0 files changed" in again.stderr
+
+
+def test_watch_does_not_take_a_report(capsys: pytest.CaptureFixture[str], site: Path) -> None:
+    with chdir(site):
+        code, _, err = run(capsys, "build", "--watch", "--report", "r.json")
+    assert code == 2 and "--report and --watch do not go together" in err

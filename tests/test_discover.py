@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from intimacy_ssg.discover import classify, discover_sources
-from intimacy_ssg.model import Discovered, PageKind
+from intimacy_ssg.model import Discovered, Listing, PageKind
 
 from .support import chdir, write_content
 
@@ -29,17 +29,17 @@ def test_classify_refuses_deeper_paths() -> None:
 
 
 def _discover(content: Path, static: Path, listed: bool) -> Discovered:
-    """discover_sources() walking the folders itself, or (listed) from the stats the build's
-    fingerprint took, with folder listing then made to fail: the two must agree."""
+    """discover_sources() scanning the folders itself, or (listed) from the scan the build's
+    fingerprint made, with scanning then made to fail: the two must agree."""
     if not listed:
         return discover_sources(content, static)
     from intimacy_ssg.cache import fingerprint
 
-    taken: dict[str, os.stat_result] = {}
-    fingerprint(tuple(d for d in (content, static) if d.is_dir()), "", taken)
+    listing: Listing = {}
+    fingerprint(tuple(d for d in (content, static) if d.is_dir()), "", listing)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "scandir", _no_listing)
-        return discover_sources(content, static, None, taken)
+        return discover_sources(content, static, None, listing)
 
 
 def _no_listing(*_args: object) -> None:
@@ -114,40 +114,22 @@ def test_file_listing_order_does_not_matter(
     assert [s.rel for s in first.sources] == [s.rel for s in second.sources]
 
 
-def test_stats_taken_for_the_fingerprint_are_used_not_taken_again(tmp_path: Path) -> None:
-    """The build stats every input once (cache.fingerprint) and hands discover the results."""
+def test_the_fingerprints_scan_is_used_not_made_again(tmp_path: Path) -> None:
+    """The build scans and stats every input once (cache.fingerprint) and hands discover
+    the results."""
     from intimacy_ssg.cache import fingerprint
 
     content = write_content(tmp_path, {"index.md": "", "topic/index.md": "", "topic/a.md": ""})
-    taken: dict[str, os.stat_result] = {}
-    fingerprint((content,), "", taken)
-    names = ("", "index.md", "topic", "topic/index.md", "topic/a.md")  # "": listed whole
-    assert sorted(taken) == sorted(str(content / name) for name in names)
-    real = os.stat(content / "topic/a.md")
-    taken[str(content / "topic/a.md")] = os.stat_result((real.st_mode, 42, *real[2:]))
-    found = discover_sources(content, tmp_path / "static", None, taken)
+    listing: Listing = {}
+    fingerprint((content,), "", listing)
+    assert {folder: [name for name, _ in entries] for folder, entries in listing.items()} == {
+        str(content): ["index.md", "topic"],
+        str(content / "topic"): ["a.md", "index.md"],
+    }
+    a = listing[str(content / "topic")][0][1]
+    listing[str(content / "topic")][0] = ("a.md", os.stat_result((a.st_mode, 42, *a[2:])))
+    found = discover_sources(content, tmp_path / "static", None, listing)
     assert found.stats["topic/a.md"][2] == 42  # the inode given, not one taken again
     assert (
         found.stats["index.md"] == discover_sources(content, tmp_path / "static").stats["index.md"]
     )
-
-
-def test_an_unchanged_file_takes_its_cached_pages_source(tmp_path: Path) -> None:
-    """Its slug and place were checked when it was cached: discover neither reads it nor
-    checks it again, and hands on the cached page's source as it is."""
-    from intimacy_ssg.model import FrontMatter, Page
-
-    content = write_content(tmp_path, {"index.md": "home", "topic/index.md": "", "topic/a.md": "a"})
-    first = discover_sources(content, tmp_path / "static")
-    known = {s.rel: (first.stats[s.rel], s.digest) for s in first.sources}
-    cached = {
-        (s.rel, s.digest): Page(s, FrontMatter(s.slug, ""), b"", (), (), (), 0, ())
-        for s in first.sources
-    }
-    (content / "topic/a.md").write_text("a, edited at more length")
-    second = discover_sources(content, tmp_path / "static", known, None, cached)
-    by_rel = {s.rel: s for s in second.sources}
-    assert by_rel["index.md"] is cached[("index.md", known["index.md"][1])].source
-    assert by_rel["topic/a.md"].data == b"a, edited at more length"  # changed: read again
-    assert second.stats == discover_sources(content, tmp_path / "static").stats
-    assert second.clusters == first.clusters == ("topic",)

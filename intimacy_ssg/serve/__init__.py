@@ -17,42 +17,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-)
-from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from ..build import BuildResult, build
 from ..cache import BuildCache
 from ..config import Config, ConfigError, load_config
 from ..diagnostics import Diagnostic, plural
 from .server import LiveState, PreviewServer, start_server
-from .watcher import Classifier, Debouncer
+from .watcher import Classifier, Debouncer, observe
 
 __all__ = ["Preview"]
-
-
-# The events that can change the site. Not opening or reading a file: every build scans the
-# watched folders, and on Linux each directory it opens would wake the watcher (at 10,000
-# pages, thousands of events per build competing with it).
-EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileClosedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
 
 
 @dataclass
@@ -89,14 +63,7 @@ class Preview:
                 ignored=(self.site_dir.parent, project / "output", project / ".cache"),
             )
         )
-        self.observer = Observer()
-        self.observer.schedule(self.debouncer, str(project), recursive=False, event_filter=EVENTS)
-        for folder in (content, templates, static):
-            if folder.is_dir():
-                self.observer.schedule(
-                    self.debouncer, str(folder), recursive=True, event_filter=EVENTS
-                )
-        self.observer.start()
+        self.observer: BaseObserver = observe(self.debouncer, project, (content, templates, static))
         self.worker = threading.Thread(target=self._loop, name="builder", daemon=True)
         self.worker.start()
 

@@ -14,13 +14,40 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 IGNORED = re.compile(
     r"(^|/)\.[^/]*$|~$|\.sw[a-p]$|(^|/)4913$|___jb_(tmp|old)___$|(^|/)\.goutputstream-|"
     r"(^|/)#[^/]*#$|\.tmp$"
 )
 KINDS = ("config", "template", "content", "static")
+
+# The events that can change the site. Not opening or reading a file: every build scans the
+# watched folders, and on Linux each directory it opens would wake the watcher (at 10,000
+# pages, thousands of events per build competing with it).
+EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
 
 
 class Classifier:
@@ -98,3 +125,17 @@ class Debouncer(FileSystemEventHandler):
                 else:
                     self.lock.wait(0.2)
         return None
+
+
+def observe(
+    handler: FileSystemEventHandler, project: Path, folders: tuple[Path, ...]
+) -> BaseObserver:
+    """Start watching the project folder itself (for site.yaml) and, recursively, each of
+    `folders` that exists; stop() and join() the returned observer when done."""
+    observer = Observer()
+    observer.schedule(handler, str(project), recursive=False, event_filter=EVENTS)
+    for folder in folders:
+        if folder.is_dir():
+            observer.schedule(handler, str(folder), recursive=True, event_filter=EVENTS)
+    observer.start()
+    return observer
