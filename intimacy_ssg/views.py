@@ -239,7 +239,8 @@ class Later(Sequence[T]):
             other = other._all()
         return isinstance(other, tuple | list) and tuple(self._all()) == tuple(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:  # as the tuple it stands for (SiteView is hashable)
+        return hash(self._all())
 
     def __repr__(self) -> str:
         return repr(self._all())
