@@ -111,6 +111,8 @@ def watch_latency(project: Path, content: Path, output: Path, edits: int = 5) ->
             for line in watcher.stderr:
                 if line.startswith(start):
                     return line
+                if line.startswith("failed"):
+                    raise SystemExit(f"build --watch failed: {line}")
             raise SystemExit(f"build --watch ended before saying {start!r}")
 
         said("watching ")

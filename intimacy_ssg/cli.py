@@ -327,7 +327,6 @@ def _watch(
             if later is not None and cache is not None:
                 later.save(cache, pages_changed=True)
     except KeyboardInterrupt:
-        building = False
         print("interrupted: the previous output was left as it was", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:

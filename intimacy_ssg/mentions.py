@@ -114,7 +114,7 @@ def _find(
     pages: list[tuple[Page, bytes]],
     memo: MentionMemo | None,
     fresh: MentionMemo,
-    table: bytes,
+    table_digest: bytes,
     phrases: Phrases,
 ) -> None:
     """Fill `fresh` for `pages`, looking each up in `memo` by its full key first."""
@@ -123,7 +123,7 @@ def _find(
         linked = graph.links_to.get(page.id, ())
         key = b""
         if memo is not None:
-            h = hashlib.blake2b(table, digest_size=16)
+            h = hashlib.blake2b(table_digest, digest_size=16)
             source = page.source
             h.update(f"\1{source.rel}\0{source.display}\0".encode() + source.digest)
             h.update("\0".join(linked).encode())
