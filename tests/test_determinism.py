@@ -85,3 +85,41 @@ def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
         assert [d.format() for d in one.diagnostics] == [d.format() for d in two.diagnostics]
         if name == "broken":
             assert any(d.code == "template-error" for d in two.diagnostics)
+
+
+def test_outputs_written_by_forked_processes_are_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forked render processes stage the outputs they render themselves (each process does
+    its share of creating folders and files): the tree, what the cache records of it, and
+    a check's digests must be those of one process writing everything."""
+    from intimacy_ssg import render
+    from intimacy_ssg.cache import BuildCache
+
+    base = load_config(REPO)
+    caches: dict[int, BuildCache] = {}
+    for jobs in (1, 2):
+        monkeypatch.setattr(render, "POOL_MIN", 2 if jobs == 2 else 10**9)
+        caches[jobs] = BuildCache()
+        config = replace(base, output_dir=tmp_path / f"out-{jobs}")
+        built = build(config, jobs=jobs, cache=caches[jobs])
+        assert built.written and built.rendered > 30
+        again = build(config, jobs=jobs, cache=caches[jobs], keep_outputs=False)
+        assert again.unchanged or (again.rendered, again.changed) == (0, 0)
+    assert tree(tmp_path / "out-1") == tree(tmp_path / "out-2")
+    one, two = caches[1].output, caches[2].output
+    assert one is not None and two is not None and one.keys() == two.keys()
+    assert {rel: s.digest for rel, s in one.items()} == {rel: s.digest for rel, s in two.items()}
+    for rel, state in two.items():  # each recorded state is the very file in output/
+        st = os.stat(tmp_path / "out-2" / rel)
+        assert (state.size, state.mtime_ns, state.ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+    checked = {}
+    for jobs in (1, 2):
+        monkeypatch.setattr(render, "POOL_MIN", 2 if jobs == 2 else 10**9)
+        cache = BuildCache()
+        build(base, write=False, jobs=jobs, cache=cache)
+        checked[jobs] = {rel: memo.digest for rel, memo in cache.rendered.items()}
+    assert (
+        checked[1] == checked[2] == {rel: s.digest for rel, s in one.items() if rel in checked[1]}
+    )
+    assert len(checked[1]) > 30

@@ -90,11 +90,15 @@ def test_stale_staging_folders_from_killed_builds_are_removed(tmp_path: Path) ->
     assert not stale.exists()
 
 
-def test_refuses_to_write_outside_the_output_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "rel", ["../evil.html", "a/../../evil.html", "/tmp/evil.html", "a//evil.html", "./evil.html"]
+)
+def test_refuses_to_write_outside_the_output_folder(tmp_path: Path, rel: str) -> None:
     with pytest.raises(ValueError, match="outside the output folder"):
-        write_output((OutputFile("../evil.html", b"x"),), (), tmp_path, tmp_path / "out")
+        write_output((OutputFile(rel, b"x"),), (), tmp_path, tmp_path / "out")
     assert not (tmp_path / "evil.html").exists()
     assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.staging-*"))  # the staging folder went too
 
 
 def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path: Path) -> None:
