@@ -302,8 +302,16 @@ def _watch(
         if building:
             raise KeyboardInterrupt
 
+    try:
+        observer = observe(debouncer, project, folders)
+    except OSError as exc:  # e.g. Linux's limit on inotify watches
+        print(
+            f"intimacy-ssg {args.command}: cannot watch {display_path(project)}: "
+            f"{exc.strerror or exc} (on Linux, raise fs.inotify.max_user_watches)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     handlers = {held: signal.signal(held, on_signal) for held in (signal.SIGINT, signal.SIGTERM)}
-    observer = observe(debouncer, project, folders)
     try:
         print(f"watching {display_path(project)} for changes (Ctrl-C to stop)", file=sys.stderr)
         while (kinds := debouncer.wait(stop)) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import queue
 import signal
@@ -291,3 +292,22 @@ def test_watch_does_not_take_a_report(capsys: pytest.CaptureFixture[str], site: 
     with chdir(site):
         code, _, err = run(capsys, "build", "--watch", "--report", "r.json")
     assert code == 2 and "--report and --watch do not go together" in err
+
+
+def test_watch_says_when_the_folders_cannot_be_watched(
+    capsys: pytest.CaptureFixture[str], site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intimacy_ssg.serve import watcher
+
+    def no_watches(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(watcher, "observe", no_watches)
+    with chdir(site):
+        code, _, err = run(capsys, "build", "--watch")
+    assert code == 2
+    assert err.splitlines()[0].startswith("built 2 pages")  # built once all the same
+    assert err.splitlines()[-1] == (
+        "intimacy-ssg build: cannot watch .: inotify watch limit reached "
+        "(on Linux, raise fs.inotify.max_user_watches)"
+    )
