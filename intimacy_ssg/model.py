@@ -306,6 +306,7 @@ class Rendered:
     key: bytes
     digest: bytes
     lint: tuple[Diagnostic, ...] = ()
+    members: str = ""  # the site-wide members key it read, if it read it (views.Watched)
 
 
 pickling.register(globals())

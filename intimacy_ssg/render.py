@@ -70,11 +70,17 @@ class Sink:
         self.seen: set[str] = set()
         self.rendered = 0  # outputs rendered rather than reused
 
-    def reuse(self, rel: str, key: bytes) -> tuple[Diagnostic, ...] | None:
+    def reuse(
+        self, rel: str, key: bytes, members: Callable[[], str] | None = None
+    ) -> tuple[Diagnostic, ...] | None:
+        """`members`: the site-wide members key now (views.ViewBuilder.members_key), asked
+        for only when the output read it when last rendered."""
         if self.memo is None or self.keep:
             return None
         hit = self.memo.get(rel)
         if hit is None or hit.key != key:
+            return None
+        if hit.members and (members is None or hit.members != members()):
             return None
         if self.writer is not None and not self.writer.unchanged(rel, hit.digest):
             return None
@@ -82,10 +88,16 @@ class Sink:
         return hit.lint
 
     def emit(
-        self, rel: str, data: bytes | Staged, key: bytes = b"", lint: tuple[Diagnostic, ...] = ()
+        self,
+        rel: str,
+        data: bytes | Staged,
+        key: bytes = b"",
+        lint: tuple[Diagnostic, ...] = (),
+        members: str = "",
     ) -> None:
         """`data`: the output's bytes, or a Staged when a forked process handled them (see
-        stage_apart(); never when the bytes are to be kept)."""
+        stage_apart(); never when the bytes are to be kept). `members`: the site-wide
+        members key, if rendering it read that part of the site-wide view."""
         self.seen.add(rel)
         if isinstance(data, Staged):
             known = data.digest
@@ -98,7 +110,7 @@ class Sink:
             if self.keep:
                 self.outputs.append(OutputFile(rel, data))
         if self.memo is not None and key:
-            self.memo[rel] = Rendered(key, known, lint)
+            self.memo[rel] = Rendered(key, known, lint, members)
 
     def stage_apart(self) -> Callable[[str, bytes], Staged] | None:
         """What a forked render process does with an output's bytes instead of sending them
@@ -134,8 +146,10 @@ class _Job:
 
 
 BASE_KEY = ""  # where `keys` holds ViewBuilder.base_key() (no output is named "")
-# an output's bytes (or, from a forked process, what became of them), its lint, its failure
-Done = tuple[bytes | Staged | None, tuple[Diagnostic, ...], tuple[str, int, str] | None]
+MEMBERS_KEY = "/"  # and ViewBuilder.members_key(), once made (no output is named "/")
+# an output's bytes (or, from a forked process, what became of them), its lint, its failure,
+# and whether rendering it read the watched part of the site-wide view (views.Watched)
+Done = tuple[bytes | Staged | None, tuple[Diagnostic, ...], tuple[str, int, str] | None, bool]
 POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's own process
 
 
@@ -156,15 +170,24 @@ def render_site(
     `keys` (from the build cache, kept only while the site's structure key is unchanged)
     holds each output's render key with what else it was computed from (the page's source
     digest and the template's version): a key is computed again only when those differ.
-    It also holds, under BASE_KEY, the site-wide part every key is made from.
+    It also holds, under BASE_KEY, the site-wide part every key is made from, and under
+    MEMBERS_KEY the part only outputs that read it depend on (see Sink.reuse).
     Many outputs to render are shared among `jobs` forked processes (default: one per
     core); results are taken in order, so the output does not depend on scheduling."""
     sink = sink or Sink(keep=True)
     known = keys if keys is not None else {}
     fresh: dict[str, tuple[bytes, bytes]] = {}
     env, versions = _templates(config.templates_dir, versions_memo)
-    base = known.get(BASE_KEY)  # the site-wide part of every key, made from all the clusters
-    views = ViewBuilder(site, links, graph, config, unmarked, base[1].decode() if base else "")
+    base, members = known.get(BASE_KEY), known.get(MEMBERS_KEY)
+    views = ViewBuilder(
+        site,
+        links,
+        graph,
+        config,
+        unmarked,
+        base[1].decode() if base else "",
+        members[1].decode() if members else "",  # made from every cluster: kept, not remade
+    )
     fresh[BASE_KEY] = (b"", views.base_key().encode())
     plan: list[_Job | tuple[Diagnostic, ...]] = []  # in output order: a job, or reused lint
 
@@ -176,7 +199,7 @@ def render_site(
         source: str,
         structured: Page | None = None,
     ) -> None:
-        kept = sink.reuse(rel, key)  # reused: its lint; else a job (made only then)
+        kept = sink.reuse(rel, key, views.members_key)  # reused: its lint; else a job
         plan.append(
             kept if kept is not None else _Job(template, make, source, rel, key, structured)
         )
@@ -219,10 +242,6 @@ def render_site(
         add("search/index.html", key, "search.html", views.search_view, "the search page")
     key = views.fixed_key("404", version("404.html"))
     add("404.html", key, "404.html", views.not_found_view, "the 404 page")
-    if keys is not None:
-        keys.clear()
-        keys.update(fresh)
-
     todo = [job for job in plan if isinstance(job, _Job)]
     done = _render_all(todo, env, views, config.templates_dir, jobs, sink.stage_apart())
     lint: list[Diagnostic] = []
@@ -231,14 +250,19 @@ def render_site(
         if not isinstance(slot, _Job):
             lint.extend(slot)
             continue
-        data, found, failure = next(done)
+        data, found, failure, read = next(done)
         lint.extend(found)
         if failure is not None:
             failures[failure].append(slot.source)
             continue
         assert data is not None  # a job without a failure has its bytes
         sink.rendered += 1
-        sink.emit(slot.rel, data, slot.key, found)
+        sink.emit(slot.rel, data, slot.key, found, views.members_key() if read else "")
+    if views.members_key_made():
+        fresh[MEMBERS_KEY] = (b"", views.members_key_made().encode())
+    if keys is not None:
+        keys.clear()
+        keys.update(fresh)
 
     problems = []
     for (where, line, message), sources in sorted(failures.items()):
@@ -266,13 +290,15 @@ def _render_one(
             found = tuple(lint_jsonld(blocks, Location(job.structured.source.display, 1, 1)))
             page = replace(page, jsonld=tuple(Markup(script_json(b)) for b in blocks))
         template = env.get_template(job.template)
-        text = template.render(site=views.site_view(), page=page)
+        site_view = views.site_view()
+        views.members_read = False
+        text = template.render(site=site_view, page=page)
     except CacheDamaged:
         raise  # not the template's fault: the build starts again without the cache
     except Exception as exc:  # any template failure becomes a diagnostic
         where, line = _template_location(exc, templates_dir, job.template)
-        return None, found, (where, line, _describe(exc))
-    return text.encode("utf-8"), found, None
+        return None, found, (where, line, _describe(exc)), False
+    return text.encode("utf-8"), found, None, views.members_read
 
 
 # What forked render workers inherit (set just before the pool starts, cleared after).
@@ -297,8 +323,8 @@ def _render_and_stage(span: tuple[int, int]) -> list[Done]:
         return done
     jobs = todo[span[0] : span[1]]
     return [
-        (stage(job.rel, data) if isinstance(data, bytes) else data, lint, failure)
-        for job, (data, lint, failure) in zip(jobs, done, strict=True)
+        (stage(job.rel, data) if isinstance(data, bytes) else data, lint, failure, read)
+        for job, (data, lint, failure, read) in zip(jobs, done, strict=True)
     ]
 
 

@@ -14,7 +14,7 @@ import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -127,9 +127,9 @@ class ClusterView:
     name: str
     title: str
     url: str
-    spokes: tuple[LinkView, ...]  # the current page's spoke has current=True
+    spokes: Sequence[LinkView]  # the current page's spoke has current=True
     map_url: str = ""
-    planned: tuple[str, ...] = ()  # titles of topics promised but not written yet
+    planned: Sequence[str] = ()  # titles of topics promised but not written yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,22 +205,38 @@ class PageView:
     jsonld: tuple[Markup, ...] = ()  # JSON-LD blocks, already escaped for <script>
 
 
-class Later(Sequence[T]):
-    """A sequence of known length whose items are made on first use: a page that shows
-    only how many clusters there are (every article's header) does not make 800 views."""
+class Watched(Sequence[T]):
+    """A sequence whose items are made on first use, and whose every read (iterating,
+    indexing, printing, and, unless `counted`, its length and truth) is reported to `seen`.
+    The site-wide lists every page's template gets are these: an article's header reads
+    only how many clusters there are, so a renamed spoke elsewhere (which changes the
+    lists' items) does not make it render again (see ViewBuilder.members_key).
+    `counted`: the length is part of every render key already, so reading it is free."""
 
-    def __init__(self, length: int, make: Callable[[], tuple[T, ...]]) -> None:
-        self._length, self._make = length, make
+    def __init__(
+        self,
+        length: int,
+        make: Callable[[], tuple[T, ...]],
+        seen: Callable[[], None],
+        counted: bool = False,
+    ) -> None:
+        self._length, self._make, self._seen, self._counted = length, make, seen, counted
         self._items: tuple[T, ...] | None = None
 
     def _all(self) -> tuple[T, ...]:
+        self._seen()
         if self._items is None:
             self._items = self._make()
             assert len(self._items) == self._length
         return self._items
 
     def __len__(self) -> int:
+        if not self._counted:
+            self._seen()
         return self._length
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
 
     @overload
     def __getitem__(self, index: int) -> T: ...
@@ -235,7 +251,7 @@ class Later(Sequence[T]):
         return iter(self._all())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Later):
+        if isinstance(other, Watched):
             other = other._all()
         return isinstance(other, tuple | list) and tuple(self._all()) == tuple(other)
 
@@ -286,8 +302,9 @@ class ViewBuilder:
         config: Config,
         unmarked: frozenset[tuple[str, str]] = frozenset(),
         base_key: str = "",
+        members_key: str = "",
     ) -> None:
-        """`base_key`: base_key() as computed before for the same structure and
+        """`base_key`, `members_key`: as computed before for the same structure and
         configuration (from the build cache), so that one page's key does not need them all."""
         self.site, self.links, self.graph, self.config = site, links, graph, config
         self.unmarked = unmarked  # (page id, FAQ anchor) repeated elsewhere: no FAQPage markup
@@ -303,6 +320,8 @@ class ViewBuilder:
         for page_id, anchor in sorted(unmarked):
             self._unmarked_of[page_id].append(anchor)
         self._base_key = base_key
+        self._members_key = members_key
+        self.members_read = False  # did the output being rendered read members_key's part?
 
     @functools.cached_property
     def body_links(self) -> set[tuple[str, str]]:
@@ -341,12 +360,34 @@ class ViewBuilder:
         return hit
 
     def base_key(self) -> str:
-        """What every output depends on: the configuration and the site-wide view."""
+        """What every output depends on: the configuration and the part of the site-wide
+        view that is not watched (see site_view): how many clusters there are, and the
+        name, hub title and URL of those in the header."""
         if not self._base_key:
-            clusters = (self.cluster_key(c.name) for c in self.site.clusters)
-            joined = "\x1d".join((repr(self.config), *clusters))
+            clusters = self.site.clusters
+            heads = (
+                f"{c.name}\x1f{self.by_id[c.hub].front.title}\x1f{self.url(c.hub)}"
+                for c in clusters[:NAV_LIMIT]
+            )
+            joined = "\x1d".join((repr(self.config), str(len(clusters)), *heads))
             self._base_key = _key("", [joined]).hex()
         return self._base_key
+
+    def members_key(self) -> str:
+        """What the watched part of the site-wide view is made from: every cluster, its
+        hub, spokes and planned topics. An output whose render read it (members_read) is
+        rendered again when it changes; the others, not (see render.Sink.reuse)."""
+        if not self._members_key:
+            clusters = (self.cluster_key(c.name) for c in self.site.clusters)
+            self._members_key = _key("", ["\x1d".join(clusters)]).hex()
+        return self._members_key
+
+    def members_key_made(self) -> str:
+        """members_key() if it was given or made already, else "" (not made for this)."""
+        return self._members_key
+
+    def _read_members(self) -> None:
+        self.members_read = True
 
     def page_key(self, page: Page, template: str) -> bytes:
         source = page.source
@@ -394,14 +435,31 @@ class ViewBuilder:
             tuple(p.title for p in self.graph.planned.get(cluster.name, ())),
         )
 
+    def _watched_cluster_view(self, cluster: Cluster) -> ClusterView:
+        """A cluster as the site-wide view shows it: its name, hub title, and URLs as they
+        are; its spokes and planned topics watched (see Watched)."""
+        view = self.cluster_view(cluster)
+        spokes, planned = tuple(view.spokes), tuple(view.planned)
+        return replace(
+            view,
+            spokes=Watched(len(spokes), lambda: spokes, self._read_members),
+            planned=Watched(len(planned), lambda: planned, self._read_members),
+        )
+
     def site_view(self) -> SiteView:
-        """The same for every page (built once): a page marks its own cluster itself."""
+        """The same for every page (built once): a page marks its own cluster itself.
+        What it holds beyond base_key() is watched: reading it sets members_read."""
         if self._site_view is not None:
             return self._site_view
         clusters = self.site.clusters
-        nav = tuple(self.cluster_view(c) for c in clusters[:NAV_LIMIT])
+        nav = tuple(self._watched_cluster_view(c) for c in clusters[:NAV_LIMIT])
         later = clusters[NAV_LIMIT:]
-        every = Later(len(clusters), lambda: nav + tuple(map(self.cluster_view, later)))
+        every = Watched(
+            len(clusters),
+            lambda: nav + tuple(map(self._watched_cluster_view, later)),
+            self._read_members,
+            counted=True,  # in base_key()
+        )
         self._site_view = SiteView(
             self.config.title,
             self.config.description,
@@ -441,7 +499,7 @@ class ViewBuilder:
                     self.link(cluster.spokes[at + 1]) if at + 1 < len(cluster.spokes) else None
                 )
             else:
-                spokes = cluster_view.spokes
+                spokes = tuple(cluster_view.spokes)
         if kind is not PageKind.HOME:
             crumbs.append(LinkView(front.title, self.url(page.id), current=True))
         canonical = self.config.base_url + self.site.urls[page.id]

@@ -299,12 +299,74 @@ def test_a_changed_title_rerenders_the_pages_that_show_it(tmp_path: Path) -> Non
     with trusting_stats():
         root = project(tmp_path)
         cached_build(root)
+        before = mtimes(root / "output")
+        keys = _render_keys(root)
         touch(root / "content/other/c.md", page("Gamma Ray", "Third. [[topic/a]]\n", tags="[x]"))
         result = cached_build(root)
-    # every page shows every cluster in its header, so every page is rendered again
-    assert result.rendered == len(SITE) + 2 + 1  # pages, two maps, the 404 page
+    after = _render_keys(root)
+    # Every page's header shows the clusters, but not their spokes: only the pages that may
+    # show the spoke's title are rendered again. The home and 404 pages read every cluster
+    # (the watched part of the site-wide view); c's hub and map show their own cluster; a,
+    # b and the topic hub show c as a backlink or as related reading; c is the page itself.
+    # About and the topic map are not rendered.
+    rendered = sorted(rel for rel in after if rel.endswith(".html") and after[rel] != keys.get(rel))
+    assert rendered == [
+        "404.html",
+        "index.html",
+        "other/c/index.html",
+        "other/index.html",
+        "other/map/index.html",
+        "topic/a/index.html",
+        "topic/b/index.html",
+        "topic/index.html",
+    ]
+    assert result.rendered == len(rendered)
+    changed = mtimes(root / "output")
+    rewritten = {rel for rel in changed if changed[rel] != before.get(rel)}
+    assert "about/index.html" not in rewritten and "topic/map/index.html" not in rewritten
     assert b"Gamma Ray" in (root / "output/topic/a/index.html").read_bytes()  # a backlink
     assert tree(root / "output") == clean_tree(root)
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        "{% for c in site.nav %}{{ c.spokes|length }}/{% endfor %}",
+        "{{ site.clusters[0].spokes|map(attribute='title')|join(',') }}",
+    ],
+    ids=["spoke counts", "spoke titles"],
+)
+def test_a_template_reading_every_cluster_is_rendered_again_when_one_changes(
+    tmp_path: Path, reads: str
+) -> None:
+    """Outputs that read the site-wide view's clusters beyond the header's names (here,
+    every page, in the layout) depend on all of them: a renamed or an added spoke renders
+    every page again."""
+    with trusting_stats():
+        root = project(tmp_path)
+        layout = root / "templates/base.html"
+        touch(layout, layout.read_text().replace("</body>", f"<p>{reads}</p></body>"))
+        first = cached_build(root)
+        about = root / "output/about/index.html"
+        touch(root / "content/other/c.md", page("Gamma Ray", "Third. [[topic/a]]\n", tags="[x]"))
+        renamed = cached_build(root)
+        assert tree(root / "output") == clean_tree(root)
+        touch(root / "content/topic/d.md", page("Delta", "Fourth. [[a]] [[topic]]\n"))
+        added = cached_build(root)
+        assert added.written and tree(root / "output") == clean_tree(root)
+    if "length" in reads:
+        assert b"<p>1/3/</p>" in about.read_bytes()
+    else:
+        assert renamed.rendered == first.rendered  # every page, map and the 404 page
+        assert b"<p>Gamma Ray</p>" in about.read_bytes()
+
+
+def _render_keys(root: Path) -> dict[str, tuple[bytes, str]]:
+    """Each output's render memo (its key, and the members key it read) from the cache."""
+    store = CacheStore.for_config(root / ".cache", config_of(root))
+    cache = store.load()
+    store.load_pages(cache)
+    return {rel: (memo.key, memo.members) for rel, memo in cache.rendered.items()}
 
 
 def test_a_template_edit_rerenders_only_the_pages_using_it(tmp_path: Path) -> None:
