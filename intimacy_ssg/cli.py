@@ -176,7 +176,7 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         return EXIT_USAGE
     config = _config(args)
     store, cache = _cache(args, config)
-    code = _build_once(args, config, store, cache, write, started)
+    code = _report(args, config, cache, _run(args, config, store, cache, write), write, started)
     return _watch(args, config, store, cache, write) if args.watch else code
 
 
@@ -198,18 +198,6 @@ def _cache(args: argparse.Namespace, config: Config) -> tuple[CacheStore | None,
         return None, BuildCache() if args.watch else None
     store = CacheStore.for_config(config.project_dir / ".cache", config)
     return store, store.load()
-
-
-def _build_once(
-    args: argparse.Namespace,
-    config: Config,
-    store: CacheStore | None,
-    cache: BuildCache | None,
-    write: bool,
-    started: float,
-) -> int:
-    """One build, reported."""
-    return _report(args, config, cache, _run(args, config, store, cache, write), write, started)
 
 
 def _run(

@@ -159,10 +159,11 @@ class OutputWriter:
         self.manifest[rel] = state
         return True
 
-    def stage_apart(self, rel: str, data: bytes) -> Staged:
-        """put() as done in a forked render process: the file is staged, but what the
-        parent must record comes back as a Staged, for adopt() there."""
-        known = digest(data)
+    def stage_apart(self, rel: str, data: bytes, known: bytes = b"") -> Staged:
+        """The first half of put(), which a forked render process does alone: the file is
+        staged (unless output/ holds it), and what must be recorded comes back as a Staged,
+        for adopt() in the build's own process. `known`: the bytes' digest, if computed."""
+        known = known or digest(data)
         state = self.trusted.get(rel)
         if state is not None and state.digest == known:
             return Staged(known, None)  # output/ holds it already: nothing to write
@@ -172,7 +173,7 @@ class OutputWriter:
         return Staged(known, FileState(known, st.st_size, st.st_mtime_ns, st.st_ino))
 
     def adopt(self, rel: str, staged: Staged) -> None:
-        """Record an output another process staged (stage_apart), as put() would have."""
+        """The second half of put(): record an output staged by stage_apart()."""
         if staged.state is None:
             if not self.unchanged(rel, staged.digest):
                 raise AssertionError(f"{rel} was neither staged nor held by output/")
@@ -182,12 +183,7 @@ class OutputWriter:
 
     def put(self, rel: str, data: bytes, known: bytes = b"") -> None:
         """Stage `data` unless output/ already holds it (`known`: its digest, if computed)."""
-        known = known or digest(data)
-        if self.unchanged(rel, known):
-            return
-        target = self._target(rel)
-        target.write_bytes(data)
-        self._staged(rel, target, known)
+        self.adopt(rel, self.stage_apart(rel, data, known))
 
     def put_file(self, rel: str, source: Path) -> None:
         """A static file: copied when its bytes differ from what output/ holds."""
@@ -197,11 +193,6 @@ class OutputWriter:
         target = _inside_staging(self.root, rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
-
-    def _staged(self, rel: str, target: Path, known: bytes) -> None:
-        st = target.stat()
-        self.manifest[rel] = FileState(known, st.st_size, st.st_mtime_ns, st.st_ino)
-        self.staged.append(rel)
 
     # -- commit ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from intimacy_ssg import cache
 from intimacy_ssg.cli import main
 from intimacy_ssg.schema import schema_json
 
-from .support import SITES, chdir, make_project, page
+from .support import SITES, chdir, make_project, page, tree
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -286,6 +286,30 @@ def test_build_watch_builds_again_after_every_change_until_stopped(
         [sys.executable, "-m", "intimacy_ssg", "build"], cwd=site, capture_output=True, text=True
     )
     assert again.returncode == 0 and "; 0 rendered, 0 files changed" in again.stderr
+
+
+def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
+        cwd=site,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = _Lines(process)
+        lines.wait_for("watching ")
+        before = tree(site / "output")
+        layout = site / "templates/base.html"
+        slow = "{% for _ in range(10 ** 8) %}{% endfor %}</body>"  # a build of many seconds
+        layout.write_text(layout.read_text().replace("</body>", slow))
+        time.sleep(2)  # the change is seen and the build is under way
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=15)
+    lines.close()
+    assert code == 130
+    assert lines.seen[-1] == "interrupted: the previous output was left as it was\n"
+    assert tree(site / "output") == before
 
 
 def test_watch_does_not_take_a_report(capsys: pytest.CaptureFixture[str], site: Path) -> None:
