@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from . import diagnostics as diag
 from .cache import (
@@ -36,7 +36,7 @@ from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .model import Listing, OutputFile, Site
 from .pickling import CacheDamaged
-from .write import OutputWriter, check_output_dir, intact
+from .write import APART_MIN, OutputCheck, OutputWriter, check_output_dir, intact, output_lock
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -93,24 +93,62 @@ def build(
     tests); without it they are written as they are rendered and not kept."""
     if cache is None and store is not None:
         cache = store.load()
-    try:
-        return _build(
-            config, write, progress, today or build_date(), cache, store, jobs, keep_outputs
-        )
-    except CacheDamaged as exc:
-        if cache is None:
-            raise
-        # A cached object's packed part could not be read back (a damaged or planted cache
-        # file): nothing was written yet, so build again from scratch, and say why.
-        note = f"{exc}; built without the build cache"
-        cache.__init__(scope=cache.scope, note=note)  # type: ignore[misc]
-        if store is not None:
-            store.discard()
-        return _build(
-            config, write, progress, today or build_date(), cache, store, jobs, keep_outputs
-        )
-    finally:
-        gc.unfreeze()
+    with contextlib.ExitStack() as held:
+        out = _Out()
+        if write:  # refuse early, before any work, and hold the lock throughout
+            check_output_dir(config.output_dir)
+            out.lock = held.enter_context(output_lock(config.output_dir))
+            if cache is not None and cache.output:
+                # A fresh process reading its cache from disk: its first steps take longer
+                # than the output's stats, so a forked process does those meanwhile.
+                apart = store is not None and not store.pages_loaded
+                apart = apart and len(cache.output) >= APART_MIN
+                out.check = held.enter_context(
+                    OutputCheck(config.output_dir, cache.output, apart=apart)
+                )
+        try:
+            return _build(
+                config,
+                write,
+                progress,
+                today or build_date(),
+                cache,
+                store,
+                jobs,
+                keep_outputs,
+                out,
+            )
+        except CacheDamaged as exc:
+            if cache is None:
+                raise
+            # A cached object's packed part could not be read back (a damaged or planted
+            # cache file): nothing was written yet, so build again from scratch, and say why.
+            note = f"{exc}; built without the build cache"
+            cache.__init__(scope=cache.scope, note=note)  # type: ignore[misc]
+            if store is not None:
+                store.discard()
+            return _build(
+                config,
+                write,
+                progress,
+                today or build_date(),
+                cache,
+                store,
+                jobs,
+                keep_outputs,
+                out,
+            )
+        finally:
+            gc.unfreeze()
+
+
+@dataclass(slots=True)
+class _Out:
+    """What build() holds of the output folder for _build(): its lock (when writing) and
+    the verification of what the last build left there (when cached)."""
+
+    lock: IO[str] | None = None
+    check: OutputCheck | None = None
 
 
 def _build(
@@ -122,6 +160,7 @@ def _build(
     store: CacheStore | None,
     jobs: int | None,
     keep_outputs: bool,
+    out: _Out,
 ) -> BuildResult:
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
@@ -139,14 +178,12 @@ def _build(
     # (on 10,000 pages that costs more than rendering). No gc.collect() first: at 10,000
     # pages it alone takes half a second.
     gc.freeze()
-    if write:
-        check_output_dir(config.output_dir)  # refuse early, before any work
     if cache is not None:
         cache.reset(scope_digest(config))
     listing: Listing = {}  # scanned for the fingerprint, reused by discover
     inputs = _fingerprint(config, write, today, listing)
     if cache is not None and not keep_outputs:
-        same = _unchanged(cache, inputs, config, write)
+        same = _unchanged(cache, inputs, config, write, out.check)
         if same is not None:
             lap("no-op")
             return replace(same, timings=timings)
@@ -238,7 +275,13 @@ def _build(
         if write:
             previous = cache.output if cache is not None else None
             writer = stack.enter_context(
-                OutputWriter(config.output_dir, previous, incremental=cache is not None)
+                OutputWriter(
+                    config.output_dir,
+                    previous,
+                    incremental=cache is not None,
+                    lock=out.lock,
+                    check=out.check,
+                )
             )
         say("render")
         sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs)
@@ -314,7 +357,7 @@ def _fingerprint(
 
 
 def _unchanged(
-    cache: BuildCache, inputs: Fingerprint, config: Config, write: bool
+    cache: BuildCache, inputs: Fingerprint, config: Config, write: bool, check: OutputCheck | None
 ) -> BuildResult | None:
     """The last build's result, if none of its inputs changed and (when writing) the output
     folder still holds exactly what it wrote."""
@@ -323,7 +366,7 @@ def _unchanged(
         return None
     result = BuildResult(last.diagnostics, last.pages, write, search=last.search, unchanged=True)
     failed = result.failed(config.strict)
-    if write and not failed and not intact(config.output_dir, cache.output):
+    if write and not failed and not intact(config.output_dir, cache.output, check):
         return None
     return replace(result, written=write and not failed)
 

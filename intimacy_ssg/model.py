@@ -16,7 +16,7 @@ import enum
 import hashlib
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from . import pickling
@@ -312,9 +312,19 @@ class Rendered:
 pickling.register(globals())
 # An edit rebuild resolves nothing again: it reads the links of the pages it renders only.
 PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
-# Front matter is read for every page (titles, dates, drafts, quizzes); where its related
-# pages, sources and planned topics were written is read for the pages rendered only.
-PackedFrontMatter = pickling.packed_variant(FrontMatter, ("related", "sources", "planned"))
+# After a one-page edit, the review date of every page is read (the review-overdue check)
+# and the title of the hubs the header names; the rest of the front matter is read for the
+# pages rendered only, so it stays packed (related pages, sources and planned topics apart:
+# what the page itself shows of them is read again when it is rendered).
+PackedFrontMatter = pickling.packed_variant(
+    FrontMatter,
+    tuple(
+        f.name
+        for f in fields(FrontMatter)
+        if f.name not in {"title", "last_reviewed", "related", "sources", "planned"}
+    ),
+    ("related", "sources", "planned"),
+)
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a
 # rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for
 # the pages rendered, so it stays packed in a page loaded from the cache.

@@ -219,8 +219,11 @@ def render_site(
     tags = {n: version(n).encode() for n in {*TEMPLATES.values(), "quiz.html", "map.html"}}
     for page in site.pages:  # the one loop over every page: kept lean for one-page edits
         source = page.source
-        name = "quiz.html" if page.front.quiz else TEMPLATES[source.kind]
         rel = output_path(site.urls[source.page_id])
+        name = TEMPLATES[source.kind]
+        hit = known.get(rel)  # an unchanged source had this template: its front matter unread
+        if hit is None or hit[0] != source.digest + tags[name]:
+            name = "quiz.html" if page.front.quiz else name
         key = key_of(
             rel, source.digest + tags[name], functools.partial(views.page_key, page, version(name))
         )

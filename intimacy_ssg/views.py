@@ -14,7 +14,7 @@ import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -438,12 +438,18 @@ class ViewBuilder:
     def _watched_cluster_view(self, cluster: Cluster) -> ClusterView:
         """A cluster as the site-wide view shows it: its name, hub title, and URLs as they
         are; its spokes and planned topics watched (see Watched)."""
-        view = self.cluster_view(cluster)
-        spokes, planned = tuple(view.spokes), tuple(view.planned)
-        return replace(
-            view,
-            spokes=Watched(len(spokes), lambda: spokes, self._read_members),
-            planned=Watched(len(planned), lambda: planned, self._read_members),
+        planned = self.graph.planned.get(cluster.name, ())
+        return ClusterView(
+            cluster.name,
+            self.by_id[cluster.hub].front.title,
+            self.url(cluster.hub),
+            Watched(  # made when read: most pages never read a spoke's title or summary
+                len(cluster.spokes),
+                lambda: tuple(self.link(s) for s in cluster.spokes),
+                self._read_members,
+            ),
+            f"{self.base_path}{cluster.name}/map/",
+            Watched(len(planned), lambda: tuple(p.title for p in planned), self._read_members),
         )
 
     def site_view(self) -> SiteView:

@@ -20,6 +20,8 @@ so a mistyped --output can never wipe someone's documents.
 
 from __future__ import annotations
 
+import array
+import contextlib
 import ctypes
 import fcntl
 import hashlib
@@ -27,8 +29,9 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -104,12 +107,22 @@ class OutputWriter:
     by hand is rewritten. `incremental=False` forces a full commit."""
 
     def __init__(
-        self, output_dir: Path, previous: Manifest | None = None, *, incremental: bool = True
+        self,
+        output_dir: Path,
+        previous: Manifest | None = None,
+        *,
+        incremental: bool = True,
+        lock: IO[str] | None = None,
+        check: OutputCheck | None = None,
     ) -> None:
+        """`lock`: the output lock, when the caller holds it already (see output_lock());
+        `check`: the verification of `previous`, when the caller started it already."""
         self.output_dir = output_dir
         self.parent = output_dir.parent
         self.previous = previous
         self.incremental = incremental
+        self._held = lock
+        self._check = check
         self.manifest: Manifest = {}  # what output/ will hold after commit
         self.staged: list[str] = []
         self._lock: IO[str] | None = None
@@ -120,13 +133,18 @@ class OutputWriter:
     def __enter__(self) -> OutputWriter:
         check_output_dir(self.output_dir)
         self.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _take_lock(self.parent / f".{self.output_dir.name}.lock", self.output_dir)
+        if self._held is None:
+            self._lock = _take_lock(_lock_path(self.output_dir), self.output_dir)
         try:
             if recover(self.output_dir):
                 self.previous = None  # a build was interrupted: trust nothing about output/
             for stale in self.parent.glob(f".{self.output_dir.name}.staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
-            self.trusted = verified(self.output_dir, self.previous)
+            check = self._check
+            if check is not None and check.manifest is self.previous and self.previous:
+                self.trusted = check.result()
+            else:
+                self.trusted = verified(self.output_dir, self.previous)
             if not self.trusted or not (self.output_dir / MARKER).exists():
                 self.incremental = False
             self.staging.mkdir()
@@ -269,14 +287,119 @@ def verified(output_dir: Path, manifest: Manifest | None) -> Manifest:
     return trusted
 
 
-def intact(output_dir: Path, manifest: Manifest | None) -> bool:
-    """Does output_dir hold exactly what `manifest` says, with no interrupted build behind?"""
-    return (
-        bool(manifest)
-        and (output_dir / MARKER).is_file()
-        and not leftovers(output_dir)
-        and len(verified(output_dir, manifest)) == len(manifest or {})
-    )
+def intact(output_dir: Path, manifest: Manifest | None, check: OutputCheck | None = None) -> bool:
+    """Does output_dir hold exactly what `manifest` says, with no interrupted build behind?
+    `check`: the verification of `manifest`, if started already."""
+    if not manifest or not (output_dir / MARKER).is_file() or leftovers(output_dir):
+        return False
+    trusted = check.result() if check is not None and check.manifest is manifest else None
+    if trusted is None:
+        trusted = verified(output_dir, manifest)
+    return len(trusted) == len(manifest)
+
+
+APART_MIN = 1000  # outputs to verify before a forked process pays for itself (about 2 ms)
+
+
+class OutputCheck:
+    """verified(output_dir, manifest), asked for with result(). With `apart`, a forked
+    process works it out while the build goes on with its other first steps (at 10,000
+    pages, 11,700 stats: 40 ms); the answer is the same. Start one only while holding the
+    output lock (output_lock()), so that no other build commits between the stats and
+    their use. Use as a context manager: leaving it reaps the process, asked or not."""
+
+    def __init__(self, output_dir: Path, manifest: Manifest | None, *, apart: bool = False):
+        self.output_dir, self.manifest = output_dir, manifest
+        self._answer: Manifest | None = None
+        self._pid, self._pipe = 0, -1
+        if apart and manifest and hasattr(os, "fork"):
+            self._start(manifest)
+
+    def _start(self, manifest: Manifest) -> None:
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # the forked process: the positions of the entries not trusted, then out
+            try:
+                os.close(read)
+                trusted = verified(self.output_dir, manifest)
+                gone = array.array("I", (n for n, rel in enumerate(manifest) if rel not in trusted))
+                view = memoryview(len(gone).to_bytes(4, "little") + gone.tobytes())
+                while view:
+                    view = view[os.write(write, view) :]
+            finally:
+                os._exit(0)  # never the build's own exit path (no atexit, no flushing)
+        os.close(write)
+        self._pid, self._pipe = pid, read
+
+    def result(self) -> Manifest:
+        if self._answer is None:
+            answer = self._collect() if self._pid else None
+            self._answer = (
+                answer if answer is not None else verified(self.output_dir, self.manifest)
+            )
+        return self._answer
+
+    def _collect(self) -> Manifest | None:
+        """The forked process's answer; None if it sent none whole (then work it out here)."""
+        manifest = self.manifest or {}
+        try:
+            with open(self._pipe, "rb") as pipe:
+                data = pipe.read()
+        except OSError:
+            return None
+        finally:
+            self._pipe = -1
+            self._reap()
+        count = int.from_bytes(data[:4], "little")
+        if len(data) < 4 or len(data) != 4 + 4 * count:
+            return None
+        gone = array.array("I")
+        gone.frombytes(data[4:])
+        if any(n >= len(manifest) for n in gone):
+            return None
+        skip = set(gone)
+        return {rel: state for n, (rel, state) in enumerate(manifest.items()) if n not in skip}
+
+    def _reap(self) -> None:
+        if self._pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = 0
+
+    def close(self) -> None:
+        if self._pipe >= 0:  # never asked: the process is not needed any more
+            os.close(self._pipe)
+            self._pipe = -1
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        self._reap()
+
+    def __enter__(self) -> OutputCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def output_lock(output_dir: Path) -> Iterator[IO[str]]:
+    """The lock OutputWriter takes, held for a whole build (see build.build): a second build
+    into the same folder fails at once, before any work."""
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    handle = _take_lock(_lock_path(output_dir), output_dir)
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def _lock_path(output_dir: Path) -> Path:
+    return output_dir.parent / f".{output_dir.name}.lock"
 
 
 def write_output(

@@ -8,8 +8,10 @@ mtime), and that a corrupt, foreign or planted cache is ignored, never trusted.
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import zlib
@@ -28,9 +30,9 @@ from intimacy_ssg import load_config
 from intimacy_ssg.build import BuildResult, build
 from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore
 from intimacy_ssg.config import Config
-from intimacy_ssg.write import OutputWriter, recover
+from intimacy_ssg.write import OutputCheck, OutputWriter, recover
 
-from .support import GRAPH_RULES_OFF, make_project, page, tree
+from .support import GRAPH_RULES_OFF, REPO, make_project, page, tree
 
 SITE = {
     "index.md": page("Home", "Welcome. [[topic]] [[other]] [[about]]\n"),
@@ -393,15 +395,38 @@ def test_a_static_file_edit_is_only_copied(tmp_path: Path) -> None:
     assert tree(root / "output") == clean_tree(root)
 
 
-def test_a_hand_edited_output_file_is_rewritten(tmp_path: Path) -> None:
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "forked"])
+@pytest.mark.parametrize("edit", [False, True], ids=["no-op", "prose-edit"])
+def test_a_hand_edited_output_file_is_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart: bool, edit: bool
+) -> None:
+    """What the last build wrote is verified by stat before it is trusted: in this process,
+    or (for a large site read from disk) in a forked one meanwhile (write.OutputCheck)."""
+    forks = []
+    start = OutputCheck._start
+
+    def counted(self: OutputCheck, manifest: dict[str, object]) -> None:
+        forks.append(1)
+        start(self, manifest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(OutputCheck, "_start", counted)
+    monkeypatch.setattr(
+        importlib.import_module("intimacy_ssg.build"), "APART_MIN", 0 if apart else 10**9
+    )
     with trusting_stats():
         root = project(tmp_path)
         cached_build(root)
+        assert cached_build(root).unchanged  # the check passes when nothing changed
         good = (root / "output/about/index.html").read_bytes()
         (root / "output/about/index.html").write_bytes(b"defaced")
+        if edit:
+            b = root / "content/topic/b.md"
+            touch(b, b.read_text() + "\nMore prose.\n")
         result = cached_build(root)
     assert not result.unchanged
     assert (root / "output/about/index.html").read_bytes() == good
+    assert tree(root / "output") == clean_tree(root)
+    assert len(forks) == (2 if apart else 0)  # the two builds that had an output to check
 
 
 def test_no_cache_builds_everything_and_saves_nothing(tmp_path: Path) -> None:
@@ -618,8 +643,40 @@ def test_a_prose_edit_from_disk_unpacks_only_the_page_it_renders(tmp_path: Path)
     assert type(pages["topic/b"]) is not PackedPage  # parsed again: a plain Page
     others = [p for p in pages.values() if p.id != "topic/b"]
     assert others and all(type(p) is PackedPage for p in others)
-    assert [p.id for p in others if any(_unpacked(p)) or any(_unpacked(p.front))] == []
+    assert [p.id for p in others if any(_unpacked(p))] == []  # bodies: its own only
+    # front matter: of the pages its own output shows only (its hub, sibling and related
+    # page); "about", "index" and "other" stay packed (the header's titles are not packed)
+    shows = {"topic", "topic/a", "other/c"}
+    assert {p.id for p in others if any(_unpacked(p.front))} <= shows
     assert type(result.graph) is PackedGraph and _unpacked(result.graph) == [False, False]
+
+
+def test_a_quiz_page_keeps_its_template_through_cached_rebuilds(tmp_path: Path) -> None:
+    """A rebuild picks an unchanged page's template from its render memo, without reading
+    its front matter (see render_site): the quiz must still get quiz.html, and lose it
+    when its source drops the quiz."""
+    front = (REPO / "content/quiz.md").read_text().split("---\n")[1]
+    skip = ("related:", "author:")  # pages and authors this small site does not have
+    front = "".join(line for line in front.splitlines(True) if not line.startswith(skip))
+    front = re.sub(r"links: \[.*\]", "links: [topic/a]", front)
+    quiz = f"---\n{front}---\nA reflection. [[topic]]\n"
+    with trusting_stats():
+        root = project(tmp_path, {**SITE, "quiz.md": quiz})
+        assert cached_build(root).written
+
+        def form() -> bool:
+            return '<form class="quiz"' in (root / "output/quiz/index.html").read_text()
+
+        assert form()
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")  # another page edited: the quiz reused
+        assert cached_build(root).rendered == 1 and form()
+        touch(root / "content/quiz.md", quiz + "\nMore.\n")  # the quiz itself edited
+        assert cached_build(root).rendered >= 1 and form()
+        assert tree(root / "output") == clean_tree(root)
+        touch(root / "content/quiz.md", page("Quiz", "No statements now. [[topic]]\n"))
+        assert cached_build(root).written and not form()
+        assert tree(root / "output") == clean_tree(root)
 
 
 def test_a_prose_edit_from_disk_reuses_the_phrase_table_and_the_site_wide_key(

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from intimacy_ssg import ConfigError, build, load_config
+from intimacy_ssg import write as write_module
 from intimacy_ssg.model import OutputFile, StaticFile
-from intimacy_ssg.write import MARKER, write_output
+from intimacy_ssg.write import (
+    MARKER,
+    FileState,
+    Manifest,
+    OutputCheck,
+    digest,
+    verified,
+    write_output,
+)
 
 from .support import REPO, build_content, chdir, page, tree, write_content
 
@@ -146,3 +156,62 @@ def test_search_can_be_switched_off(tmp_path: Path) -> None:
     assert result.search == "off"
     assert not (tmp_path / "output/pagefind").exists()
     assert not (tmp_path / "output/search").exists()
+
+
+# -- verifying what the last build wrote ---------------------------------------------------
+
+
+def written(root: Path, files: dict[str, bytes]) -> Manifest:
+    """Write files under root and return their manifest, as a build records it."""
+    manifest: Manifest = {}
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        st = path.stat()
+        manifest[rel] = FileState(digest(data), st.st_size, st.st_mtime_ns, st.st_ino)
+    return manifest
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "forked"])
+def test_an_output_check_trusts_only_untouched_files(tmp_path: Path, apart: bool) -> None:
+    files = {f"p{n}/index.html": f"page {n}".encode() for n in range(50)}
+    manifest = written(tmp_path, files)
+    (tmp_path / "p3/index.html").write_bytes(b"edited by hand, longer")
+    (tmp_path / "p7/index.html").unlink()
+    os.utime(tmp_path / "p9/index.html", ns=(1, 1))  # same bytes, touched since
+    with OutputCheck(tmp_path, manifest, apart=apart) as check:
+        forked = check._pid != 0
+        trusted = check.result()
+        assert check.result() is trusted  # asked twice, worked out once
+    assert forked == apart
+    assert trusted == verified(tmp_path, manifest)
+    assert sorted(manifest.keys() - trusted.keys()) == [f"p{n}/index.html" for n in (3, 7, 9)]
+
+
+def test_an_output_check_works_it_out_itself_when_the_forked_process_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = written(tmp_path, {"a.html": b"a", "b.html": b"b"})
+    (tmp_path / "b.html").write_bytes(b"bb")
+    parent = os.getpid()
+    real = write_module.verified
+
+    def dying(output_dir: Path, wanted: Manifest | None) -> Manifest:
+        if os.getpid() != parent:
+            os._exit(0)  # the forked process ends without an answer
+        return real(output_dir, wanted)
+
+    monkeypatch.setattr(write_module, "verified", dying)
+    with OutputCheck(tmp_path, manifest, apart=True) as check:
+        assert check._pid != 0
+        assert list(check.result()) == ["a.html"]
+
+
+def test_an_output_check_never_asked_leaves_no_process_behind(tmp_path: Path) -> None:
+    manifest = written(tmp_path, {"a.html": b"a"})
+    with OutputCheck(tmp_path, manifest, apart=True) as check:
+        pid = check._pid
+        assert pid != 0
+    with pytest.raises(ChildProcessError):  # reaped already: no zombie
+        os.waitpid(pid, os.WNOHANG)
