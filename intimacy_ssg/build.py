@@ -34,6 +34,7 @@ from .cache import (
 )
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
+from .forked import Apart
 from .model import Listing, OutputFile, Site
 from .pickling import CacheDamaged
 from .write import APART_MIN, OutputCheck, OutputWriter, check_output_dir, intact, output_lock
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from .graph import Graph
 
 Progress = Callable[[str], None]
+
+APART_MIN_PAGES = 1000  # pages before the mention check is worth a forked process
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +194,9 @@ def _build(
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import build_graph, graph_json
+    from .graph import build_graph, graph_json, links_out
     from .links import resolve_links
-    from .mentions import find_unlinked_mentions
+    from .mentions import unlinked_mentions
     from .parallel import parse_all
     from .render import Sink, render_site
     from .site import assemble_site, shapes_key, structure_key
@@ -242,33 +245,45 @@ def _build(
 
     structure = structure_key(shapes, config) if cache is not None else b""
     memo = cache.structure if cache is not None else None
-    if memo is not None and memo.key == structure:
+    mentions = cache.mentions if cache is not None else None
+    reused = memo is not None and memo.key == structure
+    if memo is not None and reused:
         links, graph = memo.links, memo.graph  # an edit to prose: nothing here can change
+        linked, table = graph.links_to, memo.phrases
         lap("link")
     else:
         say("link")
         links = resolve_links(site, config.base_path)
+        linked, table = links_out(site, links), b""
         lap("link")
-        say("graph")
-        graph = build_graph(site, links, config, cache.related if cache is not None else None)
-        memo = StructureMemo(structure, links, graph) if cache is not None else None
-        if cache is not None:
-            cache.structure = memo
+    # The mention check needs the links only: when every page is checked again (a new
+    # structure), a forked process does it while this one makes the graph and checks FAQs.
+    apart = not reused and len(site.pages) >= APART_MIN_PAGES
+    with Apart(unlinked_mentions, site, linked, mentions, structure, table, fork=apart) as check:
+        if not reused:
+            say("graph")
+            related = cache.related if cache is not None else None
+            graph = build_graph(site, links, config, related, linked)
+            memo = StructureMemo(structure, links, graph) if cache is not None else None
+            if cache is not None:
+                cache.structure = memo
+        lap("graph")
+
+        say("faq")
+        groups = repeated_groups(site.pages, cache.faq_groups if cache is not None else None)
+        problems += check_repeated(groups)
+        problems += review_overdue(site.pages, config, today)
+        lap("faq")
+        found_mentions, table, fresh = check.result()
     problems += links.diagnostics
     problems += graph.diagnostics
-    mentions = cache.mentions if cache is not None else None
-    table = memo.phrases if memo is not None else b""
-    found_mentions, table = find_unlinked_mentions(site, graph, mentions, structure, table)
     problems += found_mentions
+    if mentions is not None:
+        mentions.clear()
+        mentions.update(fresh)
     if memo is not None:
         memo.phrases = table
-    lap("graph")
-
-    say("faq")
-    groups = repeated_groups(site.pages, cache.faq_groups if cache is not None else None)
-    problems += check_repeated(groups)
-    problems += review_overdue(site.pages, config, today)
-    lap("faq")
+    lap("mentions")
 
     with contextlib.ExitStack() as stack:
         writer = None

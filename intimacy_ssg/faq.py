@@ -96,10 +96,10 @@ def repeated_groups(
 
 
 def _group(pages: Sequence[Page], asked: list[tuple[int, int]]) -> list[list[int]]:
+    keys = [normalise(pages[p].faq[q].question) for p, q in asked]
     entries = [
-        _Entry(pages[p], item, frozenset(normalise(item.question).split()) - STOPWORDS)
-        for p, q in asked
-        for item in [pages[p].faq[q]]
+        _Entry(pages[p], pages[p].faq[q], frozenset(key.split()) - STOPWORDS)
+        for (p, q), key in zip(asked, keys, strict=True)
     ]
     parent = list(range(len(entries)))
 
@@ -115,8 +115,7 @@ def _group(pages: Sequence[Page], asked: list[tuple[int, int]]) -> list[list[int
             parent[max(ra, rb)] = min(ra, rb)
 
     exact: dict[str, int] = {}
-    for i, entry in enumerate(entries):
-        key = normalise(entry.item.question)
+    for i, key in enumerate(keys):
         if key in exact:
             union(exact[key], i)
         else:
@@ -134,14 +133,20 @@ def _group(pages: Sequence[Page], asked: list[tuple[int, int]]) -> list[list[int
             candidates.update(index[word])
         for word in entry.words:
             index[word].append(i)
-        if not entry.words:
+        words = entry.words
+        size = len(words)
+        if not size:
             continue
+        # Jaccard |a & b| / |a | b| >= NEAR, with |a | b| = |a| + |b| - |a & b|; it can be
+        # no more than min(|a|, |b|) / max(|a|, |b|), so sizes far apart are skipped.
+        low, high = size * NEAR, size / NEAR
         for j in candidates:
             other = entries[j]
-            if other.page is entry.page:
+            theirs = len(other.words)
+            if theirs < low or theirs > high or other.page is entry.page:
                 continue
-            overlap = len(entry.words & other.words) / len(entry.words | other.words)
-            if overlap >= NEAR:
+            common = len(words & other.words)
+            if common / (size + theirs - common) >= NEAR:
                 union(i, j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(entries)):

@@ -75,9 +75,31 @@ class Graph:
 RelatedMemo = dict[str, tuple[bytes, tuple[str, ...]]]  # page id -> key, related ids
 
 
-def build_graph(site: Site, links: Links, config: Config, memo: RelatedMemo | None = None) -> Graph:
+def links_out(site: Site, links: Links) -> dict[str, tuple[str, ...]]:
+    """Graph.links_to alone: the other pages each page's body (and its quiz profiles) links
+    to, sorted. The mention check needs no more, so it can start before the graph is made."""
+    pages = site.by_id or {p.id: p for p in site.pages}
+    out: dict[str, tuple[str, ...]] = {}
+    for page in site.pages:
+        targets = {r.target for r in links.resolved.get(page.id, ())}
+        targets.update(t for profile in links.profiles.get(page.id, ()) for t, _ in profile)
+        targets = {t for t in targets if t != page.id and t in pages}
+        if targets:
+            out[page.id] = tuple(sorted(targets))
+    return dict(sorted(out.items()))
+
+
+def build_graph(
+    site: Site,
+    links: Links,
+    config: Config,
+    memo: RelatedMemo | None = None,
+    body_links: dict[str, tuple[str, ...]] | None = None,
+) -> Graph:
     """`memo` (from the build cache) keeps each page's computed related reading under a key
-    of everything it was chosen from (see _Similarity.key)."""
+    of everything it was chosen from (see _Similarity.key). `body_links`: links_out(site,
+    links), if made already."""
+    links_to = links_out(site, links) if body_links is None else body_links
     pages = {p.id: p for p in site.pages}
     edges: dict[tuple[str, str, str], Edge] = {}
 
@@ -97,12 +119,10 @@ def build_graph(site: Site, links: Links, config: Config, memo: RelatedMemo | No
         for member in cluster.spokes:
             add(cluster.hub, member, MEMBER, Location(pages[cluster.hub].source.display))
 
-    body: dict[str, set[str]] = defaultdict(set)
+    body: dict[str, set[str]] = defaultdict(set, {s: set(t) for s, t in links_to.items()})
     inbound: dict[str, set[str]] = defaultdict(set)
     explicit: dict[str, set[str]] = defaultdict(set)
     for source, target, kind in edges:
-        if kind == BODY:
-            body[source].add(target)
         if kind in (BODY, RELATED):
             inbound[target].add(source)
         if kind == RELATED:
@@ -193,7 +213,7 @@ def build_graph(site: Site, links: Links, config: Config, memo: RelatedMemo | No
             for p in site.pages
         ),
         edges=tuple(sorted(edges.values(), key=lambda e: (e.source, e.target, e.kind))),
-        links_to={source: tuple(sorted(body[source])) for source in sorted(body) if body[source]},
+        links_to=links_to,
         backlinks={pid: _backlinks(pages, pid, inbound[pid]) for pid in pages},
         related=_all_related(site, pages, links, similarity, config.related_count, memo),
         planned=planned,

@@ -13,10 +13,10 @@ import pickle
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .graph import Graph
 from .model import Page, Site, unpack_prose
 from .pickling import CacheDamaged, safe_loads
 
@@ -45,12 +45,13 @@ Phrases = dict[str, list[tuple[tuple[str, ...], str, str]]]
 
 def find_unlinked_mentions(
     site: Site,
-    graph: Graph,
+    linked: Mapping[str, tuple[str, ...]],
     memo: MentionMemo | None = None,
     structure: bytes = b"",
     table: bytes = b"",
 ) -> tuple[tuple[Diagnostic, ...], bytes]:
-    """The findings, and the table of phrases packed for the build cache.
+    """The findings, and the table of phrases packed for the build cache. `linked`: the
+    pages each page links to (graph.links_out()).
 
     `memo` (from the build cache) keeps each page's findings under a key of what they
     depend on: the page's text, what it links to and the whole table of phrases. When the
@@ -58,6 +59,22 @@ def find_unlinked_mentions(
     is given, a page whose source and the structure are both unchanged is a hit at once,
     without the table. `table` is the packed table returned before under the same structure
     key: a miss then unpacks it rather than making it from every page again."""
+    problems, table, fresh = unlinked_mentions(site, linked, memo, structure, table)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return problems, table
+
+
+def unlinked_mentions(
+    site: Site,
+    linked: Mapping[str, tuple[str, ...]],
+    memo: MentionMemo | None,
+    structure: bytes,
+    table: bytes,
+) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
+    """find_unlinked_mentions() without updating `memo`: what it is to hold comes back
+    third (from a forked process, see build._build)."""
     fresh: MentionMemo = {}
     misses = []
     for page in site.pages:
@@ -74,12 +91,9 @@ def find_unlinked_mentions(
         digest, phrases = _unpack(table) if table else _phrases(site)
         if memo is not None and not table:
             table = pickle.dumps((digest, phrases), pickle.HIGHEST_PROTOCOL)
-        _find(site, graph, misses, memo, fresh, digest, phrases)
+        _find(site, linked, misses, memo, fresh, digest, phrases)
     problems = [found for page in site.pages for found in fresh[page.id][2]]
-    if memo is not None:
-        memo.clear()
-        memo.update(fresh)
-    return tuple(problems), table
+    return tuple(problems), table, fresh
 
 
 def _phrases(site: Site) -> tuple[bytes, Phrases]:
@@ -110,7 +124,7 @@ def _unpack(table: bytes) -> tuple[bytes, Phrases]:
 
 def _find(
     site: Site,
-    graph: Graph,
+    linked_to: Mapping[str, tuple[str, ...]],
     pages: list[tuple[Page, bytes]],
     memo: MentionMemo | None,
     fresh: MentionMemo,
@@ -120,7 +134,7 @@ def _find(
     """Fill `fresh` for `pages`, looking each up in `memo` by its full key first."""
     by_id = site.by_id or {p.id: p for p in site.pages}
     for page, quick in pages:
-        linked = graph.links_to.get(page.id, ())
+        linked = linked_to.get(page.id, ())
         key = b""
         if memo is not None:
             h = hashlib.blake2b(table_digest, digest_size=16)

@@ -20,7 +20,6 @@ so a mistyped --output can never wipe someone's documents.
 
 from __future__ import annotations
 
-import array
 import contextlib
 import ctypes
 import fcntl
@@ -29,7 +28,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ from typing import IO
 from . import pickling
 from .config import ConfigError
 from .diagnostics import Diagnostic, Location, Severity, display_path
+from .forked import Apart
 from .model import OutputFile, StaticFile, WriteReport
 from .searchindex import canonicalise
 
@@ -311,79 +310,34 @@ class OutputCheck:
     def __init__(self, output_dir: Path, manifest: Manifest | None, *, apart: bool = False):
         self.output_dir, self.manifest = output_dir, manifest
         self._answer: Manifest | None = None
-        self._pid, self._pipe = 0, -1
-        if apart and manifest and hasattr(os, "fork"):
-            self._start(manifest)
+        self._apart = Apart(_untrusted, output_dir, manifest, fork=apart and bool(manifest))
 
-    def _start(self, manifest: Manifest) -> None:
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # the forked process: the positions of the entries not trusted, then out
-            try:
-                os.close(read)
-                trusted = verified(self.output_dir, manifest)
-                gone = array.array("I", (n for n, rel in enumerate(manifest) if rel not in trusted))
-                view = memoryview(len(gone).to_bytes(4, "little") + gone.tobytes())
-                while view:
-                    view = view[os.write(write, view) :]
-            finally:
-                os._exit(0)  # never the build's own exit path (no atexit, no flushing)
-        os.close(write)
-        self._pid, self._pipe = pid, read
+    @property
+    def forked(self) -> bool:
+        return self._apart.forked
 
     def result(self) -> Manifest:
         if self._answer is None:
-            answer = self._collect() if self._pid else None
-            self._answer = (
-                answer if answer is not None else verified(self.output_dir, self.manifest)
-            )
+            gone = self._apart.result()
+            manifest = self.manifest or {}
+            self._answer = {rel: state for rel, state in manifest.items() if rel not in gone}
         return self._answer
 
-    def _collect(self) -> Manifest | None:
-        """The forked process's answer; None if it sent none whole (then work it out here)."""
-        manifest = self.manifest or {}
-        try:
-            with open(self._pipe, "rb") as pipe:
-                data = pipe.read()
-        except OSError:
-            return None
-        finally:
-            self._pipe = -1
-            self._reap()
-        count = int.from_bytes(data[:4], "little")
-        if len(data) < 4 or len(data) != 4 + 4 * count:
-            return None
-        gone = array.array("I")
-        gone.frombytes(data[4:])
-        if any(n >= len(manifest) for n in gone):
-            return None
-        skip = set(gone)
-        return {rel: state for n, (rel, state) in enumerate(manifest.items()) if n not in skip}
-
-    def _reap(self) -> None:
-        if self._pid:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self._pid, 0)
-            self._pid = 0
-
     def close(self) -> None:
-        if self._pipe >= 0:  # never asked: the process is not needed any more
-            os.close(self._pipe)
-            self._pipe = -1
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signal.SIGKILL)
-        self._reap()
+        self._apart.close()
 
     def __enter__(self) -> OutputCheck:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _untrusted(output_dir: Path, manifest: Manifest | None) -> frozenset[str]:
+    """The entries of `manifest` that verified() does not keep (usually none: a short
+    answer for a forked process to send)."""
+    trusted = verified(output_dir, manifest)
+    return frozenset(rel for rel in manifest or {} if rel not in trusted)
 
 
 @contextlib.contextmanager

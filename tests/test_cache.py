@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -395,6 +396,34 @@ def test_a_static_file_edit_is_only_copied(tmp_path: Path) -> None:
     assert tree(root / "output") == clean_tree(root)
 
 
+def test_mentions_checked_by_a_forked_process_fill_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forked mention check (large sites) sends back its findings for the cache and the
+    table of phrases: a prose edit afterwards uses both, and reports what a clean build does."""
+    monkeypatch.setattr(importlib.import_module("intimacy_ssg.build"), "APART_MIN_PAGES", 0)
+    with trusting_stats():
+        files = {
+            **SITE,
+            "about.md": page("About", "The first letter comes first.\n"),
+            "topic/a.md": page("Alpha", "First. [[b]] [[topic]]\n", keywords="[first letter]"),
+        }
+        root = project(tmp_path, files)
+        cache = BuildCache()
+        first = cached_build(root, cache)
+        assert first.site is not None and cache.structure is not None
+        assert set(cache.mentions) == {p.id for p in first.site.pages}
+        assert cache.structure.phrases  # the table came back too
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        second = cached_build(root, cache)
+    assert second.rendered == 1
+    shown = [d.format() for d in second.diagnostics]
+    assert shown == clean_build(root)[0]
+    found = cache.mentions["about"][2]  # found before severities apply (this test's are off)
+    assert [d.code for d in found] == ["unlinked-mention"]
+
+
 @pytest.mark.parametrize("apart", [False, True], ids=["here", "forked"])
 @pytest.mark.parametrize("edit", [False, True], ids=["no-op", "prose-edit"])
 def test_a_hand_edited_output_file_is_rewritten(
@@ -403,13 +432,13 @@ def test_a_hand_edited_output_file_is_rewritten(
     """What the last build wrote is verified by stat before it is trusted: in this process,
     or (for a large site read from disk) in a forked one meanwhile (write.OutputCheck)."""
     forks = []
-    start = OutputCheck._start
+    init = OutputCheck.__init__
 
-    def counted(self: OutputCheck, manifest: dict[str, object]) -> None:
-        forks.append(1)
-        start(self, manifest)  # type: ignore[arg-type]
+    def counted(self: OutputCheck, *args: Any, **options: Any) -> None:
+        init(self, *args, **options)
+        forks.append(self.forked)
 
-    monkeypatch.setattr(OutputCheck, "_start", counted)
+    monkeypatch.setattr(OutputCheck, "__init__", counted)
     monkeypatch.setattr(
         importlib.import_module("intimacy_ssg.build"), "APART_MIN", 0 if apart else 10**9
     )
@@ -426,7 +455,7 @@ def test_a_hand_edited_output_file_is_rewritten(
     assert not result.unchanged
     assert (root / "output/about/index.html").read_bytes() == good
     assert tree(root / "output") == clean_tree(root)
-    assert len(forks) == (2 if apart else 0)  # the two builds that had an output to check
+    assert forks == [apart, apart]  # the two builds that had an output to check
 
 
 def test_no_cache_builds_everything_and_saves_nothing(tmp_path: Path) -> None:

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from intimacy_ssg.diagnostics import CODES
+from intimacy_ssg.forked import Apart
 
 from .support import SITES, check_site
 
+BUILD = importlib.import_module("intimacy_ssg.build")  # the module (the package exports build())
 INVALID = sorted(p for p in SITES.iterdir() if (p / "expected.txt").exists())
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["here", "forked"])
 @pytest.mark.parametrize("site", INVALID, ids=lambda p: p.name)
-def test_invalid_site_reports_exactly_its_expected_diagnostics(site: Path) -> None:
+def test_invalid_site_reports_exactly_its_expected_diagnostics(
+    site: Path, forked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`forked`: the mention check done by a forked process, as for a large site."""
+    made: list[bool] = []
+    init = Apart.__init__
+
+    def spied(self: Apart[Any], work: Any, *args: Any, fork: bool = True) -> None:
+        init(self, work, *args, fork=fork)
+        made.append(self.forked)
+
+    monkeypatch.setattr(Apart, "__init__", spied)
+    monkeypatch.setattr(BUILD, "APART_MIN_PAGES", 0 if forked else 10**9)
     result, text = check_site(site)
     assert text == (site / "expected.txt").read_text()
     assert result.failed(strict=True)
     assert not result.written
+    assert made == [forked]
 
 
 def test_every_content_code_is_produced_by_some_sample_site() -> None:

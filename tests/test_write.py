@@ -181,7 +181,7 @@ def test_an_output_check_trusts_only_untouched_files(tmp_path: Path, apart: bool
     (tmp_path / "p7/index.html").unlink()
     os.utime(tmp_path / "p9/index.html", ns=(1, 1))  # same bytes, touched since
     with OutputCheck(tmp_path, manifest, apart=apart) as check:
-        forked = check._pid != 0
+        forked = check.forked
         trusted = check.result()
         assert check.result() is trusted  # asked twice, worked out once
     assert forked == apart
@@ -204,14 +204,14 @@ def test_an_output_check_works_it_out_itself_when_the_forked_process_sends_nothi
 
     monkeypatch.setattr(write_module, "verified", dying)
     with OutputCheck(tmp_path, manifest, apart=True) as check:
-        assert check._pid != 0
+        assert check.forked
         assert list(check.result()) == ["a.html"]
 
 
 def test_an_output_check_never_asked_leaves_no_process_behind(tmp_path: Path) -> None:
     manifest = written(tmp_path, {"a.html": b"a"})
     with OutputCheck(tmp_path, manifest, apart=True) as check:
-        pid = check._pid
+        pid = check._apart._pid
         assert pid != 0
     with pytest.raises(ChildProcessError):  # reaped already: no zombie
         os.waitpid(pid, os.WNOHANG)
