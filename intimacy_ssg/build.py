@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from . import diagnostics as diag
@@ -97,18 +98,17 @@ def build(
     if cache is None and store is not None:
         cache = store.load()
     with contextlib.ExitStack() as held:
-        out = _Out()
+        out = _Out(held)
+        # A fresh process reading a large site's cache from disk: its first steps take
+        # long enough for forked processes to do some of the others meanwhile.
+        out.apart = store is not None and not store.pages_loaded
+        out.apart = out.apart and cache is not None and len(cache.output or ()) >= APART_MIN
         if write:  # refuse early, before any work, and hold the lock throughout
             check_output_dir(config.output_dir)
             out.lock = held.enter_context(output_lock(config.output_dir))
             if cache is not None and cache.output:
-                # A fresh process reading its cache from disk: its first steps take longer
-                # than the output's stats, so a forked process does those meanwhile.
-                apart = store is not None and not store.pages_loaded
-                apart = apart and len(cache.output) >= APART_MIN
-                out.check = held.enter_context(
-                    OutputCheck(config.output_dir, cache.output, apart=apart)
-                )
+                check = OutputCheck(config.output_dir, cache.output, apart=out.apart)
+                out.check = held.enter_context(check)
         try:
             return _build(
                 config,
@@ -147,11 +147,22 @@ def build(
 
 @dataclass(slots=True)
 class _Out:
-    """What build() holds of the output folder for _build(): its lock (when writing) and
-    the verification of what the last build left there (when cached)."""
+    """What build() holds for _build(): the output folder's lock (when writing), the
+    verification of what the last build left there (when cached), whether work is worth
+    handing to forked processes (a large site's cache, read from disk) and, if so, the
+    templates compiled by one."""
 
+    held: contextlib.ExitStack
     lock: IO[str] | None = None
     check: OutputCheck | None = None
+    apart: bool = False
+    templates: Callable[[], dict[str, bytes]] | None = None
+
+
+def _precompiled(templates_dir: Path) -> dict[str, bytes]:
+    from .render import precompiled  # in the forked process: Jinja2 is imported there
+
+    return precompiled(templates_dir)
 
 
 def _build(
@@ -190,6 +201,10 @@ def _build(
         if same is not None:
             lap("no-op")
             return replace(same, timings=timings)
+    if out.apart:  # a rebuild of a large site: its templates compiled meanwhile, apart
+        handed: Apart[dict[str, bytes]] = Apart(_precompiled, config.templates_dir, otherwise=dict)
+        out.held.enter_context(handed)
+        out.templates = handed.result
     # The stages are imported here, not at the top: a no-op build (above) then never loads
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
@@ -304,7 +319,7 @@ def _build(
         keys = memo.render_keys if memo is not None else None
         versions = cache.templates if cache is not None else None
         _, render_problems = render_site(
-            site, links, graph, config, unmarked, sink, keys, jobs, versions
+            site, links, graph, config, unmarked, sink, keys, jobs, versions, out.templates
         )
         # Made from the structure alone: skipped while it is unchanged and output/ holds them.
         extras = memo.extras if memo is not None else ()

@@ -26,10 +26,17 @@ _HEADER = 8  # the pickled result's length, then the result
 class Apart(Generic[T]):
     """`work(*args)`, in a forked process when `fork` is true and the system can fork.
     Ask for the value with result(); use as a context manager: leaving it stops and reaps
-    the process if its result was never asked for."""
+    the process if its result was never asked for. `otherwise`: what result() gives when
+    the forked process sends nothing (by default, work(*args) worked out here)."""
 
-    def __init__(self, work: Callable[..., T], *args: Any, fork: bool = True) -> None:
-        self._work, self._args = work, args
+    def __init__(
+        self,
+        work: Callable[..., T],
+        *args: Any,
+        fork: bool = True,
+        otherwise: Callable[[], T] | None = None,
+    ) -> None:
+        self._work, self._args, self._otherwise = work, args, otherwise
         self._pid, self._pipe = 0, -1
         self._done = False
         self._value: T | None = None
@@ -62,8 +69,14 @@ class Apart(Generic[T]):
 
     def result(self) -> T:
         if not self._done:
-            sent = self._collect() if self._pid else None
-            self._value = sent[0] if sent is not None else self._work(*self._args)
+            forked = bool(self._pid)
+            sent = self._collect() if forked else None
+            if sent is not None:
+                self._value = sent[0]
+            elif forked and self._otherwise is not None:
+                self._value = self._otherwise()
+            else:
+                self._value = self._work(*self._args)
             self._done = True
         return self._value  # type: ignore[return-value]
 

@@ -41,9 +41,12 @@ TEMPLATES = {
 }
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
+def make_environment(
+    templates_dir: Path, compiled: jinja2.BytecodeCache | None = None
+) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
+        bytecode_cache=compiled,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -163,9 +166,11 @@ def render_site(
     keys: dict[str, tuple[bytes, bytes]] | None = None,
     jobs: int | None = None,
     versions_memo: VersionMemo | None = None,
+    handed: Callable[[], dict[str, bytes]] | None = None,
 ) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
     """Render every page, map and fixed page into `sink` (by default, a list that is
-    returned). Returns the kept outputs, sorted, and the diagnostics.
+    returned). Returns the kept outputs, sorted, and the diagnostics. `handed`: the
+    templates compiled already, see precompiled().
 
     `keys` (from the build cache, kept only while the site's structure key is unchanged)
     holds each output's render key with what else it was computed from (the page's source
@@ -177,7 +182,7 @@ def render_site(
     sink = sink or Sink(keep=True)
     known = keys if keys is not None else {}
     fresh: dict[str, tuple[bytes, bytes]] = {}
-    env, versions = _templates(config.templates_dir, versions_memo)
+    env, versions = _templates(config.templates_dir, versions_memo, handed)
     base, members = known.get(BASE_KEY), known.get(MEMBERS_KEY)
     views = ViewBuilder(
         site,
@@ -385,15 +390,50 @@ def _render_all(
 _TEMPLATES: dict[Path, tuple[bytes, jinja2.Environment, dict[str, str]]] = {}
 
 
+class Handed(jinja2.BytecodeCache):
+    """Compiled templates handed over in memory, never read from or written to a file (a
+    file planted there would run as code). precompiled() fills one with what it compiles;
+    a build's environment then loads from `handed` (precompiled()'s result, asked for when
+    the first template is needed). Jinja2 checks each against its template's source."""
+
+    def __init__(self, handed: Callable[[], dict[str, bytes]] = dict) -> None:
+        self.handed = handed
+        self.saved: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.handed().get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.saved[bucket.key] = bucket.bytecode_to_string()
+
+
+def precompiled(templates_dir: Path) -> dict[str, bytes]:
+    """Every template of `templates_dir` compiled, by Jinja2's bytecode cache key: made by a
+    forked process while a cached rebuild loads its cache (see build._build), so the build
+    itself compiles none. A template that fails to compile is left out (and reported when
+    the build itself compiles it)."""
+    compiled = Handed()
+    env = make_environment(templates_dir, compiled)
+    for name in env.list_templates():
+        with contextlib.suppress(Exception):
+            env.get_template(name)
+    return compiled.saved
+
+
 VersionMemo = dict[bytes, dict[str, str]]  # templates' texts digest -> template_versions()
 
 
 def _templates(
-    templates_dir: Path, memo: VersionMemo | None = None
+    templates_dir: Path,
+    memo: VersionMemo | None = None,
+    handed: Callable[[], dict[str, bytes]] | None = None,
 ) -> tuple[jinja2.Environment, dict[str, str]]:
     """The environment and template versions, reused while no template's text changes
     (a rebuild in the live preview then compiles nothing). `memo` (from the build cache)
-    keeps the versions, which take parsing every template, for the command line."""
+    keeps the versions, which take parsing every template, for the command line.
+    `handed`: templates compiled already (precompiled()), for a new environment."""
     sources: dict[str, str] = {}
     for path in sorted(templates_dir.rglob("*")) if templates_dir.is_dir() else ():
         if path.is_file():
@@ -403,7 +443,7 @@ def _templates(
     known = _TEMPLATES.get(where)
     if known is not None and known[0] == state:
         return known[1], known[2]
-    env = make_environment(templates_dir)
+    env = make_environment(templates_dir, Handed(handed) if handed is not None else None)
     versions = memo.get(state) if memo is not None else None
     if versions is None:
         versions = template_versions(env, sources)

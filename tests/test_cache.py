@@ -396,6 +396,35 @@ def test_a_static_file_edit_is_only_copied(tmp_path: Path) -> None:
     assert tree(root / "output") == clean_tree(root)
 
 
+def test_a_large_sites_rebuild_gets_its_templates_compiled_by_a_forked_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command-line rebuild of a large site (a fresh process reading its cache) has a
+    forked process compile the templates while it loads; it compiles none itself."""
+    import jinja2
+
+    from intimacy_ssg import render
+
+    monkeypatch.setattr(importlib.import_module("intimacy_ssg.build"), "APART_MIN", 0)
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        monkeypatch.setattr(render, "_TEMPLATES", {})  # as in a new process
+        compiled: list[str] = []
+        original = jinja2.Environment.compile
+
+        def counted(self: jinja2.Environment, source: Any, name: Any = None, *rest: Any) -> Any:
+            compiled.append(str(name))  # in this process only: a forked one has its own list
+            return original(self, source, name, *rest)
+
+        monkeypatch.setattr(jinja2.Environment, "compile", counted)
+        result = cached_build(root)
+    assert result.rendered == 1 and compiled == []
+    assert tree(root / "output") == clean_tree(root)
+
+
 def test_mentions_checked_by_a_forked_process_fill_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

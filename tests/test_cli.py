@@ -302,7 +302,10 @@ def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -
         layout = site / "templates/base.html"
         slow = "{% for _ in range(10 ** 8) %}{% endfor %}</body>"  # a build of many seconds
         layout.write_text(layout.read_text().replace("</body>", slow))
-        time.sleep(2)  # the change is seen and the build is under way
+        deadline = time.monotonic() + 30
+        while not list(site.glob(".output.staging-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the change is seen: the build stages its files (for seconds)
+        time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=15)

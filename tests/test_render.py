@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from .support import build_content, page
+import jinja2
+import pytest
+
+from intimacy_ssg.render import Handed, make_environment, precompiled
+
+from .support import REPO, build_content, page
 
 
 def test_content_is_data_never_a_template(tmp_path: Path) -> None:
@@ -111,3 +117,51 @@ def test_faq_blocks_in_the_body_join_the_front_matter_faq(tmp_path: Path) -> Non
     assert "<p>A second paragraph.</p>" in faq
     toc = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
     assert "block a second" not in toc  # questions are not sections
+
+
+# -- templates compiled apart (render.precompiled, for a large site's rebuild) ------------
+
+
+def test_precompiled_templates_are_used_without_compiling_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = precompiled(REPO / "templates")
+    assert len(codes) == len(list((REPO / "templates").glob("*.html")))
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counted(self: jinja2.Environment, source: Any, name: Any = None, *args: Any) -> Any:
+        compiled.append(str(name))
+        return original(self, source, name, *args)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    handed = make_environment(REPO / "templates", Handed(lambda: codes))
+    for name in ("article.html", "quiz.html", "search.html"):
+        handed.get_template(name)  # and what each extends, includes and imports
+    assert compiled == []  # every one came compiled
+    plain = make_environment(REPO / "templates")
+    assert (
+        plain.get_template("404.html").blocks.keys()
+        == handed.get_template("404.html").blocks.keys()
+    )
+    assert compiled == ["404.html"]  # the plain environment compiles its own
+
+
+def test_a_precompiled_template_is_not_used_once_its_source_changed(tmp_path: Path) -> None:
+    (tmp_path / "t.html").write_text("one {{ x }}")
+    codes = precompiled(tmp_path)
+    (tmp_path / "t.html").write_text("two {{ x }}")
+    env = make_environment(tmp_path, Handed(lambda: codes))
+    assert env.get_template("t.html").render(x=1) == "two 1"
+
+
+def test_a_template_that_does_not_compile_is_left_out_and_reported_as_usual(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "good.html").write_text("{{ x }}")
+    (tmp_path / "bad.html").write_text("{% if %}")
+    codes = precompiled(tmp_path)
+    assert len(codes) == 1
+    env = make_environment(tmp_path, Handed(lambda: codes))
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        env.get_template("bad.html")
