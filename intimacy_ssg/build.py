@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 
-APART_MIN_PAGES = 1000  # pages before the mention check is worth a forked process
+APART_MIN_PAGES = 500  # pages before the mention check is worth a forked process
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +130,7 @@ def build(
             cache.__init__(scope=cache.scope, note=note)  # type: ignore[misc]
             if store is not None:
                 store.discard()
+            out.apart = False  # the templates compiled apart, if any, are still good
             return _build(
                 config,
                 write,

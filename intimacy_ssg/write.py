@@ -291,9 +291,8 @@ def intact(output_dir: Path, manifest: Manifest | None, check: OutputCheck | Non
     `check`: the verification of `manifest`, if started already."""
     if not manifest or not (output_dir / MARKER).is_file() or leftovers(output_dir):
         return False
-    trusted = check.result() if check is not None and check.manifest is manifest else None
-    if trusted is None:
-        trusted = verified(output_dir, manifest)
+    started = check is not None and check.manifest is manifest
+    trusted = check.result() if check is not None and started else verified(output_dir, manifest)
     return len(trusted) == len(manifest)
 
 
