@@ -1,4 +1,4 @@
-"""find_unlinked_mentions(): where a page names another page without linking it.
+"""unlinked_mentions(): where a page names another page without linking it.
 
 Each page's title (when it has two words or more) and its `keywords:` are phrases. One pass
 over each page's text looks every word up in a table keyed by a phrase's first word, so the
@@ -43,15 +43,16 @@ MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
 Phrases = dict[str, list[tuple[tuple[str, ...], str, str]]]
 
 
-def find_unlinked_mentions(
+def unlinked_mentions(
     site: Site,
     linked: Mapping[str, tuple[str, ...]],
     memo: MentionMemo | None = None,
     structure: bytes = b"",
     table: bytes = b"",
-) -> tuple[tuple[Diagnostic, ...], bytes]:
-    """The findings, and the table of phrases packed for the build cache. `linked`: the
-    pages each page links to (graph.links_out()).
+) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
+    """The findings; the table of phrases packed for the build cache; and what `memo` is
+    to hold next (the caller stores it: this may run in a forked process, see
+    build._build). `linked`: the pages each page links to (graph.links_out()).
 
     `memo` (from the build cache) keeps each page's findings under a key of what they
     depend on: the page's text, what it links to and the whole table of phrases. When the
@@ -59,22 +60,6 @@ def find_unlinked_mentions(
     is given, a page whose source and the structure are both unchanged is a hit at once,
     without the table. `table` is the packed table returned before under the same structure
     key: a miss then unpacks it rather than making it from every page again."""
-    problems, table, fresh = unlinked_mentions(site, linked, memo, structure, table)
-    if memo is not None:
-        memo.clear()
-        memo.update(fresh)
-    return problems, table
-
-
-def unlinked_mentions(
-    site: Site,
-    linked: Mapping[str, tuple[str, ...]],
-    memo: MentionMemo | None,
-    structure: bytes,
-    table: bytes,
-) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
-    """find_unlinked_mentions() without updating `memo`: what it is to hold comes back
-    third (from a forked process, see build._build)."""
     fresh: MentionMemo = {}
     misses = []
     for page in site.pages:

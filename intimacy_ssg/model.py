@@ -313,9 +313,9 @@ pickling.register(globals())
 # An edit rebuild resolves nothing again: it reads the links of the pages it renders only.
 PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
 # After a one-page edit, the review date of every page is read (the review-overdue check)
-# and the title of the hubs the header names; the rest of the front matter is read for the
-# pages rendered only, so it stays packed (related pages, sources and planned topics apart:
-# what the page itself shows of them is read again when it is rendered).
+# and the title of the hubs the header names; the rest of the front matter is read only
+# for the pages rendered and the few they show, so it stays packed, in two groups: where
+# related pages, sources and planned topics were written is read for a rendered page only.
 PackedFrontMatter = pickling.packed_variant(
     FrontMatter,
     tuple(
