@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import gc
 import importlib.util
 import os
@@ -109,18 +110,12 @@ def build(
             if cache is not None and cache.output:
                 check = OutputCheck(config.output_dir, cache.output, apart=out.apart)
                 out.check = held.enter_context(check)
+        day = today or build_date()
+        run = functools.partial(
+            _build, config, write, progress, day, cache, store, jobs, keep_outputs, out
+        )
         try:
-            return _build(
-                config,
-                write,
-                progress,
-                today or build_date(),
-                cache,
-                store,
-                jobs,
-                keep_outputs,
-                out,
-            )
+            return run()
         except CacheDamaged as exc:
             if cache is None:
                 raise
@@ -131,17 +126,7 @@ def build(
             if store is not None:
                 store.discard()
             out.apart = False  # the templates compiled apart, if any, are still good
-            return _build(
-                config,
-                write,
-                progress,
-                today or build_date(),
-                cache,
-                store,
-                jobs,
-                keep_outputs,
-                out,
-            )
+            return run()
         finally:
             gc.unfreeze()
 

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -125,8 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SPARED: list[object] = []  # what run() exits without freeing, set aside by _build()
-_spare: Callable[[object], None] | None = None
+_SPARED: list[object] | None = None  # what run() exits without freeing (see _build())
 
 
 def run() -> NoReturn:
@@ -135,8 +134,8 @@ def run() -> NoReturn:
     a second at 10,000 pages); by then every file is closed and every worker has ended, so
     only the standard streams are left to flush (mypy exits the same way). The build
     cache is set aside too: freed when _build() returns, it would cost the same again."""
-    global _spare
-    _spare = _SPARED.append
+    global _SPARED
+    _SPARED = []
     code = main()
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)  # a profiler or coverage tool still has its results to write
@@ -183,8 +182,8 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
         return EXIT_USAGE
     config = _config(args)
     store, cache = _cache(args, config)
-    if _spare is not None:
-        _spare(cache)
+    if _SPARED is not None:
+        _SPARED.append(cache)
     code = _report(args, config, cache, _run(args, config, store, cache, write), write, started)
     return _watch(args, config, store, cache, write) if args.watch else code
 

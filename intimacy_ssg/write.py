@@ -139,11 +139,7 @@ class OutputWriter:
                 self.previous = None  # a build was interrupted: trust nothing about output/
             for stale in self.parent.glob(f".{self.output_dir.name}.staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
-            check = self._check
-            if check is not None and check.manifest is self.previous and self.previous:
-                self.trusted = check.result()
-            else:
-                self.trusted = verified(self.output_dir, self.previous)
+            self.trusted = _trusted(self.output_dir, self.previous, self._check)
             if not self.trusted or not (self.output_dir / MARKER).exists():
                 self.incremental = False
             self.staging.mkdir()
@@ -291,9 +287,14 @@ def intact(output_dir: Path, manifest: Manifest | None, check: OutputCheck | Non
     `check`: the verification of `manifest`, if started already."""
     if not manifest or not (output_dir / MARKER).is_file() or leftovers(output_dir):
         return False
-    started = check is not None and check.manifest is manifest
-    trusted = check.result() if check is not None and started else verified(output_dir, manifest)
-    return len(trusted) == len(manifest)
+    return len(_trusted(output_dir, manifest, check)) == len(manifest)
+
+
+def _trusted(output_dir: Path, manifest: Manifest | None, check: OutputCheck | None) -> Manifest:
+    """verified(output_dir, manifest): `check`'s answer if it was started for this manifest."""
+    if check is not None and manifest and check.manifest is manifest:
+        return check.result()
+    return verified(output_dir, manifest)
 
 
 APART_MIN = 1000  # outputs to verify before a forked process pays for itself (about 2 ms)

@@ -123,7 +123,7 @@ def test_faq_blocks_in_the_body_join_the_front_matter_faq(tmp_path: Path) -> Non
 
 
 def test_precompiled_templates_are_used_without_compiling_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     codes = precompiled(REPO / "templates")
     assert len(codes) == len(list((REPO / "templates").glob("*.html")))
