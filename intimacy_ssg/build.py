@@ -199,7 +199,7 @@ def _build(
     from .links import resolve_links
     from .mentions import unlinked_mentions
     from .parallel import parse_all
-    from .render import Sink, render_site
+    from .render import Sink, keys_without, render_site
     from .site import assemble_site, shapes_key, structure_key
     from .sitefiles import feeds, redirects, robots, sitemap
     from .structured import review_overdue
@@ -238,19 +238,30 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    shapes = shapes_key(pages, found.statics, shown, config.drafts) if cache is not None else b""
+    structure = frame = shapes = frames = b""
+    if cache is not None:
+        shapes = shapes_key(pages, found.statics, shown, config.drafts)
+        frames = shapes_key(pages, found.statics, shown, config.drafts, frames=True)
+        structure, frame = structure_key(shapes, config), structure_key(frames, config)
     memos = cache.assembled if cache is not None else None
-    site = assemble_site(pages, found.statics, shown, config.drafts, memos, shapes)
+    site = assemble_site(pages, found.statics, shown, config.drafts, memos, frames)
     problems += site.diagnostics
     lap("assemble")
 
-    structure = structure_key(shapes, config) if cache is not None else b""
     memo = cache.structure if cache is not None else None
     mentions = cache.mentions if cache is not None else None
-    reused = memo is not None and memo.key == structure
+    reused = memo is not None and memo.frame == frame
     if memo is not None and reused:
-        links, graph = memo.links, memo.graph  # an edit to prose: nothing here can change
+        # An edit to prose, or to front matter only rendered pages show: nothing here
+        # changes. The site-wide files are kept only for the same structure, and the render
+        # keys of outputs that show an edited page's card are made again.
+        links, graph = memo.links, memo.graph
         linked, table = graph.links_to, memo.phrases
+        if memo.key != structure and cache is not None:
+            edited = {p.id for p in pages if (p.source.rel, p.source.digest) not in before}
+            kept = keys_without(memo.render_keys, site, links, graph, edited)
+            memo = StructureMemo(structure, links, graph, kept, phrases=table, frame=frame)
+            cache.structure = memo
         lap("link")
     else:
         say("link")
@@ -258,16 +269,16 @@ def _build(
         linked, table = links_out(site, links), b""
         lap("link")
     # The mention check needs the links only: when every page is checked again (a new
-    # structure), a forked process does it while this one makes the graph and checks FAQs.
+    # frame), a forked process does it while this one makes the graph and checks FAQs.
     apart = not reused and len(site.pages) >= APART_MIN_PAGES
-    with Apart(unlinked_mentions, site, linked, mentions, structure, table, fork=apart) as check:
+    with Apart(unlinked_mentions, site, linked, mentions, frame, table, fork=apart) as check:
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None
             graph = build_graph(site, links, config, related, linked)
-            memo = StructureMemo(structure, links, graph) if cache is not None else None
+            memo = None
             if cache is not None:
-                cache.structure = memo
+                memo = cache.structure = StructureMemo(structure, links, graph, frame=frame)
         lap("graph")
 
         say("faq")
@@ -307,11 +318,13 @@ def _build(
         _, render_problems = render_site(
             site, links, graph, config, unmarked, sink, keys, jobs, versions, out.templates
         )
-        # Made from the structure alone: skipped while it is unchanged and output/ holds them.
+        # Made from the frame or the structure alone: skipped while it is unchanged and
+        # output/ holds them.
+        if sink.reuse("graph.json", frame) is None:
+            sink.emit("graph.json", graph_json(graph), frame)
         extras = memo.extras if memo is not None else ()
         if not extras or any(sink.reuse(rel, structure) is None for rel in extras):
             made = (
-                OutputFile("graph.json", graph_json(graph)),
                 sitemap(site, config),
                 robots(config),
                 *feeds(site, config),

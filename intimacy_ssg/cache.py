@@ -79,15 +79,18 @@ class LastBuild:
 
 @dataclass
 class StructureMemo:
-    """What was made from the site's structure (see site.structure_key) alone: reused whole
-    while the key is unchanged, as after an edit to a page's prose."""
+    """What was made from the site's structure and frame (see site.structure_key) alone.
+    The links, graph and phrases are reused while the frame is unchanged, as after an edit
+    to a page's summary or sources; the render keys and site-wide files only while the
+    whole structure is, as after an edit to a page's prose."""
 
-    key: bytes
+    key: bytes  # the structure
     links: Links
     graph: Graph
     render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
-    extras: tuple[str, ...] = ()  # graph.json, the sitemap, robots.txt, feeds, redirects
+    extras: tuple[str, ...] = ()  # the sitemap, robots.txt, feeds, redirects (not graph.json)
     phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
+    frame: bytes = b""  # the frame the links, graph and phrases were made from
 
 
 @dataclass
@@ -292,18 +295,20 @@ class CacheStore:
             parsed.update(delta.get("parsed", {}))
         cache.parsed = parsed
         cache.note = cache.note or memo_why or why or delta_why
-        # The structure memo: links and graph in `.structure` (rewritten only when the
-        # structure changes), render keys in `.memo`; used only when both name one key.
+        # The structure memo: links and graph in `.structure` under the frame they were
+        # made from (rewritten only when the frame changes), render keys in `.memo` under
+        # the structure and frame; used only when both name one frame.
         made, made_why = _read(self.structure, self.scope) if base is not None else (None, "")
         keys = memos.get("render_keys") if memos else None
         if made is not None and isinstance(keys, dict):
             key, extras = memos.get("render_key"), memos.get("render_extras", ())  # type: ignore[union-attr]
-            if key and made.get("key") == key:
+            frame = memos.get("render_frame")  # type: ignore[union-attr]
+            if key and frame and made.get("key") == frame:
                 phrases = made.get("phrases")
                 phrases = phrases if isinstance(phrases, bytes) else b""
                 links, graph = made["links"], made["graph"]
-                cache.structure = StructureMemo(key, links, graph, keys, extras, phrases)
-                self.structure_saved = key
+                cache.structure = StructureMemo(key, links, graph, keys, extras, phrases, frame)
+                self.structure_saved = frame
         cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
         cache.known = {
@@ -380,14 +385,15 @@ class CacheStore:
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
         memos["render_key"], memos["render_keys"], memos["render_extras"] = b"", {}, ()
-        if memo is not None and memo.key:
-            memos["render_key"] = memo.key
+        memos["render_frame"] = b""
+        if memo is not None and memo.key and memo.frame:
+            memos["render_key"], memos["render_frame"] = memo.key, memo.frame
             memos["render_keys"], memos["render_extras"] = memo.render_keys, memo.extras
-            if memo.key != self.structure_saved:
+            if memo.frame != self.structure_saved:
                 links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
-                made = {"key": memo.key, "links": links, "graph": graph, "phrases": memo.phrases}
+                made = {"key": memo.frame, "links": links, "graph": graph, "phrases": memo.phrases}
                 _write(self.structure, self.scope, made)
-                self.structure_saved = memo.key
+                self.structure_saved = memo.frame
         self._save_memo(memos)
         _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
         parsed = cache.parsed

@@ -37,7 +37,7 @@ def _words(text: str) -> list[str]:
     return WORD.findall(lowered)
 
 
-# page id -> (key, key under the site's structure, findings)
+# page id -> (key, key under the site's frame, findings)
 MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
 # a phrase's first word -> (its words, the page it names, the phrase as written), longest first
 Phrases = dict[str, list[tuple[tuple[str, ...], str, str]]]
@@ -47,7 +47,7 @@ def unlinked_mentions(
     site: Site,
     linked: Mapping[str, tuple[str, ...]],
     memo: MentionMemo | None = None,
-    structure: bytes = b"",
+    frame: bytes = b"",
     table: bytes = b"",
 ) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
     """The findings; the table of phrases packed for the build cache; and what `memo` is
@@ -56,17 +56,17 @@ def unlinked_mentions(
 
     `memo` (from the build cache) keeps each page's findings under a key of what they
     depend on: the page's text, what it links to and the whole table of phrases. When the
-    site's structure key (site.structure_key, which covers the titles, keywords and links)
-    is given, a page whose source and the structure are both unchanged is a hit at once,
-    without the table. `table` is the packed table returned before under the same structure
-    key: a miss then unpacks it rather than making it from every page again."""
+    site's frame (site.structure_key by frames, which covers the titles, keywords and
+    links) is given, a page whose source and the frame are both unchanged is a hit at once,
+    without the table. `table` is the packed table returned before under the same frame: a
+    miss then unpacks it rather than making it from every page again."""
     fresh: MentionMemo = {}
     misses = []
     for page in site.pages:
         quick = b""
-        if memo is not None and structure:
-            # the structure key covers every page's place (its shape); the digest, its text
-            quick = structure + page.source.digest
+        if memo is not None and frame:
+            # the frame covers every page's place, title and links; the digest, its text
+            quick = frame + page.source.digest
             hit = memo.get(page.id)
             if hit is not None and hit[1] == quick:
                 fresh[page.id] = hit

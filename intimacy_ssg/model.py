@@ -170,6 +170,7 @@ class Page:
     text_z: bytes = b""  # body text outside links, by file line: see pack_text()
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
+    frame: bytes = b""  # digest of what other pages' links and the graph read: frame_of()
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
 
     @property
@@ -235,6 +236,39 @@ def shape_of(page: Page) -> bytes:
         page.faq,
         page.links,
         page.profile_html,
+    )
+    return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def frame_of(page: Page) -> bytes:
+    """A digest of the part of a page's shape that the site's assembly, link resolution,
+    the graph, the mention search and other pages' render keys read, besides its card:
+    its place, title, draft flag, aliases, weight, tags, keywords, related and planned
+    pages, quiz, FAQ questions, anchors and canonical flag, headings and links (with where
+    they were written). The rest of its front matter (summary, description, dates,
+    authors, sources, FAQ answers...) is shown by rendered pages only: editing it in place
+    leaves the frame, and the links and graph made from every frame, as they were; the
+    outputs that show the page's summary are found with render.keys_without()."""
+    source, front = page.source, page.front
+    seen = (
+        source.rel,
+        source.display,
+        source.page_id,
+        source.kind.value,
+        source.cluster,
+        front.title,
+        front.draft,
+        front.aliases,
+        front.weight,
+        front.tags,
+        front.keywords,
+        front.related,
+        front.planned,
+        front.quiz,
+        front.faq_canonical,  # which page's FAQ keeps its markup: other pages' render keys
+        page.headings,
+        tuple((item.question, item.anchor) for item in page.faq),
+        page.links,
     )
     return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 

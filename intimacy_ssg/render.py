@@ -156,6 +156,21 @@ Done = tuple[bytes | Staged | None, tuple[Diagnostic, ...], tuple[str, int, str]
 POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's own process
 
 
+def keys_without(
+    keys: dict[str, tuple[bytes, bytes]], site: Site, links: Links, graph: Graph, changed: set[str]
+) -> dict[str, tuple[bytes, bytes]]:
+    """Render keys made for another structure of the same frame (see site.structure_key):
+    only what rendered pages show of other pages differs, their cards (a summary, a
+    description), so every key but those that may show a card of a page in `changed` (the
+    pages whose source changed) still holds. The members key, made from every card, goes
+    too; the base key, made from the frame and the configuration, stays."""
+    pages, clusters = ViewBuilder.showing(site, links, graph, changed)
+    gone = {f"{name}/map/index.html" for name in clusters}
+    gone.update(output_path(site.urls[page_id]) for page_id in pages if page_id in site.urls)
+    gone.add(MEMBERS_KEY)
+    return {rel: key for rel, key in keys.items() if rel not in gone}
+
+
 def render_site(
     site: Site,
     links: Links,

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import Cluster, Page, PageKind, Site, StaticFile, shape_of
+from .model import Cluster, Page, PageKind, Site, StaticFile, frame_of, shape_of
 from .sitefiles import alias_path
 
 # Output paths the generator writes (or will write) itself.
@@ -58,12 +58,19 @@ def shapes_key(
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
+    frames: bool = False,
 ) -> bytes:
-    """A digest of everything assemble_site() reads: every page's shape (model.shape_of: its
-    place and front matter are all it reads of a page), the static files and the options."""
-    h = hashlib.blake2b(repr((statics, content_display, include_drafts)).encode(), digest_size=16)
+    """A digest of every page's shape (model.shape_of: all but its prose), the static files
+    and the options. With `frames`, of every page's frame instead (model.frame_of: its
+    place, title and links, what assemble_site(), link resolution and the graph read)."""
+    h = hashlib.blake2b(
+        repr((statics, content_display, include_drafts, frames)).encode(), digest_size=16
+    )
     for page in pages:
-        h.update(page.shape or shape_of(page))
+        if frames:
+            h.update(page.frame or frame_of(page))
+        else:
+            h.update(page.shape or shape_of(page))
     return h.digest()
 
 
@@ -76,9 +83,10 @@ def assemble_site(
     key: bytes = b"",
 ) -> Site:
     """`memo` (from the build cache) keeps the URLs, clusters, drafts and diagnostics under
-    `key`, the shapes_key() of these arguments: a prose edit reuses them."""
+    `key`, the shapes_key() of these arguments by frames: an edit to a page's prose, or to
+    front matter only rendered pages show (a summary, a date, a source), reuses them."""
     if memo is not None:
-        key = key or shapes_key(pages, statics, content_display, include_drafts)
+        key = key or shapes_key(pages, statics, content_display, include_drafts, frames=True)
         hit = memo.get(key)
         if hit is not None:
             order, urls, clusters, drafts, draft_files, problems = hit
@@ -198,8 +206,11 @@ def _assemble(
 
 
 def structure_key(shapes: bytes, config: object) -> bytes:
-    """A digest of everything link resolution, the graph and the site-wide files are made
-    from: the configuration and `shapes`, the shapes_key() of the assembly (which decides
-    the URLs, clusters and drafts). When it is unchanged (an edit to a paragraph), a rebuild
-    reuses them whole; only the edited page's own output is made again."""
+    """A digest of the configuration and `shapes`, a shapes_key() of the pages.
+
+    By shapes, it is the site's structure: everything the site-wide files and every
+    output's render key are made from. When it is unchanged (an edit to a paragraph), a
+    rebuild reuses them whole; only the edited page's own output is made again. By frames,
+    it is the site's frame: everything link resolution, the graph and the mention search are
+    made from, which an edit to a summary, a date or a source leaves unchanged too."""
     return hashlib.blake2b(repr(config).encode() + shapes, digest_size=16).digest()

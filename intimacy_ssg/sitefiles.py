@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from html import escape
 
 from .config import Config
@@ -59,7 +60,16 @@ def feeds(site: Site, config: Config) -> list[OutputFile]:
     articles = [
         p for p in site.pages if p.source.kind in (PageKind.HUB, PageKind.SPOKE) and p.front.date
     ]
-    out = [_feed(site, config, articles, "feed.xml", config.title)]
+    stamps: dict[str, tuple[str, str]] = {}  # each article's newest(), made once
+
+    def newest(page: Page) -> tuple[str, str]:
+        hit = stamps.get(page.id)
+        if hit is None:
+            changed = _changed(page)
+            hit = stamps[page.id] = (_moment(changed, config) if changed else "", page.id)
+        return hit
+
+    out = [_feed(site, config, articles, "feed.xml", config.title, newest)]
     by_cluster: dict[str, list[Page]] = defaultdict(list)
     for page in articles:
         by_cluster[page.source.cluster].append(page)
@@ -73,16 +83,21 @@ def feeds(site: Site, config: Config) -> list[OutputFile]:
                 members,
                 f"{cluster.name}/feed.xml",
                 f"{hub.front.title} | {config.title}",
+                newest,
             )
         )
     return out
 
 
-def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:
-    def newest(page: Page) -> tuple[str, str]:
-        changed = _changed(page)
-        return (_moment(changed, config) if changed else "", page.id)
-
+def _feed(
+    site: Site,
+    config: Config,
+    pages: list[Page],
+    rel: str,
+    title: str,
+    newest: Callable[[Page], tuple[str, str]],
+) -> OutputFile:
+    """`newest(page)`: when the page last changed, as an Atom date, and its id."""
     entries = sorted(pages, key=newest, reverse=True)[:FEED_SIZE]
     updated = max((newest(p)[0] for p in entries), default="1970-01-01T00:00:00+00:00")
     self_url = _absolute(config, rel)

@@ -408,6 +408,24 @@ class ViewBuilder:
         parts += self._unmarked_of.get(page.id, ())
         return _key(self.base_key(), parts)
 
+    @staticmethod
+    def showing(
+        site: Site, links: Links, graph: Graph, changed: set[str]
+    ) -> tuple[set[str], set[str]]:
+        """The pages, and the clusters (whose maps), whose render key holds the card of a
+        page in `changed`: page_key() and map_key() read other pages' cards (title, URL,
+        summary) through the page's cluster, its related pages, its backlinks and its quiz
+        profiles only, so these are every output whose key a changed summary can change."""
+        clusters = {c.name for c in site.clusters if not changed.isdisjoint((c.hub, *c.spokes))}
+        pages = set(changed)
+        pages.update(p for c in site.clusters if c.name in clusters for p in (c.hub, *c.spokes))
+        for shows in (graph.related, graph.backlinks):
+            pages.update(page_id for page_id, ids in shows.items() if not changed.isdisjoint(ids))
+        for page_id, per_profile in links.profiles.items():
+            if any(target in changed for targets in per_profile for target, _ in targets):
+                pages.add(page_id)
+        return pages, clusters
+
     def map_key(self, cluster: Cluster, template: str) -> bytes:
         members = (cluster.hub, *cluster.spokes)
         inside = set(members)
