@@ -31,7 +31,6 @@ class Edge:
     source: str
     target: str
     kind: str  # body, related or member
-    location: Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,7 @@ def links_out(site: Site, links: Links) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for page in site.pages:
         targets = {r.target for r in links.resolved.get(page.id, ())}
-        targets.update(t for profile in links.profiles.get(page.id, ()) for t, _ in profile)
+        targets.update(t for profile in links.profiles.get(page.id, ()) for t in profile)
         targets = {t for t in targets if t != page.id and t in pages}
         if targets:
             out[page.id] = tuple(sorted(targets))
@@ -103,21 +102,21 @@ def build_graph(
     pages = {p.id: p for p in site.pages}
     edges: dict[tuple[str, str, str], Edge] = {}
 
-    def add(source: str, target: str, kind: str, location: Location) -> None:
+    def add(source: str, target: str, kind: str) -> None:
         if source != target and target in pages:
-            edges.setdefault((source, target, kind), Edge(source, target, kind, location))
+            edges.setdefault((source, target, kind), Edge(source, target, kind))
 
     for page in site.pages:
-        for link, resolved in zip(page.links, links.resolved.get(page.id, ()), strict=True):
-            add(page.id, resolved.target, BODY, link.location)
-        for target, location in links.related.get(page.id, ()):
-            add(page.id, target, RELATED, location)
+        for resolved in links.resolved.get(page.id, ()):
+            add(page.id, resolved.target, BODY)
+        for target in links.related.get(page.id, ()):
+            add(page.id, target, RELATED)
         for profile_links in links.profiles.get(page.id, ()):
-            for target, location in profile_links:
-                add(page.id, target, BODY, location)
+            for target in profile_links:
+                add(page.id, target, BODY)
     for cluster in site.clusters:
         for member in cluster.spokes:
-            add(cluster.hub, member, MEMBER, Location(pages[cluster.hub].source.display))
+            add(cluster.hub, member, MEMBER)
 
     body: dict[str, set[str]] = defaultdict(set, {s: set(t) for s, t in links_to.items()})
     inbound: dict[str, set[str]] = defaultdict(set)
@@ -249,7 +248,7 @@ def _all_related(
     related: dict[str, tuple[str, ...]] = {}
     fresh: RelatedMemo = {}
     for page in site.pages:
-        chosen = [target for target, _ in links.related.get(page.id, ())]
+        chosen = list(links.related.get(page.id, ()))
         if not page.source.cluster or len(chosen) >= count:
             related[page.id] = tuple(chosen)
             continue

@@ -11,7 +11,7 @@ import posixpath
 from collections import defaultdict
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic
 from .model import LinkKind, LinkRef, Links, Page, ResolvedLink, Site
 
 
@@ -54,10 +54,10 @@ def resolve_links(site: Site, base_path: str) -> Links:
     index = _Index(site, base_path)
     problems: list[Diagnostic] = []
     resolved: dict[str, tuple[ResolvedLink, ...]] = {}
-    related: dict[str, tuple[tuple[str, Location], ...]] = {}
+    related: dict[str, tuple[str, ...]] = {}
     for page in site.pages:
         resolved[page.id] = tuple(_resolve(index, page, link, problems) for link in page.links)
-        chosen: dict[str, Location] = {}
+        chosen: dict[str, None] = {}  # ordered, without duplicates
         for ref in page.front.related:
             target, why = index.find(ref.target, page)
             if target is None:
@@ -75,16 +75,16 @@ def resolve_links(site: Site, base_path: str) -> Links:
                         "unknown-related", "a page cannot list itself as related", ref.location
                     )
                 )
-            elif target.id not in chosen:
-                chosen[target.id] = ref.location
-        related[page.id] = tuple(chosen.items())
-    profiles: dict[str, tuple[tuple[tuple[str, Location], ...], ...]] = {}
+            else:
+                chosen[target.id] = None
+        related[page.id] = tuple(chosen)
+    profiles: dict[str, tuple[tuple[str, ...], ...]] = {}
     for page in site.pages:
         if page.front.quiz is None:
             continue
         per_profile = []
         for profile in page.front.quiz.profiles:
-            found: list[tuple[str, Location]] = []
+            found: list[str] = []
             for ref in profile.links:
                 target, why = index.find(ref.target, page)
                 if target is None:
@@ -98,7 +98,7 @@ def resolve_links(site: Site, base_path: str) -> Links:
                         )
                     )
                 else:
-                    found.append((target.id, ref.location))
+                    found.append(target.id)
             per_profile.append(tuple(found))
         profiles[page.id] = tuple(per_profile)
     return Links(resolved, related, tuple(problems), profiles)

@@ -312,9 +312,9 @@ class ResolvedLink:
 @dataclass(frozen=True, slots=True)
 class Links:
     resolved: Mapping[str, tuple[ResolvedLink, ...]]  # page id -> by LinkRef.index
-    related: dict[str, tuple[tuple[str, Location], ...]]  # page id -> (related id, where)
+    related: dict[str, tuple[str, ...]]  # page id -> its related pages' ids, as listed
     diagnostics: tuple[Diagnostic, ...]
-    profiles: dict[str, tuple[tuple[tuple[str, Location], ...], ...]] = field(
+    profiles: dict[str, tuple[tuple[str, ...], ...]] = field(
         default_factory=dict
     )  # quiz page id -> per profile, its linked page ids
 

@@ -403,7 +403,7 @@ class ViewBuilder:
         parts += map(self.card, self.graph.backlinks.get(page.id, ()))
         for targets in self.links.profiles.get(page.id, ()):
             parts.append("profile")
-            parts += (self.card(target) for target, _ in targets)
+            parts += map(self.card, targets)
         parts.append("unmarked")
         parts += self._unmarked_of.get(page.id, ())
         return _key(self.base_key(), parts)
@@ -422,7 +422,7 @@ class ViewBuilder:
         for shows in (graph.related, graph.backlinks):
             pages.update(page_id for page_id, ids in shows.items() if not changed.isdisjoint(ids))
         for page_id, per_profile in links.profiles.items():
-            if any(target in changed for targets in per_profile for target, _ in targets):
+            if any(not changed.isdisjoint(targets) for targets in per_profile):
                 pages.add(page_id)
         return pages, clusters
 
@@ -623,7 +623,7 @@ class ViewBuilder:
                 p.title,
                 _fill(html, resolved),
                 tuple(f"{level}er {labels[d]}" for d, level in p.when),
-                tuple(self.link(target) for target, _ in targets),
+                tuple(self.link(target) for target in targets),
             )
             for p, html, targets in zip(quiz.profiles, page.profile_html, links, strict=True)
         )
