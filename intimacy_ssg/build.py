@@ -257,16 +257,28 @@ def _build(
         # keys of outputs that show an edited page's card are made again.
         links, graph = memo.links, memo.graph
         linked, table = graph.links_to, memo.phrases
+        places = memo.places
         if memo.key != structure and cache is not None:
             edited = {p.id for p in pages if (p.source.rel, p.source.digest) not in before}
             kept = keys_without(memo.render_keys, site, links, graph, edited)
             memo = StructureMemo(structure, links, graph, kept, phrases=table, frame=frame)
+            memo.places = places
             cache.structure = memo
+        # A page whose links moved since they were resolved (a line added to its front
+        # matter): their diagnostics point elsewhere now, so they are made again.
+        moved = frozenset(p.id for p in site.pages if places.get(p.id) != p.places)
+        link_problems = links.diagnostics
+        if moved:
+            files = {p.source.display for p in site.pages if p.id in moved}
+            again = resolve_links(site, config.base_path, only=moved).diagnostics
+            kept_problems = (d for d in link_problems if d.location.path not in files)
+            link_problems = (*kept_problems, *again)
         lap("link")
     else:
         say("link")
         links = resolve_links(site, config.base_path)
         linked, table = links_out(site, links), b""
+        link_problems = links.diagnostics
         lap("link")
     # The mention check needs the links only: when every page is checked again (a new
     # frame), a forked process does it while this one makes the graph and checks FAQs.
@@ -279,6 +291,7 @@ def _build(
             memo = None
             if cache is not None:
                 memo = cache.structure = StructureMemo(structure, links, graph, frame=frame)
+                memo.places = {p.id: p.places for p in site.pages}
         lap("graph")
 
         say("faq")
@@ -287,7 +300,7 @@ def _build(
         problems += review_overdue(site.pages, config, today)
         lap("faq")
         found_mentions, table, fresh = check.result()
-    problems += links.diagnostics
+    problems += link_problems
     problems += graph.diagnostics
     problems += found_mentions
     if mentions is not None:

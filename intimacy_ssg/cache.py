@@ -91,6 +91,7 @@ class StructureMemo:
     extras: tuple[str, ...] = ()  # the sitemap, robots.txt, feeds, redirects (not graph.json)
     phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
     frame: bytes = b""  # the frame the links, graph and phrases were made from
+    places: dict[str, bytes] = field(default_factory=dict)  # page id -> its places then
 
 
 @dataclass
@@ -307,7 +308,11 @@ class CacheStore:
                 phrases = made.get("phrases")
                 phrases = phrases if isinstance(phrases, bytes) else b""
                 links, graph = made["links"], made["graph"]
-                cache.structure = StructureMemo(key, links, graph, keys, extras, phrases, frame)
+                places = made.get("places")
+                places = places if isinstance(places, dict) else {}
+                cache.structure = StructureMemo(
+                    key, links, graph, keys, extras, phrases, frame, places
+                )
                 self.structure_saved = frame
         cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
@@ -391,7 +396,13 @@ class CacheStore:
             memos["render_keys"], memos["render_extras"] = memo.render_keys, memo.extras
             if memo.frame != self.structure_saved:
                 links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
-                made = {"key": memo.frame, "links": links, "graph": graph, "phrases": memo.phrases}
+                made = {
+                    "key": memo.frame,
+                    "links": links,
+                    "graph": graph,
+                    "phrases": memo.phrases,
+                    "places": memo.places,
+                }
                 _write(self.structure, self.scope, made)
                 self.structure_saved = memo.frame
         self._save_memo(memos)

@@ -50,12 +50,15 @@ class _Index:
         return None, f"did you mean '{close[0]}'?" if close else ""
 
 
-def resolve_links(site: Site, base_path: str) -> Links:
+def resolve_links(site: Site, base_path: str, only: frozenset[str] | None = None) -> Links:
+    """Every page's links, or (`only`) those of the pages with these ids, against every
+    page of the site."""
     index = _Index(site, base_path)
     problems: list[Diagnostic] = []
     resolved: dict[str, tuple[ResolvedLink, ...]] = {}
     related: dict[str, tuple[str, ...]] = {}
-    for page in site.pages:
+    pages = site.pages if only is None else tuple(p for p in site.pages if p.id in only)
+    for page in pages:
         resolved[page.id] = tuple(_resolve(index, page, link, problems) for link in page.links)
         chosen: dict[str, None] = {}  # ordered, without duplicates
         for ref in page.front.related:
@@ -79,7 +82,7 @@ def resolve_links(site: Site, base_path: str) -> Links:
                 chosen[target.id] = None
         related[page.id] = tuple(chosen)
     profiles: dict[str, tuple[tuple[str, ...], ...]] = {}
-    for page in site.pages:
+    for page in pages:
         if page.front.quiz is None:
             continue
         per_profile = []

@@ -171,6 +171,7 @@ class Page:
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
     frame: bytes = b""  # digest of what other pages' links and the graph read: frame_of()
+    places: bytes = b""  # digest of where its links were written: places_of()
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
 
     @property
@@ -244,11 +245,12 @@ def frame_of(page: Page) -> bytes:
     """A digest of the part of a page's shape that the site's assembly, link resolution,
     the graph, the mention search and other pages' render keys read, besides its card:
     its place, title, draft flag, aliases, weight, tags, keywords, related and planned
-    pages, quiz, FAQ questions, anchors and canonical flag, headings and links (with where
-    they were written). The rest of its front matter (summary, description, dates,
-    authors, sources, FAQ answers...) is shown by rendered pages only: editing it in place
-    leaves the frame, and the links and graph made from every frame, as they were; the
-    outputs that show the page's summary are found with render.keys_without()."""
+    pages, quiz, FAQ questions, anchors and canonical flag, headings and links. Not where
+    its links and related pages were written (see places_of), nor the rest of its front
+    matter (summary, description, dates, authors, sources, FAQ answers...), which rendered
+    pages show: editing those leaves the frame, and the links and graph made from every
+    frame, as they were; the outputs that show the page's summary are found with
+    render.keys_without()."""
     source, front = page.source, page.front
     seen = (
         source.rel,
@@ -262,15 +264,24 @@ def frame_of(page: Page) -> bytes:
         front.weight,
         front.tags,
         front.keywords,
-        front.related,
-        front.planned,
+        tuple(ref.target for ref in front.related),
+        front.planned,  # where each was written too: a planned-exists warning points there
         front.quiz,
         front.faq_canonical,  # which page's FAQ keeps its markup: other pages' render keys
-        page.headings,
+        tuple((h.level, h.text, h.id) for h in page.headings),
         tuple((item.question, item.anchor) for item in page.faq),
-        page.links,
+        tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links),
     )
     return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def places_of(page: Page) -> bytes:
+    """A digest of where the page's links and related pages were written: what link
+    resolution's diagnostics point at, and all the frame leaves out of them. A line added
+    to the front matter moves the body and changes the places, not the frame; the build
+    then resolves that page's links again for their diagnostics only."""
+    where = (tuple(k.location for k in page.links), tuple(r.location for r in page.front.related))
+    return hashlib.blake2b(repr(where).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def faq_digest_of(page: Page) -> bytes:

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intimacy_ssg import cache as cache_module
+from intimacy_ssg import links as links_module
 from intimacy_ssg import load_config
 from intimacy_ssg import render as render_module
 from intimacy_ssg.build import BuildResult, build
@@ -402,6 +403,39 @@ def test_an_in_place_edit_to_what_links_or_the_graph_read_is_seen(
         assert tree(root / "output") == clean_tree(root)
     if after == "keywords: [first]":  # a's "First." now names c, which it does not link
         assert any(d.code == "unlinked-mention" for d in edited.diagnostics)
+
+
+@pytest.mark.parametrize("body", ["Second. [[a]] [[topic]]\nA [[broken]] link.\n", "Prose.\n"])
+def test_a_line_added_to_the_front_matter_moves_only_that_pages_link_diagnostics(
+    tmp_path: Path, body: str
+) -> None:
+    """A source added to the front matter moves the body down: the frame is unchanged (the
+    links and graph are reused), but the moved page's links and related pages are resolved
+    again so that their diagnostics point at their new lines; no other page's are."""
+    with trusting_stats():
+        root = project(tmp_path)
+        b = root / "content/topic/b.md"
+        touch(b, page("Beta", body, tags="[x]", related="[nowhere]"))
+        cache = BuildCache()
+        first = build(config_of(root), cache=cache)
+        touch(b, b.read_text().replace("---\n", "---\nsources:\n  - title: A book\n", 1))
+        real = links_module.resolve_links
+        calls: list[frozenset[str] | None] = []
+
+        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
+            calls.append(only)
+            return real(site, base_path, only=only)
+
+        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+            moved = build(config_of(root), cache=cache)
+        problems, _ = clean_build(root)
+    assert calls == [frozenset({"topic/b"})]
+    assert moved.graph is first.graph
+    for code in ("broken-link", "unknown-related"):
+        lines = [d.location.line for d in moved.diagnostics if d.code == code]
+        assert lines == [d.location.line + 2 for d in first.diagnostics if d.code == code]
+    assert any(d.code == "unknown-related" for d in moved.diagnostics)
+    assert [d.format() for d in moved.diagnostics] == problems
 
 
 def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path) -> None:
