@@ -1,8 +1,9 @@
 """`make bench`: build the synthetic corpus at several sizes and record how long it takes.
 
-For each size: a cold build, a no-op rebuild, a rebuild after editing one page and after
-editing one template (the median of several runs of each; at 10,000 pages one cold and
-one template run, and still three of the quick ones), pages per second, the peak RSS
+For each size: a cold build, a no-op rebuild, a rebuild after editing one page (its prose;
+its summary, in place; its title) and after editing one template (the median of several
+runs of each; at 10,000 pages one cold, one title and one template run, and still three of
+the quick ones), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
 the live preview's edit-to-reload latency, and how long `build --watch` takes from a page
@@ -174,11 +175,25 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     def edit_template() -> None:
         template.write_text(template.read_text() + "\n")
 
+    edits = iter(range(1, 1_000_000))
+
+    def edit_summary() -> None:  # in place: the page's frame, links and graph stay
+        text = edited.read_text()
+        old = next(line for line in text.splitlines() if line.startswith("summary: "))
+        edited.write_text(text.replace(old, f"summary: Edited summary {next(edits)}."))
+
+    def edit_title() -> None:  # links, the graph and the mention search are made again
+        text = edited.read_text()
+        old = next(line for line in text.splitlines() if line.startswith("title: "))
+        edited.write_text(text.replace(old, f"title: Edited title {next(edits)}"))
+
     cold_s, cold_rss = median_of(cold)
     cold()
     _, tree_kb = timed_build(project, content, output, tree=True)
     noop_s, _ = median_of(count=max(runs, 3))  # quick ones: always the median of three
     edit_s, _ = median_of(edit_page, count=max(runs, 3))
+    summary_s, _ = median_of(edit_summary, count=max(runs, 3))
+    title_s, _ = median_of(edit_title)
     template_s, _ = median_of(edit_template)
     stages = stage_times(project, content)
     latency = reload_latency(project, content)
@@ -189,6 +204,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "cold_s": round(cold_s, 3),
         "noop_s": round(noop_s, 3),
         "edit_page_s": round(edit_s, 3),
+        "edit_summary_s": round(summary_s, 3),
+        "edit_title_s": round(title_s, 3),
         "edit_template_s": round(template_s, 3),
         "pages_per_s": round(count / cold_s, 1),
         "peak_rss_mb": round(cold_rss / 1024, 1),
@@ -239,6 +256,8 @@ def main() -> None:
         "cold s",
         "no-op s",
         "edit s",
+        "summary s",
+        "title s",
         "template s",
         "pages/s",
         "peak MB",
@@ -259,6 +278,8 @@ def main() -> None:
                     "cold_s",
                     "noop_s",
                     "edit_page_s",
+                    "edit_summary_s",
+                    "edit_title_s",
                     "edit_template_s",
                     "pages_per_s",
                     "peak_rss_mb",

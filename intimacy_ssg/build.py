@@ -201,7 +201,7 @@ def _build(
     from .parallel import parse_all
     from .render import Sink, keys_without, render_site
     from .site import assemble_site, shapes_key, structure_key
-    from .sitefiles import feeds, redirects, robots, sitemap
+    from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
     from .structured import review_overdue
 
     if store is not None and cache is not None:
@@ -331,16 +331,20 @@ def _build(
         _, render_problems = render_site(
             site, links, graph, config, unmarked, sink, keys, jobs, versions, out.templates
         )
-        # Made from the frame or the structure alone: skipped while it is unchanged and
-        # output/ holds them.
+        # Made from the frame, a cluster's pages or the structure alone: skipped while
+        # what they are made from is unchanged and output/ holds them.
         if sink.reuse("graph.json", frame) is None:
             sink.emit("graph.json", graph_json(graph), frame)
+        for cluster in site.clusters:
+            rel, key = f"{cluster.name}/feed.xml", feed_key(site, cluster, frame)
+            if sink.reuse(rel, key) is None:
+                sink.emit(rel, cluster_feed(site, config, cluster).data, key)
         extras = memo.extras if memo is not None else ()
         if not extras or any(sink.reuse(rel, structure) is None for rel in extras):
             made = (
                 sitemap(site, config),
                 robots(config),
-                *feeds(site, config),
+                site_feed(site, config),
                 *redirects(site, config),
             )
             for extra in made:

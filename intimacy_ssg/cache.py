@@ -88,7 +88,7 @@ class StructureMemo:
     links: Links
     graph: Graph
     render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
-    extras: tuple[str, ...] = ()  # the sitemap, robots.txt, feeds, redirects (not graph.json)
+    extras: tuple[str, ...] = ()  # the sitemap, robots.txt, the site's feed, redirects
     phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
     frame: bytes = b""  # the frame the links, graph and phrases were made from
     places: dict[str, bytes] = field(default_factory=dict)  # page id -> its places then

@@ -7,13 +7,12 @@ the files are byte-identical from build to build.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import zoneinfo
-from collections import defaultdict
-from collections.abc import Callable
 from html import escape
 
 from .config import Config
-from .model import OutputFile, Page, PageKind, Site
+from .model import Cluster, OutputFile, Page, PageKind, Site
 
 FEED_SIZE = 20
 
@@ -32,6 +31,12 @@ def _moment(value: datetime.date, config: Config) -> str:
 
 def _changed(page: Page) -> datetime.date | None:
     return page.front.updated or page.front.date
+
+
+def _stamp(page: Page, config: Config) -> str:
+    """When the page last changed, as an Atom date ("" if it has no date)."""
+    changed = _changed(page)
+    return _moment(changed, config) if changed else ""
 
 
 def sitemap(site: Site, config: Config) -> OutputFile:
@@ -55,49 +60,43 @@ def robots(config: Config) -> OutputFile:
     return OutputFile("robots.txt", text.encode())
 
 
-def feeds(site: Site, config: Config) -> list[OutputFile]:
-    """An Atom feed of the newest articles, and one per cluster."""
-    articles = [
-        p for p in site.pages if p.source.kind in (PageKind.HUB, PageKind.SPOKE) and p.front.date
-    ]
-    stamps: dict[str, tuple[str, str]] = {}  # each article's newest(), made once
+def _article(page: Page) -> bool:
+    return page.source.kind in (PageKind.HUB, PageKind.SPOKE) and page.front.date is not None
+
+
+def site_feed(site: Site, config: Config) -> OutputFile:
+    """An Atom feed of the newest articles of the whole site (each cluster has its own:
+    cluster_feed)."""
+    articles = [p for p in site.pages if _article(p)]
+    return _feed(site, config, articles, "feed.xml", config.title)
+
+
+def cluster_feed(site: Site, config: Config, cluster: Cluster) -> OutputFile:
+    """The newest articles of one cluster: made from its own pages (and the site's
+    configuration) only, see feed_key()."""
+    members = (site.page(cluster.hub), *(site.page(s) for s in cluster.spokes))
+    hub = members[0]
+    articles = sorted((p for p in members if _article(p)), key=lambda p: p.id)
+    return _feed(
+        site, config, articles, f"{cluster.name}/feed.xml", f"{hub.front.title} | {config.title}"
+    )
+
+
+def feed_key(site: Site, cluster: Cluster, frame: bytes) -> bytes:
+    """What a cluster's feed is made from: the site's frame (site.structure_key by frames:
+    the configuration, URLs, titles) and its pages' sources."""
+    h = hashlib.blake2b(frame + cluster.name.encode("utf-8", "surrogatepass"), digest_size=16)
+    for page_id in (cluster.hub, *cluster.spokes):
+        h.update(site.page(page_id).source.digest)
+    return h.digest()
+
+
+def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:
+    stamps = {p.id: _stamp(p, config) for p in pages}
 
     def newest(page: Page) -> tuple[str, str]:
-        hit = stamps.get(page.id)
-        if hit is None:
-            changed = _changed(page)
-            hit = stamps[page.id] = (_moment(changed, config) if changed else "", page.id)
-        return hit
+        return stamps[page.id], page.id
 
-    out = [_feed(site, config, articles, "feed.xml", config.title, newest)]
-    by_cluster: dict[str, list[Page]] = defaultdict(list)
-    for page in articles:
-        by_cluster[page.source.cluster].append(page)
-    for cluster in site.clusters:
-        members = by_cluster[cluster.name]
-        hub = site.page(cluster.hub)
-        out.append(
-            _feed(
-                site,
-                config,
-                members,
-                f"{cluster.name}/feed.xml",
-                f"{hub.front.title} | {config.title}",
-                newest,
-            )
-        )
-    return out
-
-
-def _feed(
-    site: Site,
-    config: Config,
-    pages: list[Page],
-    rel: str,
-    title: str,
-    newest: Callable[[Page], tuple[str, str]],
-) -> OutputFile:
-    """`newest(page)`: when the page last changed, as an Atom date, and its id."""
     entries = sorted(pages, key=newest, reverse=True)[:FEED_SIZE]
     updated = max((newest(p)[0] for p in entries), default="1970-01-01T00:00:00+00:00")
     self_url = _absolute(config, rel)

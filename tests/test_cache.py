@@ -440,21 +440,27 @@ def test_a_line_added_to_the_front_matter_moves_only_that_pages_link_diagnostics
 
 def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path) -> None:
     """From the command line too: the links and graph saved on disk (`.structure`) are
-    reused, not rewritten, and the pages showing the summary (b's related cards and hub)
-    are rendered again."""
+    reused, not rewritten; the pages showing the summary (b's related cards and hub) and
+    b's cluster feed are made again, other clusters' feeds and graph.json are not."""
     with trusting_stats():
         root = project(tmp_path)
         b = root / "content/topic/b.md"
-        touch(b, b.read_text().replace("---\n", "---\nsummary: Before.\n", 1))
+        touch(b, b.read_text().replace("---\n", "---\nsummary: Before.\ndate: 2026-01-01\n", 1))
         cached_build(root)
         made = next((root / ".cache/intimacy-ssg").glob("*.structure"))
         saved = made.stat().st_mtime_ns, made.read_bytes()
+        before = mtimes(root / "output")
         touch(b, b.read_text().replace("summary: Before.", "summary: Beta on a card."))
         with mock.patch("intimacy_ssg.links.resolve_links", side_effect=AssertionError):
             edited = cached_build(root)
         assert (made.stat().st_mtime_ns, made.read_bytes()) == saved
         assert edited.written and tree(root / "output") == clean_tree(root)
         assert b"Beta on a card." in (root / "output/topic/a/index.html").read_bytes()
+        assert b"Beta on a card." in (root / "output/topic/feed.xml").read_bytes()
+        after = mtimes(root / "output")
+        for kept in ("other/feed.xml", "graph.json", "about/index.html"):
+            assert after[kept] == before[kept], kept
+        assert after["topic/feed.xml"] != before["topic/feed.xml"]
         touch(b, b.read_text().replace("title: Beta", "title: Beta Two"))
         retitled = cached_build(root)  # a title is read by links and the graph: made again
     assert made.read_bytes() != saved[1]
