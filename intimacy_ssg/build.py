@@ -259,8 +259,7 @@ def _build(
         linked, table = graph.links_to, memo.phrases
         places = memo.places
         if memo.key != structure and cache is not None:
-            edited = {p.id for p in pages if (p.source.rel, p.source.digest) not in before}
-            kept = keys_without(memo.render_keys, site, links, graph, edited)
+            kept = keys_without(memo.render_keys, site, links, graph)
             memo = StructureMemo(structure, links, graph, kept, phrases=table, frame=frame)
             memo.places = places
             cache.structure = memo

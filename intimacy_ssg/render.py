@@ -157,14 +157,22 @@ POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's 
 
 
 def keys_without(
-    keys: dict[str, tuple[bytes, bytes]], site: Site, links: Links, graph: Graph, changed: set[str]
+    keys: dict[str, tuple[bytes, bytes]], site: Site, links: Links, graph: Graph
 ) -> dict[str, tuple[bytes, bytes]]:
     """Render keys made for another structure of the same frame (see site.structure_key):
     only what rendered pages show of other pages differs, their cards (a summary, a
-    description), so every key but those that may show a card of a page in `changed` (the
-    pages whose source changed) still holds. The members key, made from every card, goes
-    too; the base key, made from the frame and the configuration, stays."""
-    pages, clusters = ViewBuilder.showing(site, links, graph, changed)
+    description), so every key but those that may show the card of an edited page still
+    holds. A page is edited when its own key was made from another version of its source
+    (the key's tag starts with the source's digest, see render_site). The members key,
+    made from every card, goes too; the base key, made from the frame and the
+    configuration, stays."""
+    edited = set()
+    for page in site.pages:
+        hit = keys.get(output_path(site.urls[page.id]))
+        digest = page.source.digest
+        if hit is None or not digest or not hit[0].startswith(digest):
+            edited.add(page.id)
+    pages, clusters = ViewBuilder.showing(site, links, graph, edited)
     gone = {f"{name}/map/index.html" for name in clusters}
     gone.update(output_path(site.urls[page_id]) for page_id in pages if page_id in site.urls)
     gone.add(MEMBERS_KEY)

@@ -159,6 +159,7 @@ EDITS = st.lists(
             st.sampled_from(
                 [
                     "summary: An edited summary.",
+                    "summary: Another summary.",  # back and forth: see the put-back test
                     "description: An edited description.",
                     "date: 2026-01-02",
                     "sources: [{title: A book, year: 2001}]",
@@ -465,6 +466,23 @@ def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path
         retitled = cached_build(root)  # a title is read by links and the graph: made again
     assert made.read_bytes() != saved[1]
     assert retitled.written and tree(root / "output") == clean_tree(root)
+
+
+def test_a_summary_edited_and_put_back_is_shown_as_put_back(tmp_path: Path) -> None:
+    """The cache on disk may hold a page's older version beside its newest (its parsed
+    pages are saved as a base and the changes since): a summary put back as it was must
+    still count as an edit for the pages that show it."""
+    with trusting_stats():
+        root = project(tmp_path)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text().replace("---\n", "---\nsummary: First words.\n", 1))
+        cached_build(root)
+        for summary in ("Second words.", "First words."):
+            touch(b, re.sub("summary: .*", f"summary: {summary}", b.read_text()))
+            cached_build(root)
+            shown = (root / "output/topic/a/index.html").read_bytes()
+            assert summary.encode() in shown
+            assert tree(root / "output") == clean_tree(root)
 
 
 def test_the_structure_memo_is_kept_on_disk_and_checked(tmp_path: Path) -> None:
