@@ -85,10 +85,10 @@ def cluster_feed(site: Site, config: Config, cluster: Cluster) -> OutputFile:
 def feed_key(site: Site, cluster: Cluster, frame: bytes) -> bytes:
     """What a cluster's feed is made from: the site's frame (site.structure_key by frames:
     the configuration, URLs, titles) and its pages' sources."""
-    h = hashlib.blake2b(frame + cluster.name.encode("utf-8", "surrogatepass"), digest_size=16)
-    for page_id in (cluster.hub, *cluster.spokes):
-        h.update(site.page(page_id).source.digest)
-    return h.digest()
+    by_id = site.by_id
+    sources = b"".join(by_id[page_id].source.digest for page_id in (cluster.hub, *cluster.spokes))
+    name = cluster.name.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(b"\0".join((frame, name, sources)), digest_size=16).digest()
 
 
 def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:
