@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import functools
 import gc
+import hashlib
 import importlib.util
 import os
 import time
@@ -330,12 +331,13 @@ def _build(
         _, render_problems = render_site(
             site, links, graph, config, unmarked, sink, keys, jobs, versions, out.templates
         )
-        # Made from the frame, a cluster's pages or the structure alone: skipped while
-        # what they are made from is unchanged and output/ holds them.
+        # Made from the frame, a cluster's pages (and the configuration) or the structure
+        # alone: skipped while what they are made from is unchanged and output/ holds them.
         if sink.reuse("graph.json", frame) is None:
             sink.emit("graph.json", graph_json(graph), frame)
+        settings = hashlib.blake2b(repr(config).encode(), digest_size=16).digest()
         for cluster in site.clusters:
-            rel, key = f"{cluster.name}/feed.xml", feed_key(site, cluster, frame)
+            rel, key = f"{cluster.name}/feed.xml", feed_key(site, cluster, settings)
             if sink.reuse(rel, key) is None:
                 sink.emit(rel, cluster_feed(site, config, cluster).data, key)
         extras = memo.extras if memo is not None else ()

@@ -82,13 +82,15 @@ def cluster_feed(site: Site, config: Config, cluster: Cluster) -> OutputFile:
     )
 
 
-def feed_key(site: Site, cluster: Cluster, frame: bytes) -> bytes:
-    """What a cluster's feed is made from: the site's frame (site.structure_key by frames:
-    the configuration, URLs, titles) and its pages' sources."""
+def feed_key(site: Site, cluster: Cluster, settings: bytes) -> bytes:
+    """What a cluster's feed is made from: `settings` (a digest of the configuration), and
+    its pages (their ids, hence URLs, and sources: titles, dates, authors, summaries).
+    An edit elsewhere, a title's included, leaves it as it was."""
     by_id = site.by_id
-    sources = b"".join(by_id[page_id].source.digest for page_id in (cluster.hub, *cluster.spokes))
-    name = cluster.name.encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(b"\0".join((frame, name, sources)), digest_size=16).digest()
+    members = (cluster.hub, *cluster.spokes)
+    ids = "\0".join((cluster.name, *members)).encode("utf-8", "surrogatepass")
+    sources = b"".join(by_id[page_id].source.digest for page_id in members)
+    return hashlib.blake2b(b"\0".join((settings, ids, sources)), digest_size=16).digest()
 
 
 def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:

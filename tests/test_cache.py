@@ -464,8 +464,11 @@ def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path
         assert after["topic/feed.xml"] != before["topic/feed.xml"]
         touch(b, b.read_text().replace("title: Beta", "title: Beta Two"))
         retitled = cached_build(root)  # a title is read by links and the graph: made again
+        again = mtimes(root / "output")
     assert made.read_bytes() != saved[1]
     assert retitled.written and tree(root / "output") == clean_tree(root)
+    assert again["other/feed.xml"] == before["other/feed.xml"]  # made from its own pages
+    assert again["topic/feed.xml"] != after["topic/feed.xml"]
 
 
 def test_a_summary_edited_and_put_back_is_shown_as_put_back(tmp_path: Path) -> None:
