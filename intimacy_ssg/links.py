@@ -162,5 +162,5 @@ def _resolve(index: _Index, page: Page, link: LinkRef, problems: list[Diagnostic
             )
         )
     if link.kind is LinkKind.ANCHOR:
-        return ResolvedLink(f"#{link.anchor}", target.front.title, target.id)
-    return ResolvedLink(index.url(target, link.anchor), target.front.title, target.id)
+        return ResolvedLink(f"#{link.anchor}", "", target.id)
+    return ResolvedLink(index.url(target, link.anchor), "", target.id)

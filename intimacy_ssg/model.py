@@ -315,8 +315,12 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedLink:
+    """Where a link goes. An unlabelled wikilink to a page shows the page's title, looked
+    up when rendering (views.ViewBuilder.title), so resolved links do not depend on titles;
+    one to a static file or a broken one shows `text`, its target as written."""
+
     href: str  # final URL, base path and #anchor included
-    title: str  # the target page's title, for unlabelled wikilinks
+    text: str  # "" when the link has a target page
     target: str = ""  # the target page's id ("" for a static file or a broken link)
 
 

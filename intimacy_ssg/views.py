@@ -280,10 +280,14 @@ class SiteView:
         return self.base_path + path.lstrip("/")
 
 
-def _fill(fragment: str, resolved: tuple[ResolvedLink, ...]) -> Markup:
+def _fill(fragment: str, resolved: tuple[ResolvedLink, ...], title: Callable[[str], str]) -> Markup:
+    """`title(page_id)`: a page's title, the text of an unlabelled wikilink to it."""
+
     def one(kind: str, index: int) -> str:
         link = resolved[index]
-        return html.escape(link.href if kind == "H" else link.title, quote=True)
+        if kind == "H":
+            return html.escape(link.href, quote=True)
+        return html.escape(title(link.target) if link.target else link.text, quote=True)
 
     return Markup(fill_placeholders(fragment, one))
 
@@ -393,7 +397,8 @@ class ViewBuilder:
         source = page.source
         parts = [template, source.rel, source.display, source.digest.hex(), self.url(page.id)]
         parts += (
-            f"{r.href}\x1f{r.title}\x1f{r.target}" for r in self.links.resolved.get(page.id, ())
+            f"{r.href}\x1f{r.text}\x1f{r.target}\x1f{self.title(r.target) if r.target else ''}"
+            for r in self.links.resolved.get(page.id, ())
         )
         if source.cluster in self.cluster_of:
             parts += ("cluster", self.cluster_key(source.cluster))
@@ -437,6 +442,9 @@ class ViewBuilder:
 
     def url(self, page_id: str) -> str:
         return self.base_path + self.site.urls[page_id]
+
+    def title(self, page_id: str) -> str:
+        return self.by_id[page_id].front.title
 
     def link(self, page_id: str, current: str = "") -> LinkView:
         page = self.by_id[page_id]
@@ -536,7 +544,7 @@ class ViewBuilder:
             summary=front.summary,
             url=self.url(page.id),
             canonical=canonical,
-            body=_fill(page.body_html, resolved),
+            body=_fill(page.body_html, resolved, self.title),
             toc=table_of_contents(page.headings),
             breadcrumb=tuple(crumbs),
             cluster=cluster_view,
@@ -550,7 +558,8 @@ class ViewBuilder:
             content_note=front.content_note,
             tags=front.tags,
             faq=tuple(
-                FaqView(f.question, _fill(f.answer_html, resolved), f.anchor) for f in page.faq
+                FaqView(f.question, _fill(f.answer_html, resolved, self.title), f.anchor)
+                for f in page.faq
             ),
             sources=tuple(
                 SourceView(s.title, s.authors, s.year, s.publisher, s.url) for s in front.sources
@@ -621,7 +630,7 @@ class ViewBuilder:
             ProfileView(
                 p.id,
                 p.title,
-                _fill(html, resolved),
+                _fill(html, resolved, self.title),
                 tuple(f"{level}er {labels[d]}" for d, level in p.when),
                 tuple(self.link(target) for target in targets),
             )
