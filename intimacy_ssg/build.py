@@ -239,11 +239,13 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    structure = frame = shapes = frames = b""
+    structure = frame = link_frame = frames = b""
     if cache is not None:
         shapes = shapes_key(pages, found.statics, shown, config.drafts)
         frames = shapes_key(pages, found.statics, shown, config.drafts, frames=True)
+        untitled = shapes_key(pages, found.statics, shown, config.drafts, True, titles=False)
         structure, frame = structure_key(shapes, config), structure_key(frames, config)
+        link_frame = structure_key(untitled, config)
     memos = cache.assembled if cache is not None else None
     site = assemble_site(pages, found.statics, shown, config.drafts, memos, frames)
     problems += site.diagnostics
@@ -252,17 +254,18 @@ def _build(
     memo = cache.structure if cache is not None else None
     mentions = cache.mentions if cache is not None else None
     reused = memo is not None and memo.frame == frame
-    if memo is not None and reused:
+    if memo is not None and memo.link_frame == link_frame:
         # An edit to prose, or to front matter only rendered pages show: nothing here
         # changes. The site-wide files are kept only for the same structure, and the render
-        # keys of outputs that show an edited page's card are made again.
+        # keys of outputs that show an edited page's card are made again. After a title
+        # edit, the links still hold; the graph and the mention search are made again.
         links, graph = memo.links, memo.graph
-        linked, table = graph.links_to, memo.phrases
+        linked, table = graph.links_to, memo.phrases if reused else b""
         places = memo.places
-        if memo.key != structure and cache is not None:
+        if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph)
             memo = StructureMemo(structure, links, graph, kept, phrases=table, frame=frame)
-            memo.places = places
+            memo.places, memo.link_frame = places, link_frame
             cache.structure = memo
         # A page whose links moved since they were resolved (a line added to its front
         # matter): their diagnostics point elsewhere now, so they are made again.
@@ -279,6 +282,7 @@ def _build(
         links = resolve_links(site, config.base_path)
         linked, table = links_out(site, links), b""
         link_problems = links.diagnostics
+        places = {p.id: p.places for p in site.pages}
         lap("link")
     # The mention check needs the links only: when every page is checked again (a new
     # frame), a forked process does it while this one makes the graph and checks FAQs.
@@ -291,7 +295,7 @@ def _build(
             memo = None
             if cache is not None:
                 memo = cache.structure = StructureMemo(structure, links, graph, frame=frame)
-                memo.places = {p.id: p.places for p in site.pages}
+                memo.places, memo.link_frame = places, link_frame
         lap("graph")
 
         say("faq")

@@ -90,8 +90,9 @@ class StructureMemo:
     render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
     extras: tuple[str, ...] = ()  # the sitemap, robots.txt, the site's feed, redirects
     phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
-    frame: bytes = b""  # the frame the links, graph and phrases were made from
+    frame: bytes = b""  # the frame the graph and phrases were made from
     places: dict[str, bytes] = field(default_factory=dict)  # page id -> its places then
+    link_frame: bytes = b""  # the frame without titles the links were made from
 
 
 @dataclass
@@ -310,8 +311,10 @@ class CacheStore:
                 links, graph = made["links"], made["graph"]
                 places = made.get("places")
                 places = places if isinstance(places, dict) else {}
+                link_frame = made.get("link_frame")
+                link_frame = link_frame if isinstance(link_frame, bytes) else b""
                 cache.structure = StructureMemo(
-                    key, links, graph, keys, extras, phrases, frame, places
+                    key, links, graph, keys, extras, phrases, frame, places, link_frame
                 )
                 self.structure_saved = frame
         cache.note = cache.note or made_why
@@ -402,6 +405,7 @@ class CacheStore:
                     "graph": graph,
                     "phrases": memo.phrases,
                     "places": memo.places,
+                    "link_frame": memo.link_frame,
                 }
                 _write(self.structure, self.scope, made)
                 self.structure_saved = memo.frame

@@ -244,7 +244,8 @@ def shape_of(page: Page) -> bytes:
 def frame_of(page: Page) -> bytes:
     """A digest of the part of a page's shape that the site's assembly, link resolution,
     the graph, the mention search and other pages' render keys read, besides its card:
-    its place, title, draft flag, aliases, weight, tags, keywords, related and planned
+    its place (and title: see site.shapes_key, which adds it so that link resolution can
+    do without it), draft flag, aliases, weight, tags, keywords, related and planned
     pages, quiz, FAQ questions, anchors and canonical flag, headings and links. Not where
     its links and related pages were written (see places_of), nor the rest of its front
     matter (summary, description, dates, authors, sources, FAQ answers...), which rendered
@@ -258,7 +259,6 @@ def frame_of(page: Page) -> bytes:
         source.page_id,
         source.kind.value,
         source.cluster,
-        front.title,
         front.draft,
         front.aliases,
         front.weight,

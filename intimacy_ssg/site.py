@@ -59,16 +59,21 @@ def shapes_key(
     content_display: str,
     include_drafts: bool = False,
     frames: bool = False,
+    titles: bool = True,
 ) -> bytes:
     """A digest of every page's shape (model.shape_of: all but its prose), the static files
-    and the options. With `frames`, of every page's frame instead (model.frame_of: its
-    place, title and links, what assemble_site(), link resolution and the graph read)."""
+    and the options. With `frames`, of every page's frame and title instead (model.frame_of:
+    its place and links, what assemble_site(), the graph and the mention search read), or,
+    without `titles`, of its frame alone: what link resolution reads."""
     h = hashlib.blake2b(
-        repr((statics, content_display, include_drafts, frames)).encode(), digest_size=16
+        repr((statics, content_display, include_drafts, frames, titles)).encode(),
+        digest_size=16,
     )
     for page in pages:
         if frames:
             h.update(page.frame or frame_of(page))
+            if titles:
+                h.update(page.front.title.encode("utf-8", "surrogatepass") + b"\0")
         else:
             h.update(page.shape or shape_of(page))
     return h.digest()

@@ -439,6 +439,34 @@ def test_a_line_added_to_the_front_matter_moves_only_that_pages_link_diagnostics
     assert [d.format() for d in moved.diagnostics] == problems
 
 
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_title_edit_reuses_the_links_and_makes_the_graph_again(
+    tmp_path: Path, from_disk: bool
+) -> None:
+    """Resolved links do not hold titles: a title edit keeps them (no link is resolved
+    again), while the graph and the mention search, which read titles, are made again, and
+    an unlabelled wikilink to the page shows its new title."""
+    with trusting_stats():
+        root = project(tmp_path)
+        c = root / "content/other/c.md"
+        touch(c, c.read_text() + "\nMore about the beta renamed one.\n")  # c links a only
+        cache = None if from_disk else BuildCache()
+        first = cached_build(root, cache)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text().replace("title: Beta", "title: Beta Renamed"))
+        with mock.patch("intimacy_ssg.links.resolve_links", side_effect=AssertionError):
+            retitled = cached_build(root, cache)
+        problems, _ = clean_build(root)
+    assert retitled.graph is not first.graph
+    assert retitled.graph is not None
+    assert "Beta Renamed" in {n.title for n in retitled.graph.nodes}
+    assert [d.format() for d in retitled.diagnostics] == problems
+    assert any("'Beta Renamed'" in d.message for d in retitled.diagnostics)  # c mentions it
+    assert tree(root / "output") == clean_tree(root)
+    linking = (root / "output/topic/a/index.html").read_text()  # a's body: "[[b]]"
+    assert ">Beta Renamed</a>" in linking
+
+
 def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path) -> None:
     """From the command line too: the links and graph saved on disk (`.structure`) are
     reused, not rewritten; the pages showing the summary (b's related cards and hub) and
