@@ -376,7 +376,9 @@ PackedFrontMatter = pickling.packed_variant(
 )
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a
 # rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for
-# the pages rendered, so it stays packed in a page loaded from the cache.
+# the pages rendered, so it stays packed in a page loaded from the cache. The prose for the
+# mention search is packed apart: after a title edit, that search reads every page's prose
+# and nothing else of it.
 PackedPage = pickling.packed_variant(
-    Page, ("body_z", "headings", "faq", "links", "word_count", "text_z", "profile_html")
+    Page, ("body_z", "headings", "faq", "links", "word_count", "profile_html"), ("text_z",)
 )

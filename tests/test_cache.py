@@ -1082,8 +1082,11 @@ def _check_side_file(tmp_path: Path, how: str) -> None:
     cached_build(root)
     bodies = next((root / ".cache/intimacy-ssg").glob("*.bodies"))
     blob = bodies.read_bytes()
-    if how == "flipped":
-        bodies.write_bytes(blob[:-10] + bytes([blob[-10] ^ 0xFF]) + blob[-9:])
+    if how == "flipped":  # one byte in every 97 after the header: every blob is damaged
+        damaged = bytearray(blob)
+        for i in range(len(blob) - 10, len(cache_module.SIDE_MAGIC) + 16, -97):
+            damaged[i] ^= 0xFF
+        bodies.write_bytes(bytes(damaged))
     elif how == "missing":
         bodies.unlink()
     else:  # the same bodies under another save's token
