@@ -253,8 +253,9 @@ def _build(
 
     memo = cache.structure if cache is not None else None
     mentions = cache.mentions if cache is not None else None
-    reused = memo is not None and memo.frame == frame
-    if memo is not None and memo.link_frame == link_frame:
+    same_links = memo is not None and memo.link_frame == link_frame
+    reused = same_links and memo is not None and memo.frame == frame
+    if memo is not None and same_links:
         # An edit to prose, or to front matter only rendered pages show: nothing here
         # changes. The site-wide files are kept only for the same structure, and the render
         # keys of outputs that show an edited page's card are made again. After a title
@@ -292,9 +293,12 @@ def _build(
             say("graph")
             related = cache.related if cache is not None else None
             graph = build_graph(site, links, config, related, linked)
+            kept = {}
+            if same_links and memo is not None:  # titles changed: see keys_without
+                kept = keys_without(memo.render_keys, site, links, graph, memo.graph)
             memo = None
             if cache is not None:
-                memo = cache.structure = StructureMemo(structure, links, graph, frame=frame)
+                memo = cache.structure = StructureMemo(structure, links, graph, kept, frame=frame)
                 memo.places, memo.link_frame = places, link_frame
         lap("graph")
 

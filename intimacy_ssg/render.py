@@ -157,15 +157,24 @@ POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's 
 
 
 def keys_without(
-    keys: dict[str, tuple[bytes, bytes]], site: Site, links: Links, graph: Graph
+    keys: dict[str, tuple[bytes, bytes]],
+    site: Site,
+    links: Links,
+    graph: Graph,
+    before: Graph | None = None,
 ) -> dict[str, tuple[bytes, bytes]]:
-    """Render keys made for another structure of the same frame (see site.structure_key):
-    only what rendered pages show of other pages differs, their cards (a summary, a
-    description), so every key but those that may show the card of an edited page still
-    holds. A page is edited when its own key was made from another version of its source
-    (the key's tag starts with the source's digest, see render_site). The members key,
-    made from every card, goes too; the base key, made from the frame and the
-    configuration, stays."""
+    """Render keys made for another structure (see site.structure_key), with every key that
+    may have changed left out. Without `before`, the frame was the same: only what rendered
+    pages show of other pages differs, their cards (a summary, a description), so every key
+    but those that may show the card of an edited page still holds. With `before` (the
+    graph the keys were made with), the links were the same and titles changed: the keys of
+    the pages linking to an edited page go too, and of every page whose related pages or
+    backlinks changed; when a hub was edited (the header names hubs), every key goes.
+
+    A page is edited when its own key was made from another version of its source (the
+    key's tag starts with the source's digest, see render_site). The members key, made
+    from every card, goes too; the base key, made from the frame and the configuration,
+    stays."""
     edited = set()
     for page in site.pages:
         hit = keys.get(output_path(site.urls[page.id]))
@@ -173,6 +182,13 @@ def keys_without(
         if hit is None or not digest or not hit[0].startswith(digest):
             edited.add(page.id)
     pages, clusters = ViewBuilder.showing(site, links, graph, edited)
+    if before is not None:
+        if any(site.by_id[page_id].source.kind is PageKind.HUB for page_id in edited):
+            return {}
+        for page_id in edited:
+            pages.update(graph.backlinks.get(page_id, ()))  # their links show its title
+        for shows, showed in ((graph.related, before.related), (graph.backlinks, before.backlinks)):
+            pages.update(page_id for page_id, ids in shows.items() if showed.get(page_id) != ids)
     gone = {f"{name}/map/index.html" for name in clusters}
     gone.update(output_path(site.urls[page_id]) for page_id in pages if page_id in site.urls)
     gone.add(MEMBERS_KEY)

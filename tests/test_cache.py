@@ -339,22 +339,25 @@ def test_front_matter_only_rendered_pages_show_reuses_the_links_and_the_graph(
         assert tree(root / "output") == clean_tree(root)
 
 
+@pytest.mark.parametrize("field", ["summary", "title"])
 @pytest.mark.parametrize("rel", sorted(SITE))
-def test_the_render_keys_kept_after_a_summary_edit_are_a_clean_builds_keys(
-    tmp_path: Path, rel: str
+def test_the_render_keys_kept_after_an_edit_are_a_clean_builds_keys(
+    tmp_path: Path, rel: str, field: str
 ) -> None:
-    """After an edit that keeps the frame, the render keys that may show the edited page's
-    card are forgotten (render.keys_without); every key kept must be the very key a clean
-    build makes, whatever page was edited and whatever the shipped templates show."""
+    """After an edit that keeps the frame (a summary) or the links (a title), the render
+    keys that may show the edited page are forgotten (render.keys_without); every key kept
+    must be the very key a clean build makes, whatever page was edited and whatever the
+    shipped templates show. A hub's title is in every page's header: nothing is kept."""
     with trusting_stats():
         root = project(tmp_path)
         path = root / "content" / rel
-        touch(path, path.read_text().replace("---\n", "---\nsummary: Before.\n", 1))
+        text = re.sub(f"\n{field}: .*", "", path.read_text(), count=1)  # one of each
+        touch(path, text.replace("---\n", f"---\n{field}: Before words\n", 1))
         cache = BuildCache()
         build(config_of(root), cache=cache)
         assert cache.structure is not None
         before = dict(cache.structure.render_keys)
-        touch(path, path.read_text().replace("summary: Before.", "summary: After."))
+        touch(path, path.read_text().replace(f"{field}: Before words", f"{field}: After words"))
         kept: list[dict[str, tuple[bytes, bytes]]] = []
         real = render_module.keys_without
 
@@ -369,7 +372,9 @@ def test_the_render_keys_kept_after_a_summary_edit_are_a_clean_builds_keys(
         build(config_of(root), write=False, cache=clean)
     assert clean.structure is not None
     made = clean.structure.render_keys
-    assert len(kept) == 1 and kept[0] and len(kept[0]) < len(before)
+    hub = rel.endswith("/index.md")
+    assert len(kept) == 1 and (kept[0] == {} if hub and field == "title" else kept[0])
+    assert len(kept[0]) < len(before)
     assert {k: v for k, v in kept[0].items() if made.get(k) != v} == {}
 
 
@@ -437,6 +442,36 @@ def test_a_line_added_to_the_front_matter_moves_only_that_pages_link_diagnostics
         assert lines == [d.location.line + 2 for d in first.diagnostics if d.code == code]
     assert any(d.code == "unknown-related" for d in moved.diagnostics)
     assert [d.format() for d in moved.diagnostics] == problems
+
+
+def test_a_title_edit_renders_again_the_pages_whose_links_or_related_reading_show_it(
+    tmp_path: Path,
+) -> None:
+    """A retitled page is shown by pages that link to it (an unlabelled wikilink's text),
+    and moves in other pages' related reading, which is ordered by title among equals: c
+    shares one tag with five spokes and shows four of them; renaming Alpha to Zeta drops
+    it from c's list though c neither links to it nor is linked from it."""
+    site = {
+        **SITE,
+        "about.md": page("About", "[[index]] [[topic/b]]\n"),  # no cluster, no related
+        "other/c.md": page("Gamma", "Third. [[other]]\n", tags="[x]"),
+        "topic/d.md": page("Delta", "Fourth. [[topic]]\n", tags="[x]"),
+        "topic/e.md": page("Epsilon", "Fifth. [[topic]]\n", tags="[x]"),
+        "topic/f.md": page("Foxtrot", "Sixth. [[topic]]\n", tags="[x]"),
+    }
+    with trusting_stats():
+        root = project(tmp_path, site)
+        cache = BuildCache()
+        first = build(config_of(root), cache=cache)
+        assert first.graph is not None
+        assert first.graph.related["other/c"] == ("topic/a", "topic/b", "topic/d", "topic/e")
+        for rel, old, new in (("topic/a.md", "Alpha", "Zeta"), ("topic/b.md", "Beta", "Bravo")):
+            path = root / "content" / rel
+            touch(path, path.read_text().replace(f"title: {old}", f"title: {new}"))
+            build(config_of(root), cache=cache)
+            assert tree(root / "output") == clean_tree(root), rel
+    assert ">Bravo</a>" in (root / "output/about/index.html").read_text()
+    assert "Zeta" not in (root / "output/other/c/index.html").read_text()
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
