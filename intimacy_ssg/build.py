@@ -243,7 +243,7 @@ def _build(
     if cache is not None:
         shapes = shapes_key(pages, found.statics, shown, config.drafts)
         frames = shapes_key(pages, found.statics, shown, config.drafts, frames=True)
-        untitled = shapes_key(pages, found.statics, shown, config.drafts, True, titles=False)
+        untitled = shapes_key(pages, found.statics, shown, config.drafts, frames=True, titles=False)
         structure, frame = structure_key(shapes, config), structure_key(frames, config)
         link_frame = structure_key(untitled, config)
     memos = cache.assembled if cache is not None else None
