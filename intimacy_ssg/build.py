@@ -265,9 +265,16 @@ def _build(
         places = memo.places
         if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph)
-            memo = StructureMemo(structure, links, graph, kept, phrases=table, frame=frame)
-            memo.places, memo.link_frame = places, link_frame
-            cache.structure = memo
+            memo = cache.structure = StructureMemo(
+                structure,
+                links,
+                graph,
+                kept,
+                phrases=table,
+                frame=frame,
+                places=places,
+                link_frame=link_frame,
+            )
         # A page whose links moved since they were resolved (a line added to its front
         # matter): their diagnostics point elsewhere now, so they are made again.
         moved = frozenset(p.id for p in site.pages if places.get(p.id) != p.places)
@@ -298,8 +305,9 @@ def _build(
                 kept = keys_without(memo.render_keys, site, links, graph, memo.graph)
             memo = None
             if cache is not None:
-                memo = cache.structure = StructureMemo(structure, links, graph, kept, frame=frame)
-                memo.places, memo.link_frame = places, link_frame
+                memo = cache.structure = StructureMemo(
+                    structure, links, graph, kept, frame=frame, places=places, link_frame=link_frame
+                )
         lap("graph")
 
         say("faq")

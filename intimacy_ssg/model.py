@@ -225,19 +225,22 @@ def shape_of(page: Page) -> bytes:
     see: its place, front matter, headings, FAQ and links (with where they were written).
     Only the body's own HTML, text and word count are left out, so editing a paragraph
     leaves the page's shape, and with it link resolution and the graph, unchanged."""
-    source = page.source
     seen = (
-        source.rel,
-        source.display,
-        source.page_id,
-        source.kind.value,
-        source.cluster,
+        *_place(page.source),
         page.front,
         page.headings,
         page.faq,
         page.links,
         page.profile_html,
     )
+    return _digest(seen)
+
+
+def _place(source: SourceFile) -> tuple[str, ...]:
+    return (source.rel, source.display, source.page_id, source.kind.value, source.cluster)
+
+
+def _digest(seen: object) -> bytes:
     return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -252,13 +255,9 @@ def frame_of(page: Page) -> bytes:
     pages show: editing those leaves the frame, and the links and graph made from every
     frame, as they were; the outputs that show the page's summary are found with
     render.keys_without()."""
-    source, front = page.source, page.front
+    front = page.front
     seen = (
-        source.rel,
-        source.display,
-        source.page_id,
-        source.kind.value,
-        source.cluster,
+        *_place(page.source),
         front.draft,
         front.aliases,
         front.weight,
@@ -272,7 +271,7 @@ def frame_of(page: Page) -> bytes:
         tuple((item.question, item.anchor) for item in page.faq),
         tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links),
     )
-    return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return _digest(seen)
 
 
 def places_of(page: Page) -> bytes:
@@ -280,8 +279,9 @@ def places_of(page: Page) -> bytes:
     resolution's diagnostics point at, and all the frame leaves out of them. A line added
     to the front matter moves the body and changes the places, not the frame; the build
     then resolves that page's links again for their diagnostics only."""
-    where = (tuple(k.location for k in page.links), tuple(r.location for r in page.front.related))
-    return hashlib.blake2b(repr(where).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return _digest(
+        (tuple(k.location for k in page.links), tuple(r.location for r in page.front.related))
+    )
 
 
 def faq_digest_of(page: Page) -> bytes:
