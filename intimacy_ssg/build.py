@@ -197,7 +197,7 @@ def _build(
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
     from .graph import build_graph, graph_json, links_out
-    from .links import resolve_links
+    from .links import resolve_again, resolve_links
     from .mentions import unlinked_mentions
     from .parallel import parse_all
     from .render import Sink, keys_without, render_site
@@ -242,10 +242,10 @@ def _build(
     structure = frame = link_frame = frames = b""
     if cache is not None:
         shapes = shapes_key(pages, found.statics, shown, config.drafts)
-        frames = shapes_key(pages, found.statics, shown, config.drafts, frames=True)
-        untitled = shapes_key(pages, found.statics, shown, config.drafts, frames=True, titles=False)
+        frames = shapes_key(pages, found.statics, shown, config.drafts, "frame")
+        landings = shapes_key(pages, found.statics, shown, config.drafts, "landing")
         structure, frame = structure_key(shapes, config), structure_key(frames, config)
-        link_frame = structure_key(untitled, config)
+        link_frame = structure_key(landings, config)
     memos = cache.assembled if cache is not None else None
     site = assemble_site(pages, found.statics, shown, config.drafts, memos, frames)
     problems += site.diagnostics
@@ -256,15 +256,23 @@ def _build(
     same_links = memo is not None and memo.link_frame == link_frame
     reused = same_links and memo is not None and memo.frame == frame
     if memo is not None and same_links:
-        # An edit to prose, or to front matter only rendered pages show: nothing here
-        # changes. The site-wide files are kept only for the same structure, and the render
-        # keys of outputs that show an edited page's card are made again. After a title
-        # edit, the links still hold; the graph and the mention search are made again.
+        # No page's landing changed (model.landing_of): every link resolves as it did, but
+        # those of the pages whose own links changed, or moved (a line added to the front
+        # matter: their diagnostics point elsewhere now), which are resolved again. When
+        # the frame is unchanged too (an edit to prose, or to front matter only rendered
+        # pages show), the graph and the site-wide files are kept, and the render keys of
+        # outputs that show an edited page's card are made again. After an edit to a
+        # title, a tag or a page's links, the graph and the mention search are made again.
         links, graph = memo.links, memo.graph
+        outlinks = memo.outlinks
+        again = frozenset(p.id for p in site.pages if outlinks.get(p.id) != p.outlinks)
         linked, table = graph.links_to, memo.phrases if reused else b""
-        places = memo.places
+        if again:
+            links = resolve_again(site, config.base_path, links, again)
+            linked = links_out(site, links, again, linked)
+            outlinks = {p.id: p.outlinks for p in site.pages}
         if reused and memo.key != structure and cache is not None:
-            kept = keys_without(memo.render_keys, site, links, graph)
+            kept = keys_without(memo.render_keys, site, links, graph, config)
             memo = cache.structure = StructureMemo(
                 structure,
                 links,
@@ -272,26 +280,17 @@ def _build(
                 kept,
                 phrases=table,
                 frame=frame,
-                places=places,
+                outlinks=outlinks,
                 link_frame=link_frame,
             )
-        # A page whose links moved since they were resolved (a line added to its front
-        # matter): their diagnostics point elsewhere now, so they are made again.
-        moved = frozenset(p.id for p in site.pages if places.get(p.id) != p.places)
-        link_problems = links.diagnostics
-        if moved:
-            files = {p.source.display for p in site.pages if p.id in moved}
-            again = resolve_links(site, config.base_path, only=moved).diagnostics
-            kept_problems = (d for d in link_problems if d.location.path not in files)
-            link_problems = (*kept_problems, *again)
         lap("link")
     else:
         say("link")
         links = resolve_links(site, config.base_path)
         linked, table = links_out(site, links), b""
-        link_problems = links.diagnostics
-        places = {p.id: p.places for p in site.pages}
+        outlinks = {p.id: p.outlinks for p in site.pages}
         lap("link")
+    link_problems = links.diagnostics
     # The mention check needs the links only: when every page is checked again (a new
     # frame), a forked process does it while this one makes the graph and checks FAQs.
     apart = not reused and len(site.pages) >= APART_MIN_PAGES
@@ -301,12 +300,18 @@ def _build(
             related = cache.related if cache is not None else None
             graph = build_graph(site, links, config, related, linked)
             kept = {}
-            if same_links and memo is not None:  # titles changed: see keys_without
-                kept = keys_without(memo.render_keys, site, links, graph, memo.graph)
+            if same_links and memo is not None:  # see keys_without
+                kept = keys_without(memo.render_keys, site, links, graph, config, memo.graph)
             memo = None
             if cache is not None:
                 memo = cache.structure = StructureMemo(
-                    structure, links, graph, kept, frame=frame, places=places, link_frame=link_frame
+                    structure,
+                    links,
+                    graph,
+                    kept,
+                    frame=frame,
+                    outlinks=outlinks,
+                    link_frame=link_frame,
                 )
         lap("graph")
 

@@ -82,7 +82,9 @@ class StructureMemo:
     """What was made from the site's structure and frame (see site.structure_key) alone.
     The links, graph and phrases are reused while the frame is unchanged, as after an edit
     to a page's summary or sources; the render keys and site-wide files only while the
-    whole structure is, as after an edit to a page's prose."""
+    whole structure is, as after an edit to a page's prose. The links are patched while
+    the landings are unchanged, as after an edit to a title, a tag or one page's links:
+    only pages whose outlinks differ are resolved again (see model.landing_of)."""
 
     key: bytes  # the structure
     links: Links
@@ -91,8 +93,8 @@ class StructureMemo:
     extras: tuple[str, ...] = ()  # the sitemap, robots.txt, the site's feed, redirects
     phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
     frame: bytes = b""  # the frame the graph and phrases were made from
-    places: dict[str, bytes] = field(default_factory=dict)  # page id -> its places then
-    link_frame: bytes = b""  # the frame without titles the links were made from
+    outlinks: dict[str, bytes] = field(default_factory=dict)  # page id -> its outlinks then
+    link_frame: bytes = b""  # the landings (site.shapes_key) the links were resolved with
 
 
 @dataclass
@@ -309,12 +311,12 @@ class CacheStore:
                 phrases = made.get("phrases")
                 phrases = phrases if isinstance(phrases, bytes) else b""
                 links, graph = made["links"], made["graph"]
-                places = made.get("places")
-                places = places if isinstance(places, dict) else {}
+                outlinks = made.get("outlinks")
+                outlinks = outlinks if isinstance(outlinks, dict) else {}
                 link_frame = made.get("link_frame")
                 link_frame = link_frame if isinstance(link_frame, bytes) else b""
                 cache.structure = StructureMemo(
-                    key, links, graph, keys, extras, phrases, frame, places, link_frame
+                    key, links, graph, keys, extras, phrases, frame, outlinks, link_frame
                 )
                 self.structure_saved = frame
         cache.note = cache.note or made_why
@@ -404,7 +406,7 @@ class CacheStore:
                     "links": links,
                     "graph": graph,
                     "phrases": memo.phrases,
-                    "places": memo.places,
+                    "outlinks": memo.outlinks,
                     "link_frame": memo.link_frame,
                 }
                 _write(self.structure, self.scope, made)

@@ -14,6 +14,7 @@ import hashlib
 import heapq
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import diagnostics as diag
@@ -74,12 +75,21 @@ class Graph:
 RelatedMemo = dict[str, tuple[bytes, tuple[str, ...]]]  # page id -> key, related ids
 
 
-def links_out(site: Site, links: Links) -> dict[str, tuple[str, ...]]:
+def links_out(
+    site: Site,
+    links: Links,
+    only: frozenset[str] | None = None,
+    before: Mapping[str, tuple[str, ...]] | None = None,
+) -> dict[str, tuple[str, ...]]:
     """Graph.links_to alone: the other pages each page's body (and its quiz profiles) links
-    to, sorted. The mention check needs no more, so it can start before the graph is made."""
+    to, sorted. The mention check needs no more, so it can start before the graph is made.
+    With `only` and `before` (links_out() of earlier links that differ for those pages
+    only): the entries of `only` made again, the others kept."""
     pages = site.by_id or {p.id: p for p in site.pages}
     out: dict[str, tuple[str, ...]] = {}
-    for page in site.pages:
+    if only is not None and before is not None:
+        out.update((k, v) for k, v in before.items() if k not in only)
+    for page in site.pages if only is None else (pages[i] for i in sorted(only) if i in pages):
         targets = {r.target for r in links.resolved.get(page.id, ())}
         targets.update(t for profile in links.profiles.get(page.id, ()) for t in profile)
         targets = {t for t in targets if t != page.id and t in pages}

@@ -13,6 +13,7 @@ from collections import defaultdict
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
 from .model import LinkKind, LinkRef, Links, Page, ResolvedLink, Site
+from .pickling import PackedMap
 
 
 class _Index:
@@ -105,6 +106,30 @@ def resolve_links(site: Site, base_path: str, only: frozenset[str] | None = None
             per_profile.append(tuple(found))
         profiles[page.id] = tuple(per_profile)
     return Links(resolved, related, tuple(problems), profiles)
+
+
+def resolve_again(site: Site, base_path: str, links: Links, again: frozenset[str]) -> Links:
+    """`links` with the links, related pages and quiz profiles of the pages `again` resolved
+    anew, and their diagnostics; every other page's kept as they are. Right while no page's
+    landing changed since `links` were resolved (model.landing_of): what the others' links
+    read is then the same."""
+    fresh = resolve_links(site, base_path, only=again)
+    files = {site.by_id[page_id].source.display for page_id in again}
+    kept = (d for d in links.diagnostics if d.location.path not in files)
+    old = links.resolved
+    resolved = (
+        old.updated(fresh.resolved)
+        if isinstance(old, PackedMap)  # from the build cache: the rest stays packed
+        else {**old, **fresh.resolved}
+    )
+    profiles = {k: v for k, v in links.profiles.items() if k not in again}
+    profiles.update(fresh.profiles)
+    return Links(
+        resolved,
+        {**links.related, **fresh.related},
+        (*kept, *fresh.diagnostics),
+        {p.id: profiles[p.id] for p in site.pages if p.id in profiles},
+    )
 
 
 def _resolve(index: _Index, page: Page, link: LinkRef, problems: list[Diagnostic]) -> ResolvedLink:

@@ -171,7 +171,8 @@ class Page:
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
     frame: bytes = b""  # digest of what other pages' links and the graph read: frame_of()
-    places: bytes = b""  # digest of where its links were written: places_of()
+    landing: bytes = b""  # digest of what links to it read of it: see landing_of()
+    outlinks: bytes = b""  # digest of its own links as written, and where: see outlinks_of()
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
 
     @property
@@ -274,14 +275,34 @@ def frame_of(page: Page) -> bytes:
     return _digest(seen)
 
 
-def places_of(page: Page) -> bytes:
-    """A digest of where the page's links and related pages were written: what link
-    resolution's diagnostics point at, and all the frame leaves out of them. A line added
-    to the front matter moves the body and changes the places, not the frame; the build
-    then resolves that page's links again for their diagnostics only."""
-    return _digest(
-        (tuple(k.location for k in page.links), tuple(r.location for r in page.front.related))
+def landing_of(page: Page) -> bytes:
+    """A digest of what resolving another page's links reads of this page: its place,
+    draft flag and anchors (heading and FAQ ids); with its FAQ questions and canonical
+    flag, which decide whether another page's repeated question is marked up. While no
+    page's landing changes, every link resolves as it did, and a page whose own links
+    changed (outlinks_of) is the only one whose links are resolved again."""
+    seen = (
+        *_place(page.source),
+        page.front.draft,
+        page.front.faq_canonical,
+        tuple(h.id for h in page.headings),
+        tuple((item.question, item.anchor) for item in page.faq),
     )
+    return _digest(seen)
+
+
+def outlinks_of(page: Page) -> bytes:
+    """A digest of everything link resolution reads of the page itself: its links, related
+    pages and quiz (whose profiles link to pages), with where each was written, which its
+    diagnostics point at. A line added to the front matter moves the body and changes the
+    outlinks, not the frame: the build then resolves that page's links again, and no
+    other page's (see landing_of)."""
+    seen = (
+        page.links,
+        page.front.related,
+        page.front.quiz,
+    )
+    return _digest(seen)
 
 
 def faq_digest_of(page: Page) -> bytes:

@@ -16,7 +16,16 @@ from dataclasses import replace
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import FrontMatter, Page, SourceFile, faq_digest_of, frame_of, places_of, shape_of
+from .model import (
+    FrontMatter,
+    Page,
+    SourceFile,
+    faq_digest_of,
+    frame_of,
+    landing_of,
+    outlinks_of,
+    shape_of,
+)
 from .parse import parse_page
 
 ParseCache = dict[tuple[str, bytes], Page]
@@ -39,15 +48,16 @@ def _on_alarm(signum: int, frame: object) -> None:
 def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:
     """parse_page, within a size cap and (where signals work) a time limit; a page that
     breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
-    comes back without its source bytes and with its shape, frame and places (see
-    model.shape_of, model.frame_of and model.places_of)."""
+    comes back without its source bytes and with its digests (see model.shape_of,
+    frame_of, landing_of and outlinks_of)."""
     page = _guarded_parse(source, default_author, authors)
     return replace(
         page,
         source=replace(page.source, data=b""),
         shape=shape_of(page),
         frame=frame_of(page),
-        places=places_of(page),
+        landing=landing_of(page),
+        outlinks=outlinks_of(page),
         faq_digest=faq_digest_of(page),
     )
 

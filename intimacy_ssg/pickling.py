@@ -179,13 +179,20 @@ def packed_variant(
         blobs = tuple(
             pickle.dumps(tuple(getattr(obj, name) for name in group), protocol=5)
             if n < keyed
-            else {k: pickle.dumps(v, protocol=5) for k, v in getattr(obj, group[0]).items()}
+            else _blobs_of(getattr(obj, group[0]))
             for n, group in enumerate(groups)
         )
         return make(*(pack(getattr(obj, name)) for name in head), blobs)  # nested ones too
 
     PACKERS[base] = pack_one
     return variant
+
+
+def _blobs_of(mapping: Mapping[str, Any]) -> dict[str, bytes]:
+    """Each value of a mapping pickled; a PackedMap's as they are packed already."""
+    if isinstance(mapping, PackedMap):
+        return mapping.blobs()
+    return {k: pickle.dumps(v, protocol=5) for k, v in mapping.items()}
 
 
 PACKERS: dict[type, Callable[[Any], Any]] = {}
@@ -275,6 +282,20 @@ class PackedMap(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"PackedMap({dict(self)!r})"
+
+    def blobs(self) -> dict[str, bytes]:
+        """The packed values (a copy of the dict): values read already are not repacked."""
+        return dict(self._blobs)
+
+    def updated(self, changes: Mapping[str, Any]) -> PackedMap:
+        """A new mapping: this one with `changes` set (pickled now); the values read already
+        and not changed are shared, the others stay packed. Keys keep their order."""
+        blobs = dict(self._blobs)
+        blobs.update((k, pickle.dumps(v, protocol=5)) for k, v in changes.items())
+        made = PackedMap(blobs)
+        made._values = {k: v for k, v in self._values.items() if k not in changes}
+        made._values.update(changes)
+        return made
 
 
 def pack(obj: T) -> T:

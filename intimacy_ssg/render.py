@@ -161,20 +161,22 @@ def keys_without(
     site: Site,
     links: Links,
     graph: Graph,
+    config: Config,
     before: Graph | None = None,
 ) -> dict[str, tuple[bytes, bytes]]:
     """Render keys made for another structure (see site.structure_key), with every key that
     may have changed left out. Without `before`, the frame was the same: only what rendered
     pages show of other pages differs, their cards (a summary, a description), so every key
     but those that may show the card of an edited page still holds. With `before` (the
-    graph the keys were made with), the links were the same and titles changed: the keys of
-    the pages linking to an edited page go too, and of every page whose related pages or
-    backlinks changed; when a hub was edited (the header names hubs), every key goes.
+    graph the keys were made with), the landings were the same (model.landing_of) and
+    titles, tags, weights or the edited pages' own links changed: the keys of the pages
+    linking to an edited page go too (their links show its title), and of every page whose
+    related pages or backlinks changed; when the part every key is made from changed (the
+    header names the first clusters' hubs: ViewBuilder.base_key), every key goes.
 
     A page is edited when its own key was made from another version of its source (the
     key's tag starts with the source's digest, see render_site). The members key, made
-    from every card, goes too; the base key, made from the frame and the configuration,
-    stays."""
+    from every card, goes too."""
     edited = set()
     for page in site.pages:
         hit = keys.get(output_path(site.urls[page.id]))
@@ -183,7 +185,8 @@ def keys_without(
             edited.add(page.id)
     pages, clusters = ViewBuilder.showing(site, links, graph, edited)
     if before is not None:
-        if any(site.by_id[page_id].source.kind is PageKind.HUB for page_id in edited):
+        base = keys.get(BASE_KEY)
+        if base is None or base[1] != ViewBuilder(site, links, graph, config).base_key().encode():
             return {}
         for page_id in edited:
             pages.update(graph.backlinks.get(page_id, ()))  # their links show its title

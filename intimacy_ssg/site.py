@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections import defaultdict
+from typing import Literal
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import Cluster, Page, PageKind, Site, StaticFile, frame_of, shape_of
+from .model import Cluster, Page, PageKind, Site, StaticFile, frame_of, landing_of, shape_of
 from .sitefiles import alias_path
 
 # Output paths the generator writes (or will write) itself.
@@ -58,22 +59,22 @@ def shapes_key(
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
-    frames: bool = False,
-    titles: bool = True,
+    part: Literal["shape", "frame", "landing"] = "shape",
 ) -> bytes:
     """A digest of every page's shape (model.shape_of: all but its prose), the static files
-    and the options. With `frames`, of every page's frame and title instead (model.frame_of:
-    its place and links, what assemble_site(), the graph and the mention search read), or,
-    without `titles`, of its frame alone: what link resolution reads."""
+    and the options. By "frame", of every page's frame and title instead (model.frame_of:
+    its place and links, what assemble_site(), the graph and the mention search read); by
+    "landing", of what links to each page read of it (model.landing_of): while that is
+    unchanged, only the pages whose own links changed need resolving again."""
     h = hashlib.blake2b(
-        repr((statics, content_display, include_drafts, frames, titles)).encode(),
-        digest_size=16,
+        repr((statics, content_display, include_drafts, part)).encode(), digest_size=16
     )
     for page in pages:
-        if frames:
+        if part == "frame":
             h.update(page.frame or frame_of(page))
-            if titles:
-                h.update(page.front.title.encode("utf-8", "surrogatepass") + b"\0")
+            h.update(page.front.title.encode("utf-8", "surrogatepass") + b"\0")
+        elif part == "landing":
+            h.update(page.landing or landing_of(page))
         else:
             h.update(page.shape or shape_of(page))
     return h.digest()
@@ -91,7 +92,7 @@ def assemble_site(
     `key`, the shapes_key() of these arguments by frames: an edit to a page's prose, or to
     front matter only rendered pages show (a summary, a date, a source), reuses them."""
     if memo is not None:
-        key = key or shapes_key(pages, statics, content_display, include_drafts, frames=True)
+        key = key or shapes_key(pages, statics, content_display, include_drafts, "frame")
         hit = memo.get(key)
         if hit is not None:
             order, urls, clusters, drafts, draft_files, problems = hit
@@ -217,5 +218,7 @@ def structure_key(shapes: bytes, config: object) -> bytes:
     output's render key are made from. When it is unchanged (an edit to a paragraph), a
     rebuild reuses them whole; only the edited page's own output is made again. By frames,
     it is the site's frame: everything link resolution, the graph and the mention search are
-    made from, which an edit to a summary, a date or a source leaves unchanged too."""
+    made from, which an edit to a summary, a date or a source leaves unchanged too. By
+    landings, what resolving links reads of other pages: a link edited in one page leaves
+    it unchanged."""
     return hashlib.blake2b(repr(config).encode() + shapes, digest_size=16).digest()

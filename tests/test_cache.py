@@ -339,25 +339,32 @@ def test_front_matter_only_rendered_pages_show_reuses_the_links_and_the_graph(
         assert tree(root / "output") == clean_tree(root)
 
 
-@pytest.mark.parametrize("field", ["summary", "title"])
+@pytest.mark.parametrize("field", ["summary", "title", "links"])
 @pytest.mark.parametrize("rel", sorted(SITE))
 def test_the_render_keys_kept_after_an_edit_are_a_clean_builds_keys(
     tmp_path: Path, rel: str, field: str
 ) -> None:
-    """After an edit that keeps the frame (a summary) or the links (a title), the render
-    keys that may show the edited page are forgotten (render.keys_without); every key kept
-    must be the very key a clean build makes, whatever page was edited and whatever the
-    shipped templates show. A hub's title is in every page's header: nothing is kept."""
+    """After an edit that keeps the frame (a summary) or the landings (a title, the page's
+    own links), the render keys that may show the edited page are forgotten
+    (render.keys_without); every key kept must be the very key a clean build makes,
+    whatever page was edited and whatever the shipped templates show. A hub's title is in
+    every page's header: nothing is kept; a hub's links are not."""
     with trusting_stats():
         root = project(tmp_path)
         path = root / "content" / rel
-        text = re.sub(f"\n{field}: .*", "", path.read_text(), count=1)  # one of each
-        touch(path, text.replace("---\n", f"---\n{field}: Before words\n", 1))
+        if field == "links":
+            before_text, after_text = "Before words.", "[[about]] and [[topic/b#nowhere]]."
+            after_text = after_text.replace("about", "other") if rel == "about.md" else after_text
+            touch(path, path.read_text() + before_text + "\n")
+        else:
+            before_text, after_text = f"{field}: Before words", f"{field}: After words"
+            text = re.sub(f"\n{field}: .*", "", path.read_text(), count=1)  # one of each
+            touch(path, text.replace("---\n", f"---\n{before_text}\n", 1))
         cache = BuildCache()
         build(config_of(root), cache=cache)
         assert cache.structure is not None
         before = dict(cache.structure.render_keys)
-        touch(path, path.read_text().replace(f"{field}: Before words", f"{field}: After words"))
+        touch(path, path.read_text().replace(before_text, after_text))
         kept: list[dict[str, tuple[bytes, bytes]]] = []
         real = render_module.keys_without
 
@@ -367,15 +374,113 @@ def test_the_render_keys_kept_after_an_edit_are_a_clean_builds_keys(
             return keys
 
         with mock.patch.object(render_module, "keys_without", side_effect=keeping):
-            build(config_of(root), cache=cache)
+            edited = build(config_of(root), cache=cache)
         clean = BuildCache()
         build(config_of(root), write=False, cache=clean)
+        problems, _ = clean_build(root)
+    assert [d.format() for d in edited.diagnostics] == problems
     assert clean.structure is not None
     made = clean.structure.render_keys
     hub = rel.endswith("/index.md")
     assert len(kept) == 1 and (kept[0] == {} if hub and field == "title" else kept[0])
     assert len(kept[0]) < len(before)
     assert {k: v for k, v in kept[0].items() if made.get(k) != v} == {}
+
+
+@pytest.mark.parametrize(
+    ("edit", "resolved"),
+    [
+        ("[[about]] and [[other/c#nowhere]].", {"topic/b"}),  # its own links: b's alone
+        ("related: [other/c]", {"topic/b"}),
+        ("tags: [y]", set()),  # read by the graph, not by links
+        ("title: Beta Two", set()),
+        ("## A heading others may link to", None),  # an anchor: every page's links
+        ("faq_canonical: true", None),  # which repeated question is marked up elsewhere
+    ],
+    ids=["body link", "related", "tags", "title", "heading", "faq canonical"],
+)
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_an_edit_resolves_again_only_the_links_it_can_change(
+    tmp_path: Path, edit: str, resolved: set[str] | None, from_disk: bool
+) -> None:
+    """While no page's landing changes (its place, draft flag, anchors and FAQ questions:
+    what links to it read, see model.landing_of), a page's links resolve as before: an edit
+    to one page's links resolves that page's alone; a tag or title edit in place, none; a
+    new heading, every page's. Output and diagnostics equal a clean build's, and the links
+    saved to disk are the patched ones: the next build resolves nothing."""
+    with trusting_stats():
+        root = project(tmp_path)
+        cache = None if from_disk else BuildCache()
+        first = cached_build(root, cache)
+        b = root / "content/topic/b.md"
+        if ":" in edit.split(" ", 1)[0]:
+            key = edit.split(":", 1)[0]
+            text = re.sub(f"\n{key}: .*", "", b.read_text(), count=1)
+            touch(b, text.replace("---\n", f"---\n{edit}\n", 1))
+        else:
+            touch(b, b.read_text() + f"\n{edit}\n")
+        real = links_module.resolve_links
+        calls: list[frozenset[str] | None] = []
+
+        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
+            calls.append(only)
+            return real(site, base_path, only=only)
+
+        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+            edited = cached_build(root, cache)
+            touch(root / "content/about.md", (root / "content/about.md").read_text() + "More.\n")
+            after = cached_build(root, cache)  # a prose edit: the patched links are kept
+        problems, clean = clean_build(root)
+    assert calls == ([] if resolved == set() else [None if resolved is None else resolved])
+    assert edited.graph is not first.graph
+    assert [d.format() for d in after.diagnostics] == problems
+    if clean is not None:  # else (a broken anchor is an error) nothing was written
+        assert tree(root / "output") == clean
+    assert after.written == (clean is not None)
+    if resolved:  # b's new broken anchor is found, and kept by the next build
+        assert any(d.code == "broken-anchor" for d in after.diagnostics) == ("#" in edit)
+
+
+@pytest.mark.parametrize("edit", ["flag", "question"])
+def test_a_repeated_faq_question_changes_the_markup_of_a_page_not_edited(
+    tmp_path: Path, edit: str
+) -> None:
+    """Of a question repeated on two pages, only one keeps its FAQPage markup: the one on a
+    page marked canonical, else on the first page by id. Flipping b's flag (in place:
+    nothing moves) changes the about page; the about page taking up b's question changes
+    b's. Neither shows anything of the other, and no link changed."""
+    faq = "faq: [{q: Why ask this here?, a: Because it helps.}]"
+    with trusting_stats():
+        root = project(tmp_path)
+        about, b = root / "content/about.md", root / "content/topic/b.md"
+        for path in (about, b) if edit == "flag" else (b,):
+            touch(path, path.read_text().replace("---\n", f"---\n{faq}\n", 1))
+        touch(b, b.read_text().replace("---\n", "---\nfaq_canonical: false\n", 1))
+        cache = BuildCache()
+        build(config_of(root), cache=cache)
+        shown = about if edit == "flag" else b
+        output = root / "output" / shown.relative_to(root / "content").with_suffix("")
+        marked = (output / "index.html").read_bytes()
+        if edit == "flag":
+            touch(b, b.read_text().replace("faq_canonical: false", "faq_canonical: true"))
+        else:
+            touch(about, about.read_text().replace("---\n", f"---\n{faq}\n", 1))
+        build(config_of(root), cache=cache)
+        assert tree(root / "output") == clean_tree(root)
+    assert (output / "index.html").read_bytes() != marked
+
+
+def test_patched_packed_links_keep_the_rest_packed_and_save_as_they_are() -> None:
+    from intimacy_ssg import pickling
+
+    packed = pickling.PackedMap({k: pickle.dumps(v) for k, v in {"a": 1, "b": 2, "c": 3}.items()})
+    assert packed["a"] == 1
+    patched = packed.updated({"b": 20})
+    assert list(patched) == ["a", "b", "c"] and dict(patched) == {"a": 1, "b": 20, "c": 3}
+    assert dict(packed) == {"a": 1, "b": 2, "c": 3}  # the original is unchanged
+    fresh = pickling.PackedMap({k: pickle.dumps(v) for k, v in {"x": 1, "y": 2}.items()})
+    assert pickling.PackedMap(fresh.blobs())._values == {}  # blobs are saved as they are
+    assert pickle.loads(fresh.updated({"y": 5}).blobs()["y"]) == 5
 
 
 @pytest.mark.parametrize(
