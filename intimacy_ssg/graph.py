@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -110,29 +111,27 @@ def build_graph(
     links), if made already."""
     links_to = links_out(site, links) if body_links is None else body_links
     pages = {p.id: p for p in site.pages}
-    edges: dict[tuple[str, str, str], Edge] = {}
-
-    def add(source: str, target: str, kind: str) -> None:
-        if source != target and target in pages:
-            edges.setdefault((source, target, kind), Edge(source, target, kind))
-
+    # The body edges are links_to's (every resolved link and quiz profile link to another
+    # page): the resolved links themselves are not read again. Sorted by source (the pages
+    # are by id), then target and kind.
+    spokes_of = {c.hub: c.spokes for c in site.clusters}
+    ordered: list[tuple[str, str, str]] = []
     for page in site.pages:
-        for resolved in links.resolved.get(page.id, ()):
-            add(page.id, resolved.target, BODY)
-        for target in links.related.get(page.id, ()):
-            add(page.id, target, RELATED)
-        for profile_links in links.profiles.get(page.id, ()):
-            for target in profile_links:
-                add(page.id, target, BODY)
-    for cluster in site.clusters:
-        for member in cluster.spokes:
-            add(cluster.hub, member, MEMBER)
+        source = page.id
+        mine = {(target, BODY) for target in links_to.get(source, ())}
+        mine.update(
+            (target, RELATED)
+            for target in links.related.get(source, ())
+            if target != source and target in pages
+        )
+        mine.update((m, MEMBER) for m in spokes_of.get(source, ()) if m != source and m in pages)
+        ordered += ((source, target, kind) for target, kind in sorted(mine))
 
     body: dict[str, set[str]] = defaultdict(set, {s: set(t) for s, t in links_to.items()})
     inbound: dict[str, set[str]] = defaultdict(set)
     explicit: dict[str, set[str]] = defaultdict(set)
-    for source, target, kind in edges:
-        if kind in (BODY, RELATED):
+    for source, target, kind in ordered:
+        if kind != MEMBER:
             inbound[target].add(source)
         if kind == RELATED:
             explicit[source].add(target)
@@ -221,7 +220,7 @@ def build_graph(
             Node(p.id, site.urls[p.id], p.front.title, p.source.cluster, p.source.kind.value)
             for p in site.pages
         ),
-        edges=tuple(sorted(edges.values(), key=lambda e: (e.source, e.target, e.kind))),
+        edges=tuple(itertools.starmap(pickling.fast_maker(Edge), ordered)),
         links_to=links_to,
         backlinks={pid: _backlinks(pages, pid, inbound[pid]) for pid in pages},
         related=_all_related(site, pages, links, similarity, config.related_count, memo),

@@ -80,6 +80,12 @@ def _slot_setter(cls: type, slots: dict[str, Any], extra: str = "") -> Callable[
     return make
 
 
+def fast_maker(cls: type[T]) -> Callable[..., T]:
+    """The maker register() made for a frozen slots dataclass (its fields in order, as
+    positional arguments): about twice as quick as the class for many small objects."""
+    return MAKERS.get(f"make__{cls.__module__.rsplit('.', 1)[-1]}__{cls.__name__}", cls)
+
+
 def add_maker(label: str, make: Callable[..., Any]) -> Callable[..., Any]:
     """Name `make` in this module as `label` ("make__<module>__<what>", see maker()), where
     pickle refers to it and SafeUnpickler admits it."""
