@@ -368,31 +368,49 @@ def graph_document(graph: Graph) -> dict[str, object]:
     """The documented, versioned shape of output/graph.json."""
     return {
         "version": GRAPH_FORMAT_VERSION,
-        "nodes": [
-            {"id": n.id, "url": "/" + n.url, "title": n.title, "cluster": n.cluster, "role": n.role}
-            for n in graph.nodes
-        ],
+        "nodes": [_node(n) for n in graph.nodes],
         "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in graph.edges],
-        "planned": [
-            {"cluster": c, "slug": p.slug, "title": p.title}
-            for c, items in sorted(graph.planned.items())
-            for p in items
-        ],
+        "planned": _planned(graph),
     }
 
 
+def _node(n: Node) -> dict[str, str]:
+    return {"id": n.id, "url": "/" + n.url, "title": n.title, "cluster": n.cluster, "role": n.role}
+
+
+def _planned(graph: Graph) -> list[dict[str, str]]:
+    return [
+        {"cluster": c, "slug": p.slug, "title": p.title}
+        for c, items in sorted(graph.planned.items())
+        for p in items
+    ]
+
+
 def graph_json(graph: Graph) -> bytes:
-    """One node, edge or planned topic per line: readable, diffable, and quick to write
-    (json's C encoder only runs without `indent`)."""
-    document = graph_document(graph)
+    """graph_document() with one node, edge or planned topic per line: readable, diffable,
+    and quick to write (json's C encoder only runs without `indent`; the page ids that
+    edges share are encoded once each)."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    lines = ["{", f' "version": {document["version"]},']
-    lists = [key for key in document if key != "version"]
-    for n, key in enumerate(lists):
-        items = document[key]
-        assert isinstance(items, list)
+    quoted: dict[str, str] = {}
+
+    def q(text: str) -> str:
+        hit = quoted.get(text)
+        if hit is None:
+            hit = quoted[text] = encode(text)
+        return hit
+
+    lists = {  # in graph_document's order
+        "nodes": [encode(_node(n)) for n in graph.nodes],
+        "edges": [
+            f'{{"source": {q(e.source)}, "target": {q(e.target)}, "kind": {q(e.kind)}}}'
+            for e in graph.edges
+        ],
+        "planned": [encode(item) for item in _planned(graph)],
+    }
+    lines = ["{", f' "version": {GRAPH_FORMAT_VERSION},']
+    for n, (key, items) in enumerate(lists.items()):
         lines.append(f' "{key}": [')
-        lines.append(",\n".join("  " + encode(item) for item in items))
+        lines.append(",\n".join("  " + item for item in items))
         lines.append(" ]," if n + 1 < len(lists) else " ]")
     lines.append("}")
     return ("\n".join(line for line in lines if line) + "\n").encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intimacy_ssg.graph import Graph
+from intimacy_ssg import pickling
+from intimacy_ssg.diagnostics import Location
+from intimacy_ssg.graph import Edge, Graph, Node, graph_document, graph_json
+from intimacy_ssg.model import Planned
 
 from .support import build_content, page
 
@@ -227,6 +231,35 @@ def test_graph_json_and_map_pages(tmp_path: Path) -> None:
     assert len([line for line in root.iter(f"{ns}line") if line.get("class") == "map-link"]) == 3
     # the text alternative lists every node, planned ones unlinked
     assert "Dee &amp; co <em>(coming soon)</em>" in html
+
+
+def test_graph_json_is_its_document_one_item_a_line() -> None:
+    """graph.json encodes edges' page ids once each: the result must still be exactly the
+    documented shape, with quotes, backslashes and non-ASCII text kept, one node, edge or
+    planned topic a line, from a graph read back from the build cache too."""
+    odd = 'Quote " slash \\ é \u2028 end'
+    b = 'b"é'  # not a page id the generator makes, but JSON must hold any
+    nodes = (Node("a", "a/", odd, "c", "spoke"), Node(b, "b/", "B", "", "page"))
+    edges = (Edge("a", b, "body"), Edge(b, "a", "related"))
+    planned: dict[str, tuple[Planned, ...]] = {"c": (Planned("d", odd, Location("x.md", 2, 3)),)}
+    graph = Graph(nodes, edges, {}, {}, {}, planned, (), ())
+    data = graph_json(graph)
+    assert json.loads(data) == graph_document(graph)
+    lines = data.decode().split("\n")
+    assert lines[:3] == ["{", ' "version": 1,', ' "nodes": [']
+    assert lines[6:9] == [
+        ' "edges": [',
+        '  {"source": "a", "target": "b\\"é", "kind": "body"},',
+        '  {"source": "b\\"é", "target": "a", "kind": "related"}',
+    ]
+    assert lines[-4:] == [
+        '  {"cluster": "c", "slug": "d", "title": ' + json.dumps(odd, ensure_ascii=False) + "}",
+        " ]",
+        "}",
+        "",
+    ]
+    cached = pickling.safe_loads(pickle.dumps(pickling.pack(graph)))
+    assert type(cached) is not Graph and graph_json(cached) == data
 
 
 def test_unlinked_mentions_first_only_skip_headings_linked_and_single_words(
