@@ -222,7 +222,7 @@ def build_graph(
         ),
         edges=tuple(itertools.starmap(pickling.fast_maker(Edge), ordered)),
         links_to=links_to,
-        backlinks={pid: _backlinks(pages, pid, inbound[pid]) for pid in pages},
+        backlinks=_all_backlinks(pages, inbound),
         related=_all_related(site, pages, links, similarity, config.related_count, memo),
         planned=planned,
         findings=tuple(findings),
@@ -230,20 +230,29 @@ def build_graph(
     )
 
 
-def _backlinks(pages: dict[str, Page], page_id: str, sources: set[str]) -> tuple[str, ...]:
-    cluster = pages[page_id].source.cluster
-
-    def order(source: str) -> tuple[bool, str, bool, str, str]:
-        page = pages[source]
-        return (
-            page.source.cluster != cluster,  # the same cluster first,
+def _all_backlinks(
+    pages: dict[str, Page], inbound: dict[str, set[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Each page's inbound pages: those of its own cluster first, then by cluster, each
+    cluster's hub before its spokes, then by title and id."""
+    rank = {
+        page_id: (
             page.source.cluster,
-            page.source.kind is not PageKind.HUB,  # its hub before its spokes
+            page.source.kind is not PageKind.HUB,
             page.front.title.lower(),
-            source,
+            page_id,
         )
-
-    return tuple(sorted(sources, key=order))
+        for page_id, page in pages.items()
+    }
+    found: dict[str, tuple[str, ...]] = {}
+    for page_id in pages:
+        sources = inbound.get(page_id)
+        if not sources:
+            found[page_id] = ()
+            continue
+        cluster = rank[page_id][0]
+        found[page_id] = tuple(sorted(sources, key=lambda s: (rank[s][0] != cluster, rank[s])))
+    return found
 
 
 def _all_related(
@@ -320,7 +329,8 @@ class _Similarity:
         self.position = {page_id: n for n, page_id in enumerate(self.order)}
         self.cluster_of = {p.id: p.source.cluster for p in site.pages}
         self._order_key = ""
-        self._group_keys: dict[tuple[str, str], str] = {}
+        self._tag_keys: dict[str, str] = {}  # tag -> digest of its group (see key())
+        self._target_keys: dict[str, str] = {}  # link target -> digest of its group
 
     def key(self, page: Page, chosen: list[str], count: int) -> bytes:
         """Everything _related() reads for this page: the groups it scores from (by digest),
@@ -332,18 +342,18 @@ class _Similarity:
         cluster = page.source.cluster
         parts = [self._order_key, str(count), page.id, cluster, self.hub_of.get(cluster, "")]
         parts += ("chosen", *chosen, "spokes", *self.spokes_of.get(page.id, ()))
-        parts += (self._group_key("tag", t, self.by_tag) for t in sorted(set(page.front.tags)))
-        parts += (self._group_key("to", t, self.by_target) for t in sorted(self.body[page.id]))
+        tags, targets = self._tag_keys, self._target_keys
+        for tag in sorted(set(page.front.tags)):
+            parts.append(tags.get(tag) or self._group_key("tag", tag, self.by_tag, tags))
+        for to in sorted(self.body[page.id]):
+            parts.append(targets.get(to) or self._group_key("to", to, self.by_target, targets))
         return _digest("\x1d".join(parts))
 
-    def _group_key(self, kind: str, name: str, groups: dict[str, list[str]]) -> str:
-        hit = self._group_keys.get((kind, name))
-        if hit is None:
-            members = groups.get(name, [])
-            text = f"{kind}\x00{name}\x00" + (
-                "\x00".join(members) if len(members) <= COMMON else "*"
-            )
-            hit = self._group_keys[(kind, name)] = _digest(text).hex()
+    @staticmethod
+    def _group_key(kind: str, name: str, groups: dict[str, list[str]], made: dict[str, str]) -> str:
+        members = groups.get(name, [])
+        text = f"{kind}\x00{name}\x00" + ("\x00".join(members) if len(members) <= COMMON else "*")
+        made[name] = hit = _digest(text).hex()
         return hit
 
     def scores(self, page: Page) -> dict[str, int]:
