@@ -239,15 +239,16 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    structure = frame = link_frame = frames = b""
+    structure = frame = link_frame = assembly = b""
     if cache is not None:
         shapes = shapes_key(pages, found.statics, shown, config.drafts)
         frames = shapes_key(pages, found.statics, shown, config.drafts, "frame")
         landings = shapes_key(pages, found.statics, shown, config.drafts, "landing")
+        assembly = shapes_key(pages, found.statics, shown, config.drafts, "assembly")
         structure, frame = structure_key(shapes, config), structure_key(frames, config)
         link_frame = structure_key(landings, config)
     memos = cache.assembled if cache is not None else None
-    site = assemble_site(pages, found.statics, shown, config.drafts, memos, frames)
+    site = assemble_site(pages, found.statics, shown, config.drafts, memos, assembly)
     problems += site.diagnostics
     lap("assemble")
 

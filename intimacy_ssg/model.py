@@ -278,12 +278,15 @@ def frame_of(page: Page) -> bytes:
 def landing_of(page: Page) -> bytes:
     """A digest of what resolving another page's links reads of this page: its place,
     draft flag and anchors (heading and FAQ ids); with its FAQ questions and canonical
-    flag, which decide whether another page's repeated question is marked up. While no
-    page's landing changes, every link resolves as it did, and a page whose own links
-    changed (outlinks_of) is the only one whose links are resolved again."""
+    flag, which decide whether another page's repeated question is marked up, and its
+    aliases and weight, which the site's assembly reads (with titles: site.shapes_key).
+    While no page's landing changes, every link resolves as it did, and a page whose own
+    links changed (outlinks_of) is the only one whose links are resolved again."""
     seen = (
         *_place(page.source),
         page.front.draft,
+        page.front.aliases,
+        page.front.weight,
         page.front.faq_canonical,
         tuple(h.id for h in page.headings),
         tuple((item.question, item.anchor) for item in page.faq),

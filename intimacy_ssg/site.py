@@ -59,24 +59,27 @@ def shapes_key(
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
-    part: Literal["shape", "frame", "landing"] = "shape",
+    part: Literal["shape", "frame", "landing", "assembly"] = "shape",
 ) -> bytes:
     """A digest of every page's shape (model.shape_of: all but its prose), the static files
     and the options. By "frame", of every page's frame and title instead (model.frame_of:
-    its place and links, what assemble_site(), the graph and the mention search read); by
-    "landing", of what links to each page read of it (model.landing_of): while that is
-    unchanged, only the pages whose own links changed need resolving again."""
+    its place and links, what the graph and the mention search read); by "landing", of
+    what links to each page read of it (model.landing_of): while that is unchanged, only
+    the pages whose own links changed need resolving again; by "assembly", of its landing
+    and title, all assemble_site() reads."""
     h = hashlib.blake2b(
         repr((statics, content_display, include_drafts, part)).encode(), digest_size=16
     )
     for page in pages:
+        if part == "shape":
+            h.update(page.shape or shape_of(page))
+            continue
         if part == "frame":
             h.update(page.frame or frame_of(page))
-            h.update(page.front.title.encode("utf-8", "surrogatepass") + b"\0")
-        elif part == "landing":
-            h.update(page.landing or landing_of(page))
         else:
-            h.update(page.shape or shape_of(page))
+            h.update(page.landing or landing_of(page))
+        if part != "landing":
+            h.update(page.front.title.encode("utf-8", "surrogatepass") + b"\0")
     return h.digest()
 
 
@@ -89,10 +92,11 @@ def assemble_site(
     key: bytes = b"",
 ) -> Site:
     """`memo` (from the build cache) keeps the URLs, clusters, drafts and diagnostics under
-    `key`, the shapes_key() of these arguments by frames: an edit to a page's prose, or to
-    front matter only rendered pages show (a summary, a date, a source), reuses them."""
+    `key`, the shapes_key() of these arguments by assembly: an edit to a page's prose, its
+    links, its tags, or front matter only rendered pages show (a summary, a date, a
+    source), reuses them."""
     if memo is not None:
-        key = key or shapes_key(pages, statics, content_display, include_drafts, "frame")
+        key = key or shapes_key(pages, statics, content_display, include_drafts, "assembly")
         hit = memo.get(key)
         if hit is not None:
             order, urls, clusters, drafts, draft_files, problems = hit

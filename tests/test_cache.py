@@ -490,9 +490,10 @@ def test_patched_packed_links_keep_the_rest_packed_and_save_as_they_are() -> Non
         ("weight: 1", "weight: 9"),
         ("tags: [x]", "tags: [y]"),
         ("aliases: [/one/]", "aliases: [/two/]"),
+        ("aliases: [/one/]", "aliases: [/topic/a/]"),  # a page's URL: an error
         ("faq_canonical: false", "faq_canonical: true"),
     ],
-    ids=["keywords", "weight", "tags", "aliases", "faq canonical"],
+    ids=["keywords", "weight", "tags", "aliases", "alias taken", "faq canonical"],
 )
 def test_an_in_place_edit_to_what_links_or_the_graph_read_is_seen(
     tmp_path: Path, before: str, after: str
@@ -506,14 +507,33 @@ def test_an_in_place_edit_to_what_links_or_the_graph_read_is_seen(
         touch(c, c.read_text().replace("tags: [x]\n", "").replace("---\n", f"---\n{before}\n", 1))
         cache = BuildCache()
         first = build(config_of(root), cache=cache)
+        built = tree(root / "output")
         touch(c, c.read_text().replace(before, after))
         edited = build(config_of(root), cache=cache)
         assert edited.graph is not first.graph
-        problems, _ = clean_build(root)
+        problems, clean = clean_build(root)
         assert [d.format() for d in edited.diagnostics] == problems
-        assert tree(root / "output") == clean_tree(root)
+        assert tree(root / "output") == (built if clean is None else clean)
+    assert (clean is None) == (after == "aliases: [/topic/a/]")  # the build failed
     if after == "keywords: [first]":  # a's "First." now names c, which it does not link
         assert any(d.code == "unlinked-mention" for d in edited.diagnostics)
+
+
+def test_a_weight_edited_in_place_reorders_the_cluster(tmp_path: Path) -> None:
+    """A spoke's weight orders its cluster (the hub's list, every member's navigation): the
+    site's assembly is made again, though no link changed."""
+    with trusting_stats():
+        root = project(tmp_path)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text().replace("---\n", "---\nweight: 1\n", 1))
+        cache = BuildCache()
+        first = build(config_of(root), cache=cache)
+        touch(b, b.read_text().replace("weight: 1", "weight: -1"))
+        edited = build(config_of(root), cache=cache)
+        assert tree(root / "output") == clean_tree(root)
+    assert first.site is not None and edited.site is not None
+    assert first.site.clusters[1].spokes == ("topic/a", "topic/b")
+    assert edited.site.clusters[1].spokes == ("topic/b", "topic/a")
 
 
 @pytest.mark.parametrize("body", ["Second. [[a]] [[topic]]\nA [[broken]] link.\n", "Prose.\n"])
