@@ -295,7 +295,8 @@ def _build(
     # The mention check needs the links only: when every page is checked again (a new
     # frame), a forked process does it while this one makes the graph and checks FAQs.
     apart = not reused and len(site.pages) >= APART_MIN_PAGES
-    with Apart(unlinked_mentions, site, linked, mentions, frame, table, fork=apart) as check:
+    last = memo.phrases if memo is not None and not reused else b""  # see unlinked_mentions
+    with Apart(unlinked_mentions, site, linked, mentions, frame, table, last, fork=apart) as check:
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None

@@ -103,9 +103,11 @@ class BuildCache:
     parsed: dict[tuple[str, bytes], Page] = field(default_factory=dict)
     known: dict[str, tuple[StatKey, bytes]] = field(default_factory=dict)  # rel -> stat, sha
     rendered: dict[str, Rendered] = field(default_factory=dict)  # output rel -> memo
-    mentions: dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]] = field(default_factory=dict)
+    mentions: dict[str, tuple[bytes, bytes, bytes, tuple[Diagnostic, ...]]] = field(
+        default_factory=dict
+    )
     faq_groups: dict[bytes, list[list[tuple[int, int]]]] = field(default_factory=dict)
-    related: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
+    related: dict[str, tuple[bytes, tuple[str, ...], str]] = field(default_factory=dict)
     templates: dict[bytes, dict[str, str]] = field(default_factory=dict)  # see render
     assembled: dict[bytes, Any] = field(default_factory=dict)  # see site.assemble_site
     structure: StructureMemo | None = None

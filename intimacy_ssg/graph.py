@@ -73,7 +73,8 @@ class Graph:
         return tuple((a, b, n) for (a, b), n in sorted(counts.items()))
 
 
-RelatedMemo = dict[str, tuple[bytes, tuple[str, ...]]]  # page id -> key, related ids
+# page id -> key, related ids, and its rank (see _Similarity.ranks) when they were chosen
+RelatedMemo = dict[str, tuple[bytes, tuple[str, ...], str]]
 
 
 def links_out(
@@ -263,20 +264,30 @@ def _all_related(
     count: int,
     memo: RelatedMemo | None,
 ) -> dict[str, tuple[str, ...]]:
+    """Each page's related reading; `memo` keeps each page's under a key of everything it
+    is chosen from (see _Similarity.key) but the site-wide order that breaks ties, which
+    one page's new title or weight changes: a page keeps its reading when its key is the
+    same and it shares no group with a page whose rank moved."""
     related: dict[str, tuple[str, ...]] = {}
     fresh: RelatedMemo = {}
+    ranks = index.ranks
+    moved = set()
+    if memo is not None:
+        moved = {i for i, rank in ranks.items() if (hit := memo.get(i)) is None or hit[2] != rank}
+    shifted = index.sharing(moved)
     for page in site.pages:
         chosen = list(links.related.get(page.id, ()))
+        key = b""
         if not page.source.cluster or len(chosen) >= count:
             related[page.id] = tuple(chosen)
-            continue
-        key = index.key(page, chosen, count) if memo is not None else b""
-        hit = memo.get(page.id) if memo is not None else None
-        if hit is not None and hit[0] == key:
-            related[page.id] = hit[1]
         else:
-            related[page.id] = _related(page, chosen, index, count)
-        fresh[page.id] = (key, related[page.id])
+            key = index.key(page, chosen, count) if memo is not None else b""
+            hit = memo.get(page.id) if memo is not None else None
+            if hit is not None and hit[0] == key and page.id not in shifted:
+                related[page.id] = hit[1]
+            else:
+                related[page.id] = _related(page, chosen, index, count)
+        fresh[page.id] = (key, related[page.id], ranks[page.id])
     if memo is not None:
         memo.clear()
         memo.update(fresh)
@@ -316,9 +327,11 @@ class _Similarity:
         self.body = body
         self.by_tag: dict[str, list[str]] = defaultdict(list)
         self.by_target: dict[str, list[str]] = defaultdict(list)
+        self.tags_of: dict[str, set[str]] = {}  # the candidates' (hubs' and spokes') tags
         for page in site.pages:
             if page.source.kind in (PageKind.HUB, PageKind.SPOKE):
-                for tag in set(page.front.tags):
+                tags = self.tags_of[page.id] = set(page.front.tags)
+                for tag in tags:
                     self.by_tag[tag].append(page.id)
                 for target in body[page.id]:
                     self.by_target[target].append(page.id)
@@ -328,19 +341,20 @@ class _Similarity:
         self.order = [p.id for p in ordered]
         self.position = {page_id: n for n, page_id in enumerate(self.order)}
         self.cluster_of = {p.id: p.source.cluster for p in site.pages}
-        self._order_key = ""
+        # what places a page in the order and its cluster: how it ranks as a candidate
+        self.ranks = {
+            p.id: f"{p.front.weight}\x00{p.front.title.lower()}\x00{p.source.cluster}"
+            for p in site.pages
+        }
         self._tag_keys: dict[str, str] = {}  # tag -> digest of its group (see key())
         self._target_keys: dict[str, str] = {}  # link target -> digest of its group
 
     def key(self, page: Page, chosen: list[str], count: int) -> bytes:
-        """Everything _related() reads for this page: the groups it scores from (by digest),
-        the pages it skips, and the site-wide order and clusters that break ties."""
-        if not self._order_key:
-            order = "\x00".join(f"{p}\x01{self.cluster_of[p]}" for p in self.order)
-            self._order_key = f"{COMMON}\x00{order}"
-            self._order_key = _digest(self._order_key).hex()
+        """Everything _related() reads for this page but the site-wide order: the groups it
+        scores from (by digest) and the pages it skips. The order (by weight, title and
+        id) and the clusters break ties among the candidates: see _all_related."""
         cluster = page.source.cluster
-        parts = [self._order_key, str(count), page.id, cluster, self.hub_of.get(cluster, "")]
+        parts = [str(COMMON), str(count), page.id, cluster, self.hub_of.get(cluster, "")]
         parts += ("chosen", *chosen, "spokes", *self.spokes_of.get(page.id, ()))
         tags, targets = self._tag_keys, self._target_keys
         for tag in sorted(set(page.front.tags)):
@@ -348,6 +362,20 @@ class _Similarity:
         for to in sorted(self.body[page.id]):
             parts.append(targets.get(to) or self._group_key("to", to, self.by_target, targets))
         return _digest("\x1d".join(parts))
+
+    def sharing(self, pages: set[str]) -> set[str]:
+        """The pages that share a group (a tag, a link target) with one of `pages`: those
+        whose candidates may include one of them."""
+        found: set[str] = set()
+        for page_id in pages:
+            if page_id not in self.tags_of:
+                continue  # not a hub or a spoke: never a candidate
+            groups = [self.by_tag[t] for t in self.tags_of[page_id]]
+            groups += [self.by_target[t] for t in self.body[page_id]]
+            for group in groups:
+                if len(group) <= COMMON:
+                    found.update(group)
+        return found
 
     @staticmethod
     def _group_key(kind: str, name: str, groups: dict[str, list[str]], made: dict[str, str]) -> str:

@@ -37,8 +37,9 @@ def _words(text: str) -> list[str]:
     return WORD.findall(lowered)
 
 
-# page id -> (key, key under the site's frame, findings)
-MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
+# page id -> (key of the page's own part, digest of the table of phrases, key under the
+# site's frame, findings)
+MentionMemo = dict[str, tuple[bytes, bytes, bytes, tuple[Diagnostic, ...]]]
 # a phrase's first word -> (its words, the page it names, the phrase as written), longest first
 Phrases = dict[str, list[tuple[tuple[str, ...], str, str]]]
 
@@ -49,17 +50,21 @@ def unlinked_mentions(
     memo: MentionMemo | None = None,
     frame: bytes = b"",
     table: bytes = b"",
+    before: bytes = b"",
 ) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
     """The findings; the table of phrases packed for the build cache; and what `memo` is
     to hold next (the caller stores it: this may run in a forked process, see
     build._build). `linked`: the pages each page links to (graph.links_out()).
 
     `memo` (from the build cache) keeps each page's findings under a key of what they
-    depend on: the page's text, what it links to and the whole table of phrases. When the
-    site's frame (site.structure_key by frames, which covers the titles, keywords and
-    links) is given, a page whose source and the frame are both unchanged is a hit at once,
-    without the table. `table` is the packed table returned before under the same frame: a
-    miss then unpacks it rather than making it from every page again."""
+    depend on: the page's text and place, what it links to, and the table of phrases.
+    When the site's frame (site.structure_key by frames, which covers the titles, keywords
+    and links) is given, a page whose source and the frame are both unchanged is a hit at
+    once, without the table. `table` is the packed table returned before under the same
+    frame: a miss then unpacks it rather than making it from every page again. `before`
+    is the packed table of the last build, under another frame: a page whose own part is
+    unchanged and whose text holds no first word of a phrase that changed since (a new
+    title, a keyword) keeps its findings, unscanned."""
     fresh: MentionMemo = {}
     misses = []
     for page in site.pages:
@@ -68,7 +73,7 @@ def unlinked_mentions(
             # the frame covers every page's place, title and links; the digest, its text
             quick = frame + page.source.digest
             hit = memo.get(page.id)
-            if hit is not None and hit[1] == quick:
+            if hit is not None and hit[2] == quick:
                 fresh[page.id] = hit
                 continue
         misses.append((page, quick))
@@ -76,8 +81,13 @@ def unlinked_mentions(
         digest, phrases = _unpack(table) if table else _phrases(site)
         if memo is not None and not table:
             table = pickle.dumps((digest, phrases), pickle.HIGHEST_PROTOCOL)
-        _find(site, linked, misses, memo, fresh, digest, phrases)
-    problems = [found for page in site.pages for found in fresh[page.id][2]]
+        changed = None
+        if memo is not None and before:
+            old, old_phrases = _unpack(before)
+            words = phrases.keys() | old_phrases.keys()
+            changed = (old, {w for w in words if phrases.get(w) != old_phrases.get(w)})
+        _find(site, linked, misses, memo, fresh, digest, phrases, changed)
+    problems = [found for page in site.pages for found in fresh[page.id][3]]
     return tuple(problems), table, fresh
 
 
@@ -115,23 +125,47 @@ def _find(
     fresh: MentionMemo,
     table_digest: bytes,
     phrases: Phrases,
+    changed: tuple[bytes, set[str]] | None = None,
 ) -> None:
-    """Fill `fresh` for `pages`, looking each up in `memo` by its full key first."""
+    """Fill `fresh` for `pages`, looking each up in `memo` by its full key first, then
+    (`changed`: the last table's digest and the first words whose phrases changed since)
+    by its own part, when its text holds none of those words: its findings are then the
+    same, since a page's scan only ever reads the phrases of the words it holds (a
+    phrase's words, target and the target's file are all in its entry)."""
     by_id = site.by_id or {p.id: p for p in site.pages}
+    old, words = changed if changed is not None else (b"", set())
     for page, quick in pages:
         linked = linked_to.get(page.id, ())
-        key = b""
+        own = b""
         if memo is not None:
-            h = hashlib.blake2b(table_digest, digest_size=16)
+            h = hashlib.blake2b(digest_size=16)
             source = page.source
-            h.update(f"\1{source.rel}\0{source.display}\0".encode() + source.digest)
+            h.update(f"{source.rel}\0{source.display}\0".encode() + source.digest)
             h.update("\0".join(linked).encode())
-            key = h.digest()
+            own = h.digest()
             hit = memo.get(page.id)
-            if hit is not None and hit[0] == key:
-                fresh[page.id] = (key, quick, hit[2])
+            same = hit is not None and hit[0] == own
+            if same and hit is not None and _kept(hit[1], table_digest, old, page, words):
+                fresh[page.id] = (own, table_digest, quick, hit[3])
                 continue
-        fresh[page.id] = (key, quick, _page_mentions(page, set(linked), phrases, by_id))
+        found = _page_mentions(page, set(linked), phrases, by_id)
+        fresh[page.id] = (own, table_digest, quick, found)
+
+
+def _kept(made: bytes, table: bytes, old: bytes, page: Page, words: set[str]) -> bool:
+    """Whether findings made under the table digested `made` hold under `table`: the same
+    table, or the last one (`old`) when the page holds none of the changed `words`."""
+    return made == table or (bool(old) and made == old and not _holds(page, words))
+
+
+def _holds(page: Page, words: set[str]) -> bool:
+    """Whether the page's prose may hold one of `words` (as a word, or inside one: a quick
+    test that errs only towards yes)."""
+    if not words:
+        return False
+    _, joined = unpack_prose(page.text_z)
+    lowered = joined.lower().replace(CURLY_APOSTROPHE, "'")
+    return any(word in lowered for word in words)
 
 
 def _page_mentions(

@@ -600,6 +600,45 @@ def test_a_title_edit_renders_again_the_pages_whose_links_or_related_reading_sho
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_title_edit_chooses_again_only_the_related_reading_it_can_move(
+    tmp_path: Path, from_disk: bool
+) -> None:
+    """Related reading breaks ties by title: a new title can move a page only among the
+    candidates of the pages sharing a tag or a link target with it. Those choose again (r
+    links to q, as p does); the others keep theirs."""
+    from intimacy_ssg import graph as graph_module
+
+    site = {
+        "index.md": page("Home", "[[t]] [[u]]\n"),
+        "t/index.md": page("Tee", "[[p]] [[q]]\n"),
+        "t/p.md": page("Pea one", "[[q]] [[t]]\n", tags="[x]"),
+        "t/q.md": page("Queue one", "[[p]] [[t]]\n", tags="[x]"),
+        "u/index.md": page("You", "[[r]] [[s]]\n"),
+        "u/r.md": page("Are one", "[[s]] [[u]] [[t/q]]\n", tags="[y]"),  # as p links q
+        "u/s.md": page("Ess one", "[[r]] [[u]]\n", tags="[y]"),
+    }
+    with trusting_stats():
+        root = project(tmp_path, site)
+        cache = None if from_disk else BuildCache()
+        cached_build(root, cache)
+        chosen: list[str] = []
+        real = graph_module._related
+
+        def choosing(page: Any, *args: Any) -> Any:
+            chosen.append(page.id)
+            return real(page, *args)
+
+        p = root / "content/t/p.md"
+        touch(p, p.read_text().replace("title: Pea one", "title: Zed one"))
+        with mock.patch.object(graph_module, "_related", side_effect=choosing):
+            retitled = cached_build(root, cache)
+        problems, _ = clean_build(root)
+    assert sorted(chosen) == ["t", "t/p", "t/q", "u/r"]
+    assert [d.format() for d in retitled.diagnostics] == problems
+    assert tree(root / "output") == clean_tree(root)
+
+
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
 def test_a_title_edit_reuses_the_links_and_makes_the_graph_again(
     tmp_path: Path, from_disk: bool
 ) -> None:
@@ -625,6 +664,42 @@ def test_a_title_edit_reuses_the_links_and_makes_the_graph_again(
     assert tree(root / "output") == clean_tree(root)
     linking = (root / "output/topic/a/index.html").read_text()  # a's body: "[[b]]"
     assert ">Beta Renamed</a>" in linking
+
+
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_new_keyword_scans_again_only_the_pages_holding_its_words(
+    tmp_path: Path, from_disk: bool
+) -> None:
+    """The mention search keeps a page's findings when the page is unchanged and holds no
+    first word of a phrase that changed (a keyword, a title): only the edited page and
+    the pages holding "zebra" are scanned again, and a finding comes and goes with it."""
+    from intimacy_ssg import mentions as mentions_module
+
+    with trusting_stats():
+        root = project(tmp_path)
+        c = root / "content/other/c.md"
+        touch(c, c.read_text() + "\nA word on zebra crossings.\n")
+        cache = None if from_disk else BuildCache()
+        cached_build(root, cache)
+        b = root / "content/topic/b.md"
+        scanned: list[str] = []
+        real = mentions_module._page_mentions
+
+        def scanning(page: Any, *args: Any) -> Any:
+            scanned.append(page.id)
+            return real(page, *args)
+
+        for keyword, found in (("zebra crossings", True), ("giraffe necks", False)):
+            text = re.sub("\nkeywords: .*", "", b.read_text())
+            touch(b, text.replace("---\n", f"---\nkeywords: [{keyword}]\n", 1))
+            scanned.clear()
+            with mock.patch.object(mentions_module, "_page_mentions", side_effect=scanning):
+                result = cached_build(root, cache)
+            problems, _ = clean_build(root)
+            assert [d.format() for d in result.diagnostics] == problems
+            assert sorted(scanned) == ["other/c", "topic/b"], keyword
+            shown = any("'zebra crossings'" in d.message for d in result.diagnostics)
+            assert shown == found, keyword
 
 
 def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path) -> None:
@@ -848,7 +923,7 @@ def test_mentions_checked_by_a_forked_process_fill_the_cache(
     assert second.rendered == 1
     shown = [d.format() for d in second.diagnostics]
     assert shown == clean_build(root)[0]
-    found = cache.mentions["about"][2]  # found before severities apply (this test's are off)
+    found = cache.mentions["about"][3]  # found before severities apply (this test's are off)
     assert [d.code for d in found] == ["unlinked-mention"]
 
 
