@@ -1,9 +1,9 @@
 """`make bench`: build the synthetic corpus at several sizes and record how long it takes.
 
 For each size: a cold build, a no-op rebuild, a rebuild after editing one page (its prose;
-its summary, in place; its title) and after editing one template (the median of several
-runs of each; at 10,000 pages one cold, one title and one template run, and still three of
-the quick ones), pages per second, the peak RSS
+its summary, in place; its title; a link added to its body) and after editing one template
+(the median of several runs of each; at 10,000 pages one cold, one title, one link and one
+template run, and still three of the quick ones), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
 the live preview's edit-to-reload latency, and how long `build --watch` takes from a page
@@ -187,6 +187,9 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         old = next(line for line in text.splitlines() if line.startswith("title: "))
         edited.write_text(text.replace(old, f"title: Edited title {next(edits)}"))
 
+    def edit_link() -> None:  # only this page's links are resolved again; the graph is made
+        edited.write_text(edited.read_text() + f"\nSee also [[topic-0{next(edits) % 9 + 1}]].\n")
+
     cold_s, cold_rss = median_of(cold)
     cold()
     _, tree_kb = timed_build(project, content, output, tree=True)
@@ -194,6 +197,7 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     edit_s, _ = median_of(edit_page, count=max(runs, 3))
     summary_s, _ = median_of(edit_summary, count=max(runs, 3))
     title_s, _ = median_of(edit_title)
+    link_s, _ = median_of(edit_link)
     template_s, _ = median_of(edit_template)
     stages = stage_times(project, content)
     latency = reload_latency(project, content)
@@ -206,6 +210,7 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "edit_page_s": round(edit_s, 3),
         "edit_summary_s": round(summary_s, 3),
         "edit_title_s": round(title_s, 3),
+        "edit_link_s": round(link_s, 3),
         "edit_template_s": round(template_s, 3),
         "pages_per_s": round(count / cold_s, 1),
         "peak_rss_mb": round(cold_rss / 1024, 1),
@@ -258,6 +263,7 @@ def main() -> None:
         "edit s",
         "summary s",
         "title s",
+        "link s",
         "template s",
         "pages/s",
         "peak MB",
@@ -280,6 +286,7 @@ def main() -> None:
                     "edit_page_s",
                     "edit_summary_s",
                     "edit_title_s",
+                    "edit_link_s",
                     "edit_template_s",
                     "pages_per_s",
                     "peak_rss_mb",
