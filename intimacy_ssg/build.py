@@ -259,19 +259,24 @@ def _build(
     if memo is not None and same_links:
         # No page's landing changed (model.landing_of): every link resolves as it did, but
         # those of the pages whose own links changed, or moved (a line added to the front
-        # matter: their diagnostics point elsewhere now), which are resolved again. When
-        # the frame is unchanged too (an edit to prose, or to front matter only rendered
-        # pages show), the graph and the site-wide files are kept, and the render keys of
-        # outputs that show an edited page's card are made again. After an edit to a
-        # title, a tag or a page's links, the graph and the mention search are made again.
+        # matter: their diagnostics point elsewhere now), and of the pages linking to one
+        # whose anchors changed, which are resolved again. When the frame is unchanged too
+        # (an edit to prose, a heading, or front matter only rendered pages show), the
+        # graph and the site-wide files are kept, and the render keys of outputs that show
+        # an edited page's card are made again. After an edit to a title, a tag or a
+        # page's links, the graph and the mention search are made again.
         links, graph = memo.links, memo.graph
-        outlinks = memo.outlinks
-        again = frozenset(p.id for p in site.pages if outlinks.get(p.id) != p.outlinks)
+        outlinks, anchors = memo.outlinks, memo.anchors
+        reanchored = {p.id for p in site.pages if anchors.get(p.id) != p.anchored}
+        again = frozenset(p.id for p in site.pages if outlinks.get(p.id) != p.outlinks).union(
+            reanchored, (s for page_id in reanchored for s in graph.backlinks.get(page_id, ()))
+        )
         linked, table = graph.links_to, memo.phrases if reused else b""
         if again:
             links = resolve_again(site, config.base_path, links, again)
             linked = links_out(site, links, again, linked)
             outlinks = {p.id: p.outlinks for p in site.pages}
+            anchors = {p.id: p.anchored for p in site.pages}
         if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph, config)
             memo = cache.structure = StructureMemo(
@@ -283,6 +288,7 @@ def _build(
                 frame=frame,
                 outlinks=outlinks,
                 link_frame=link_frame,
+                anchors=anchors,
             )
         lap("link")
     else:
@@ -290,6 +296,7 @@ def _build(
         links = resolve_links(site, config.base_path)
         linked, table = links_out(site, links), b""
         outlinks = {p.id: p.outlinks for p in site.pages}
+        anchors = {p.id: p.anchored for p in site.pages}
         lap("link")
     link_problems = links.diagnostics
     # The mention check needs the links only: when every page is checked again (a new
@@ -314,6 +321,7 @@ def _build(
                     frame=frame,
                     outlinks=outlinks,
                     link_frame=link_frame,
+                    anchors=anchors,
                 )
         lap("graph")
 

@@ -83,8 +83,9 @@ class StructureMemo:
     The links, graph and phrases are reused while the frame is unchanged, as after an edit
     to a page's summary or sources; the render keys and site-wide files only while the
     whole structure is, as after an edit to a page's prose. The links are patched while
-    the landings are unchanged, as after an edit to a title, a tag or one page's links:
-    only pages whose outlinks differ are resolved again (see model.landing_of)."""
+    the landings are unchanged, as after an edit to a title, a tag, a heading or one
+    page's links: only the pages whose outlinks differ, and those linking to a page whose
+    anchors differ, are resolved again (see model.landing_of)."""
 
     key: bytes  # the structure
     links: Links
@@ -95,6 +96,7 @@ class StructureMemo:
     frame: bytes = b""  # the frame the graph and phrases were made from
     outlinks: dict[str, bytes] = field(default_factory=dict)  # page id -> its outlinks then
     link_frame: bytes = b""  # the landings (site.shapes_key) the links were resolved with
+    anchors: dict[str, bytes] = field(default_factory=dict)  # page id -> its anchors then
 
 
 @dataclass
@@ -238,7 +240,8 @@ class CacheStore:
     scope: bytes
     pages_loaded: bool = False
     base_keys: frozenset[tuple[str, bytes]] = frozenset()
-    structure_saved: bytes = b""  # the structure key `.structure` holds
+    structure_saved: bytes = b""  # the frame `.structure` holds
+    links_saved: object = None  # and the links it holds (patched links are saved again)
     memo_token: bytes = b""  # names the `.memo` file read or written last; `.changes` too
     memo_base: dict[str, Any] = field(default_factory=dict)  # that file's fields
 
@@ -315,12 +318,14 @@ class CacheStore:
                 links, graph = made["links"], made["graph"]
                 outlinks = made.get("outlinks")
                 outlinks = outlinks if isinstance(outlinks, dict) else {}
+                anchors = made.get("anchors")
+                anchors = anchors if isinstance(anchors, dict) else {}
                 link_frame = made.get("link_frame")
                 link_frame = link_frame if isinstance(link_frame, bytes) else b""
                 cache.structure = StructureMemo(
-                    key, links, graph, keys, extras, phrases, frame, outlinks, link_frame
+                    key, links, graph, keys, extras, phrases, frame, outlinks, link_frame, anchors
                 )
-                self.structure_saved = frame
+                self.structure_saved, self.links_saved = frame, links
         cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
         cache.known = {
@@ -388,7 +393,7 @@ class CacheStore:
         goes on without a cache, and its save writes them all anew."""
         self.pages_loaded = True
         self.base_keys = frozenset()
-        self.structure_saved = b""
+        self.structure_saved, self.links_saved = b"", None
         self.memo_token, self.memo_base = b"", {}
         for suffix in BULK_SUFFIXES:
             self.pages.with_suffix(suffix).unlink(missing_ok=True)
@@ -401,7 +406,7 @@ class CacheStore:
         if memo is not None and memo.key and memo.frame:
             memos["render_key"], memos["render_frame"] = memo.key, memo.frame
             memos["render_keys"], memos["render_extras"] = memo.render_keys, memo.extras
-            if memo.frame != self.structure_saved:
+            if memo.frame != self.structure_saved or memo.links is not self.links_saved:
                 links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
                 made = {
                     "key": memo.frame,
@@ -409,10 +414,11 @@ class CacheStore:
                     "graph": graph,
                     "phrases": memo.phrases,
                     "outlinks": memo.outlinks,
+                    "anchors": memo.anchors,
                     "link_frame": memo.link_frame,
                 }
                 _write(self.structure, self.scope, made)
-                self.structure_saved = memo.frame
+                self.structure_saved, self.links_saved = memo.frame, memo.links
         self._save_memo(memos)
         _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
         parsed = cache.parsed

@@ -172,6 +172,7 @@ class Page:
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
     frame: bytes = b""  # digest of what other pages' links and the graph read: frame_of()
     landing: bytes = b""  # digest of what links to it read of it: see landing_of()
+    anchored: bytes = b""  # digest of its anchors (heading and FAQ ids): see anchors_of()
     outlinks: bytes = b""  # digest of its own links as written, and where: see outlinks_of()
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
 
@@ -246,16 +247,16 @@ def _digest(seen: object) -> bytes:
 
 
 def frame_of(page: Page) -> bytes:
-    """A digest of the part of a page's shape that the site's assembly, link resolution,
-    the graph, the mention search and other pages' render keys read, besides its card:
-    its place (and title: see site.shapes_key, which adds it so that link resolution can
-    do without it), draft flag, aliases, weight, tags, keywords, related and planned
-    pages, quiz, FAQ questions, anchors and canonical flag, headings and links. Not where
-    its links and related pages were written (see places_of), nor the rest of its front
-    matter (summary, description, dates, authors, sources, FAQ answers...), which rendered
-    pages show: editing those leaves the frame, and the links and graph made from every
-    frame, as they were; the outputs that show the page's summary are found with
-    render.keys_without()."""
+    """A digest of the part of a page's shape that the graph, the mention search and other
+    pages' render keys read, besides its card: its place (and title: see
+    site.shapes_key, which adds it; link resolution does without it), draft flag,
+    aliases, weight, tags, keywords, related and planned pages, quiz, FAQ questions,
+    anchors and canonical flag, and links. Not its headings (a link to one reads its id:
+    see anchors_of), nor where its links and related pages were written (see
+    outlinks_of), nor the rest of its front matter (summary, description, dates,
+    authors, sources, FAQ answers...), which rendered pages show: editing those leaves the
+    frame, and the graph made from every frame, as they were; the outputs that show the
+    page's summary are found with render.keys_without()."""
     front = page.front
     seen = (
         *_place(page.source),
@@ -268,7 +269,6 @@ def frame_of(page: Page) -> bytes:
         front.planned,  # where each was written too: a planned-exists warning points there
         front.quiz,
         front.faq_canonical,  # which page's FAQ keeps its markup: other pages' render keys
-        tuple((h.level, h.text, h.id) for h in page.headings),
         tuple((item.question, item.anchor) for item in page.faq),
         tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links),
     )
@@ -276,22 +276,28 @@ def frame_of(page: Page) -> bytes:
 
 
 def landing_of(page: Page) -> bytes:
-    """A digest of what resolving another page's links reads of this page: its place,
-    draft flag and anchors (heading and FAQ ids); with its FAQ questions and canonical
-    flag, which decide whether another page's repeated question is marked up, and its
-    aliases and weight, which the site's assembly reads (with titles: site.shapes_key).
-    While no page's landing changes, every link resolves as it did, and a page whose own
-    links changed (outlinks_of) is the only one whose links are resolved again."""
+    """A digest of what resolving another page's links reads of this page but its headings'
+    ids: its place and draft flag; with its FAQ questions and anchors and canonical flag,
+    which decide whether another page's repeated question is marked up, and its aliases
+    and weight, which the site's assembly reads (with titles: site.shapes_key). While no
+    page's landing changes, every link resolves as it did, but those of the pages whose
+    own links changed (outlinks_of) and of the pages linking to a page whose anchors
+    changed (anchors_of), which are the only ones resolved again."""
     seen = (
         *_place(page.source),
         page.front.draft,
         page.front.aliases,
         page.front.weight,
         page.front.faq_canonical,
-        tuple(h.id for h in page.headings),
         tuple((item.question, item.anchor) for item in page.faq),
     )
     return _digest(seen)
+
+
+def anchors_of(page: Page) -> bytes:
+    """A digest of the page's anchors, the ids of its headings and FAQ questions: what a
+    link to one of them is checked against."""
+    return _digest(sorted(page.anchors))
 
 
 def outlinks_of(page: Page) -> bytes:

@@ -20,6 +20,7 @@ from .model import (
     FrontMatter,
     Page,
     SourceFile,
+    anchors_of,
     faq_digest_of,
     frame_of,
     landing_of,
@@ -49,7 +50,7 @@ def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[st
     """parse_page, within a size cap and (where signals work) a time limit; a page that
     breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
     comes back without its source bytes and with its digests (see model.shape_of,
-    frame_of, landing_of and outlinks_of)."""
+    frame_of, landing_of, anchors_of and outlinks_of)."""
     page = _guarded_parse(source, default_author, authors)
     return replace(
         page,
@@ -57,6 +58,7 @@ def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[st
         shape=shape_of(page),
         frame=frame_of(page),
         landing=landing_of(page),
+        anchored=anchors_of(page),
         outlinks=outlinks_of(page),
         faq_digest=faq_digest_of(page),
     )

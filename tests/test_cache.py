@@ -394,7 +394,7 @@ def test_the_render_keys_kept_after_an_edit_are_a_clean_builds_keys(
         ("related: [other/c]", {"topic/b"}),
         ("tags: [y]", set()),  # read by the graph, not by links
         ("title: Beta Two", set()),
-        ("## A heading others may link to", None),  # an anchor: every page's links
+        ("## A heading others may link to", {"topic/b", "topic", "topic/a"}),  # b, linkers
         ("faq_canonical: true", None),  # which repeated question is marked up elsewhere
     ],
     ids=["body link", "related", "tags", "title", "heading", "faq canonical"],
@@ -403,11 +403,13 @@ def test_the_render_keys_kept_after_an_edit_are_a_clean_builds_keys(
 def test_an_edit_resolves_again_only_the_links_it_can_change(
     tmp_path: Path, edit: str, resolved: set[str] | None, from_disk: bool
 ) -> None:
-    """While no page's landing changes (its place, draft flag, anchors and FAQ questions:
-    what links to it read, see model.landing_of), a page's links resolve as before: an edit
-    to one page's links resolves that page's alone; a tag or title edit in place, none; a
-    new heading, every page's. Output and diagnostics equal a clean build's, and the links
-    saved to disk are the patched ones: the next build resolves nothing."""
+    """While no page's landing changes (its place, draft flag and FAQ questions, what links
+    to it read but its headings' ids, see model.landing_of), a page's links resolve as
+    before: an edit to one page's links resolves that page's alone; a tag or title edit in
+    place, none; a new heading, the links of the page and of the pages linking to it; an
+    FAQ flag, every page's. Output and diagnostics equal a clean build's, and the links
+    saved to disk are the patched ones: the next build resolves nothing. A heading is not
+    in the frame: the graph is kept."""
     with trusting_stats():
         root = project(tmp_path)
         cache = None if from_disk else BuildCache()
@@ -432,13 +434,51 @@ def test_an_edit_resolves_again_only_the_links_it_can_change(
             after = cached_build(root, cache)  # a prose edit: the patched links are kept
         problems, clean = clean_build(root)
     assert calls == ([] if resolved == set() else [None if resolved is None else resolved])
-    assert edited.graph is not first.graph
+    if not from_disk:
+        assert (edited.graph is first.graph) == edit.startswith("## ")
     assert [d.format() for d in after.diagnostics] == problems
     if clean is not None:  # else (a broken anchor is an error) nothing was written
         assert tree(root / "output") == clean
     assert after.written == (clean is not None)
     if resolved:  # b's new broken anchor is found, and kept by the next build
-        assert any(d.code == "broken-anchor" for d in after.diagnostics) == ("#" in edit)
+        assert any(d.code == "broken-anchor" for d in after.diagnostics) == ("#no" in edit)
+
+
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_renamed_heading_breaks_the_links_to_it_and_only_their_pages_are_resolved(
+    tmp_path: Path, from_disk: bool
+) -> None:
+    """c links to a heading of a. Renaming the heading (a's frame and landing stay) makes
+    c's link a broken anchor, found by resolving a's links and those of the pages linking
+    to a only; renaming it back mends it."""
+    with trusting_stats():
+        root = project(tmp_path)
+        a, c = root / "content/topic/a.md", root / "content/other/c.md"
+        touch(a, a.read_text() + "\n## First part\n\nMore.\n")
+        touch(c, c.read_text().replace("[[topic/a]]", "[[topic/a#first-part]]"))
+        cache = None if from_disk else BuildCache()
+        first = cached_build(root, cache)
+        assert not any(d.code == "broken-anchor" for d in first.diagnostics)
+        real = links_module.resolve_links
+        calls: list[frozenset[str] | None] = []
+
+        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
+            calls.append(only)
+            return real(site, base_path, only=only)
+
+        found = []
+        for heading in ("Second part", "First part"):
+            touch(a, re.sub("## .* part", f"## {heading}", a.read_text()))
+            with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+                result = cached_build(root, cache)
+            problems, _ = clean_build(root)
+            assert [d.format() for d in result.diagnostics] == problems
+            broken = [d for d in result.diagnostics if d.code == "broken-anchor"]
+            found.append([d.location.path.rsplit("/", 2)[-2:] for d in broken])
+    assert found == [[["other", "c.md"]], []]
+    linking_a = frozenset({"topic/a", "topic", "topic/b", "other/c"})  # a and its linkers
+    assert calls == [linking_a, linking_a]
+    assert tree(root / "output") == clean_tree(root)
 
 
 @pytest.mark.parametrize("edit", ["flag", "question"])
