@@ -111,10 +111,11 @@ def resolve_links(site: Site, base_path: str, only: frozenset[str] | None = None
 def resolve_again(site: Site, base_path: str, links: Links, again: frozenset[str]) -> Links:
     """`links` with the links, related pages and quiz profiles of the pages `again` resolved
     anew, and their diagnostics; every other page's kept as they are. Right while no page's
-    landing changed since `links` were resolved (model.landing_of): what the others' links
-    read is then the same."""
+    landing changed since `links` were resolved (model.landing_of) and `again` holds every
+    page whose own links changed and every page linking to one whose anchors changed:
+    what the others' links read is then the same."""
     fresh = resolve_links(site, base_path, only=again)
-    files = {site.by_id[page_id].source.display for page_id in again}
+    files = {p.source.display for page_id in again if (p := site.by_id.get(page_id))}
     kept = (d for d in links.diagnostics if d.location.path not in files)
     old = links.resolved
     resolved = (
