@@ -40,8 +40,9 @@ def _words(text: str) -> list[str]:
 # page id -> (key of the page's own part, digest of the table of phrases, key under the
 # site's frame, findings)
 MentionMemo = dict[str, tuple[bytes, bytes, bytes, tuple[Diagnostic, ...]]]
-# a phrase's first word -> (its words, the page it names, the phrase as written), longest first
-Phrases = dict[str, list[tuple[tuple[str, ...], str, str]]]
+# a phrase's first word -> (its words, the page it names, the phrase as written, that page's
+# file), longest first
+Phrases = dict[str, list[tuple[tuple[str, ...], str, str, str]]]
 
 
 def unlinked_mentions(
@@ -63,8 +64,8 @@ def unlinked_mentions(
     once, without the table. `table` is the packed table returned before under the same
     frame: a miss then unpacks it rather than making it from every page again. `before`
     is the packed table of the last build, under another frame: a page whose own part is
-    unchanged and whose text holds no first word of a phrase that changed since (a new
-    title, a keyword) keeps its findings, unscanned."""
+    unchanged and whose text holds no word telling a phrase that changed since (a new
+    title, a keyword: see _telling_words) keeps its findings, unscanned."""
     fresh: MentionMemo = {}
     misses = []
     for page in site.pages:
@@ -84,9 +85,8 @@ def unlinked_mentions(
         changed = None
         if memo is not None and before:
             old, old_phrases = _unpack(before)
-            words = phrases.keys() | old_phrases.keys()
-            changed = (old, {w for w in words if phrases.get(w) != old_phrases.get(w)})
-        _find(site, linked, misses, memo, fresh, digest, phrases, changed)
+            changed = (old, _telling_words(old_phrases, phrases))
+        _find(linked, misses, memo, fresh, digest, phrases, changed)
     problems = [found for page in site.pages for found in fresh[page.id][3]]
     return tuple(problems), table, fresh
 
@@ -100,11 +100,25 @@ def _phrases(site: Site) -> tuple[bytes, Phrases]:
         for name in (*names, *page.front.keywords):
             words = tuple(_words(name))
             if words:
-                phrases[words[0]].append((words, page.id, name))
+                phrases[words[0]].append((words, page.id, name, page.source.rel))
                 table.update(f"{page.id}\0{page.source.rel}\0{name}\0".encode())
     for candidates in phrases.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
     return table.digest(), dict(phrases)
+
+
+def _telling_words(old: Phrases, new: Phrases) -> set[str]:
+    """For each phrase entry added or dropped between two tables (its words, the page it
+    names, how it is written or that page's file changed), its longest word. Entries keep
+    their order among themselves, and a page's scan only ever reads the entries of the
+    words it holds; an entry whose words the page does not all hold never matches, so it
+    decides nothing: a page holding none of these words finds what it found before."""
+    changed: set[tuple[tuple[str, ...], str, str, str]] = set()
+    for word in old.keys() | new.keys():
+        before, after = old.get(word, []), new.get(word, [])
+        if before != after:
+            changed.update(set(before) ^ set(after))
+    return {max(entry[0], key=len) for entry in changed}
 
 
 def _unpack(table: bytes) -> tuple[bytes, Phrases]:
@@ -118,7 +132,6 @@ def _unpack(table: bytes) -> tuple[bytes, Phrases]:
 
 
 def _find(
-    site: Site,
     linked_to: Mapping[str, tuple[str, ...]],
     pages: list[tuple[Page, bytes]],
     memo: MentionMemo | None,
@@ -128,11 +141,9 @@ def _find(
     changed: tuple[bytes, set[str]] | None = None,
 ) -> None:
     """Fill `fresh` for `pages`, looking each up in `memo` by its full key first, then
-    (`changed`: the last table's digest and the first words whose phrases changed since)
-    by its own part, when its text holds none of those words: its findings are then the
-    same, since a page's scan only ever reads the phrases of the words it holds (a
-    phrase's words, target and the target's file are all in its entry)."""
-    by_id = site.by_id or {p.id: p for p in site.pages}
+    (`changed`: the last table's digest and the words telling the entries that changed
+    since, see _telling_words) by its own part, when its text holds none of those words:
+    its findings are then the same."""
     old, words = changed if changed is not None else (b"", set())
     for page, quick in pages:
         linked = linked_to.get(page.id, ())
@@ -148,7 +159,7 @@ def _find(
             if same and hit is not None and _kept(hit[1], table_digest, old, page, words):
                 fresh[page.id] = (own, table_digest, quick, hit[3])
                 continue
-        found = _page_mentions(page, set(linked), phrases, by_id)
+        found = _page_mentions(page, set(linked), phrases)
         fresh[page.id] = (own, table_digest, quick, found)
 
 
@@ -172,7 +183,6 @@ def _page_mentions(
     page: Page,
     linked: set[str],
     phrases: Phrases,
-    by_id: dict[str, Page],
 ) -> tuple[Diagnostic, ...]:
     numbers, joined = unpack_prose(page.text_z)  # texts joined by NUL, which splits words
     if phrases.keys().isdisjoint(_words(joined)):
@@ -184,18 +194,18 @@ def _page_mentions(
         if phrases.keys().isdisjoint(tokens):
             continue  # most lines start no phrase: skip the word-by-word loop (in C)
         for i, token in enumerate(tokens):
-            for phrase, target, name in phrases.get(token, ()):
+            for phrase, target, name, rel in phrases.get(token, ()):
                 if target in seen or tuple(tokens[i : i + len(phrase)]) != phrase:
                     continue
                 seen.add(target)
                 here = posixpath.dirname(page.source.rel) or "."
-                rel = posixpath.relpath(by_id[target].source.rel, here)
+                where = posixpath.relpath(rel, here)
                 problems.append(
                     diag.make(
                         "unlinked-mention",
                         f"mentions '{name}' without linking it",
                         Location(page.source.display, line, 1),
-                        hint=f"link it: [{name}]({rel})",
+                        hint=f"link it: [{name}]({where})",
                     )
                 )
                 break

@@ -742,6 +742,56 @@ def test_a_new_keyword_scans_again_only_the_pages_holding_its_words(
             assert shown == found, keyword
 
 
+def test_a_new_title_scans_only_the_pages_holding_its_telling_word(tmp_path: Path) -> None:
+    """A title starting with "A" names a phrase whose first word is in nearly every page;
+    the pages scanned again are those holding its longest word ("zebra"), and the page
+    retitled."""
+    from intimacy_ssg import mentions as mentions_module
+
+    with trusting_stats():
+        root = project(tmp_path)
+        c, a = root / "content/other/c.md", root / "content/topic/a.md"
+        touch(c, c.read_text() + "\nA word on a zebra or two.\n")
+        touch(a, a.read_text() + "\nA quiet afternoon, and a walk.\n")  # "a", no zebra
+        cache = BuildCache()
+        build(config_of(root), cache=cache)
+        scanned: list[str] = []
+        real = mentions_module._page_mentions
+
+        def scanning(page: Any, *args: Any) -> Any:
+            scanned.append(page.id)
+            return real(page, *args)
+
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text().replace("title: Beta", "title: A zebra of a page"))
+        with mock.patch.object(mentions_module, "_page_mentions", side_effect=scanning):
+            result = build(config_of(root), cache=cache)
+        problems, _ = clean_build(root)
+    assert sorted(scanned) == ["other/c", "topic/b"]
+    assert [d.format() for d in result.diagnostics] == problems
+
+
+def test_a_page_moved_under_its_own_id_updates_the_mention_hints_naming_its_file(
+    tmp_path: Path,
+) -> None:
+    """guide.md becomes guide/index.md, a hub: its id stays "guide", but the hint of a
+    mention of "Field Guide" on another page names its new file."""
+    site = {**SITE, "guide.md": page("Field Guide", "[[index]]\n")}
+    site["about.md"] = page("About", "[[index]] A field guide, unlinked.\n")
+    with trusting_stats():
+        root = project(tmp_path, site)
+        cache = BuildCache()
+        first = build(config_of(root), cache=cache)
+        (root / "content/guide.md").rename(root / "content/guide.md.moved")
+        touch(root / "content/guide/index.md", page("Field Guide", "[[index]]\n"))
+        (root / "content/guide.md.moved").unlink()
+        moved = build(config_of(root), cache=cache)
+        problems, _ = clean_build(root)
+    hints = [d.hint for r in (first, moved) for d in r.diagnostics if d.code == "unlinked-mention"]
+    assert hints == ["link it: [Field Guide](guide.md)", "link it: [Field Guide](guide/index.md)"]
+    assert [d.format() for d in moved.diagnostics] == problems
+
+
 def test_a_summary_edit_from_disk_keeps_the_saved_links_and_graph(tmp_path: Path) -> None:
     """From the command line too: the links and graph saved on disk (`.structure`) are
     reused, not rewritten; the pages showing the summary (b's related cards and hub) and
