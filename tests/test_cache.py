@@ -150,6 +150,8 @@ EDITS = st.lists(
                     "This names first and the Beta page.",
                     "## A new heading",
                     "A [[broken]] link.",
+                    "See [[topic/b#a-new-heading]].",  # an anchor: broken until b has it
+                    "Also [[b]] and [[other/c]].",
                 ]
             ),
         ),
