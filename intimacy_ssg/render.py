@@ -169,7 +169,7 @@ def keys_without(
     pages show of other pages differs, their cards (a summary, a description), so every key
     but those that may show the card of an edited page still holds. With `before` (the
     graph the keys were made with), the landings were the same (model.landing_of) and
-    titles, tags, weights or the edited pages' own links changed: the keys of the pages
+    titles, tags, keywords or the edited pages' own links changed: the keys of the pages
     linking to an edited page go too (their links show its title), and of every page whose
     related pages or backlinks changed; when the part every key is made from changed (the
     header names the first clusters' hubs: ViewBuilder.base_key), every key goes.
