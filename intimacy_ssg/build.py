@@ -197,7 +197,14 @@ def _build(
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
     from .graph import build_graph, graph_json, links_out
-    from .links import resolve_again, resolve_links
+    from .links import (
+        named_again,
+        read_relink,
+        relink_table,
+        resolve_again,
+        resolve_links,
+        written_targets,
+    )
     from .mentions import unlinked_mentions
     from .parallel import parse_all
     from .render import Sink, keys_without, render_site
@@ -239,7 +246,7 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    structure = frame = link_frame = assembly = b""
+    structure = frame = link_frame = link_base = assembly = b""
     if cache is not None:
         shapes = shapes_key(pages, found.statics, shown, config.drafts)
         frames = shapes_key(pages, found.statics, shown, config.drafts, "frame")
@@ -247,6 +254,9 @@ def _build(
         assembly = shapes_key(pages, found.statics, shown, config.drafts, "assembly")
         structure, frame = structure_key(shapes, config), structure_key(frames, config)
         link_frame = structure_key(landings, config)
+        link_base = structure_key(
+            shapes_key((), found.statics, shown, config.drafts, "landing"), config
+        )
     memos = cache.assembled if cache is not None else None
     site = assemble_site(pages, found.statics, shown, config.drafts, memos, assembly)
     problems += site.diagnostics
@@ -256,27 +266,39 @@ def _build(
     mentions = cache.mentions if cache is not None else None
     same_links = memo is not None and memo.link_frame == link_frame
     reused = same_links and memo is not None and memo.frame == frame
-    if memo is not None and same_links:
-        # No page's landing changed (model.landing_of): every link resolves as it did, but
-        # those of the pages whose own links changed, or moved (a line added to the front
-        # matter: their diagnostics point elsewhere now), and of the pages linking to one
-        # whose anchors changed, which are resolved again. When the frame is unchanged too
-        # (an edit to prose, a heading, or front matter only rendered pages show), the
-        # graph and the site-wide files are kept, and the render keys of outputs that show
-        # an edited page's card are made again. After an edit to a title, a tag or a
-        # page's links, the graph and the mention search are made again.
+    # Landings changed, but not the statics, options or configuration: the pages whose links
+    # name a changed page are found from the last build's table (see links.named_again).
+    relinking = memo is not None and memo.link_base == link_base and bool(memo.relink)
+    relink = memo.relink if memo is not None else b""
+    if memo is not None and (same_links or relinking):
+        # Every link resolves as it did but those of the pages whose own links changed, or
+        # moved (a line added to the front matter: their diagnostics point elsewhere now),
+        # of the pages linking to one whose anchors changed, and (a landing changed, see
+        # model.landing_of) of the pages naming a changed page or with a broken link: those
+        # are resolved again. When the frame is unchanged too (an edit to prose, a heading,
+        # or front matter only rendered pages show), the graph and the site-wide files are
+        # kept, and the render keys of outputs that show an edited page's card are made
+        # again. After an edit to a title, a tag or a page's links, the graph and the
+        # mention search are made again.
         links, graph = memo.links, memo.graph
         outlinks, anchors = memo.outlinks, memo.anchors
         reanchored = {p.id for p in site.pages if anchors.get(p.id) != p.anchored}
-        again = frozenset(p.id for p in site.pages if outlinks.get(p.id) != p.outlinks).union(
-            reanchored, (s for page_id in reanchored for s in graph.backlinks.get(page_id, ()))
-        )
+        again = {p.id for p in site.pages if outlinks.get(p.id) != p.outlinks}
+        again.update(reanchored, (s for i in reanchored for s in graph.backlinks.get(i, ())))
+        named, written = read_relink(relink) if relink else ({}, {})
+        if not same_links:
+            again.update(named_again(pages, site, named, written, links))
         linked, table = graph.links_to, memo.phrases if reused else b""
         if again:
-            links = resolve_again(site, config.base_path, links, again)
-            linked = links_out(site, links, again, linked)
+            links = resolve_again(site, config.base_path, links, frozenset(again))
+            linked = links_out(site, links, frozenset(again), linked)
             outlinks = {p.id: p.outlinks for p in site.pages}
             anchors = {p.id: p.anchored for p in site.pages}
+            now = {
+                p.id: written[p.id] if p.id in written and p.id not in again else written_targets(p)
+                for p in site.pages
+            }
+            relink = relink_table(pages, now)
         if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph, config)
             memo = cache.structure = StructureMemo(
@@ -289,6 +311,8 @@ def _build(
                 outlinks=outlinks,
                 link_frame=link_frame,
                 anchors=anchors,
+                link_base=link_base,
+                relink=relink,
             )
         lap("link")
     else:
@@ -297,6 +321,8 @@ def _build(
         linked, table = links_out(site, links), b""
         outlinks = {p.id: p.outlinks for p in site.pages}
         anchors = {p.id: p.anchored for p in site.pages}
+        if cache is not None:
+            relink = relink_table(pages, {p.id: written_targets(p) for p in site.pages})
         lap("link")
     link_problems = links.diagnostics
     # The mention check needs the links only: when every page is checked again (a new
@@ -322,6 +348,8 @@ def _build(
                     outlinks=outlinks,
                     link_frame=link_frame,
                     anchors=anchors,
+                    link_base=link_base,
+                    relink=relink,
                 )
         lap("graph")
 

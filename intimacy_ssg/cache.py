@@ -97,6 +97,11 @@ class StructureMemo:
     outlinks: dict[str, bytes] = field(default_factory=dict)  # page id -> its outlinks then
     link_frame: bytes = b""  # the landings (site.shapes_key) the links were resolved with
     anchors: dict[str, bytes] = field(default_factory=dict)  # page id -> its anchors then
+    # the statics, options and configuration the links were resolved with (what a page
+    # added or removed leaves as it was), and, packed (read only when a landing changed),
+    # each page's landing and names and what each page's links name: see build._relinked
+    link_base: bytes = b""
+    relink: bytes = b""
 
 
 @dataclass
@@ -320,10 +325,24 @@ class CacheStore:
                 outlinks = outlinks if isinstance(outlinks, dict) else {}
                 anchors = made.get("anchors")
                 anchors = anchors if isinstance(anchors, dict) else {}
+                link_base, relink = made.get("link_base"), made.get("relink")
+                link_base = link_base if isinstance(link_base, bytes) else b""
+                relink = relink if isinstance(relink, bytes) else b""
                 link_frame = made.get("link_frame")
                 link_frame = link_frame if isinstance(link_frame, bytes) else b""
                 cache.structure = StructureMemo(
-                    key, links, graph, keys, extras, phrases, frame, outlinks, link_frame, anchors
+                    key,
+                    links,
+                    graph,
+                    keys,
+                    extras,
+                    phrases,
+                    frame,
+                    outlinks,
+                    link_frame,
+                    anchors,
+                    link_base,
+                    relink,
                 )
                 self.structure_saved, self.links_saved = frame, links
         cache.note = cache.note or made_why
@@ -415,6 +434,8 @@ class CacheStore:
                     "phrases": memo.phrases,
                     "outlinks": memo.outlinks,
                     "anchors": memo.anchors,
+                    "link_base": memo.link_base,
+                    "relink": memo.relink,
                     "link_frame": memo.link_frame,
                 }
                 _write(self.structure, self.scope, made)

@@ -90,7 +90,7 @@ def links_out(
     pages = site.by_id or {p.id: p for p in site.pages}
     out: dict[str, tuple[str, ...]] = {}
     if only is not None and before is not None:
-        out.update((k, v) for k, v in before.items() if k not in only)
+        out.update((k, v) for k, v in before.items() if k not in only and k in pages)
     for page in site.pages if only is None else (pages[i] for i in sorted(only) if i in pages):
         targets = {r.target for r in links.resolved.get(page.id, ())}
         targets.update(t for profile in links.profiles.get(page.id, ()) for t in profile)

@@ -7,13 +7,16 @@ heading and FAQ ids. `related:` entries resolve the same way as wikilinks.
 from __future__ import annotations
 
 import difflib
+import pickle
 import posixpath
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
 from .model import LinkKind, LinkRef, Links, Page, ResolvedLink, Site
-from .pickling import PackedMap
+from .pickling import CacheDamaged, PackedMap, safe_loads
+from .site import page_url
 
 
 class _Index:
@@ -108,28 +111,108 @@ def resolve_links(site: Site, base_path: str, only: frozenset[str] | None = None
     return Links(resolved, related, tuple(problems), profiles)
 
 
+def written_targets(page: Page) -> frozenset[str]:
+    """What the page's links, related pages and quiz profiles name, each as resolution looks
+    it up: a wikilink's or a related entry's target without the slashes around it, a file
+    link's path in the content folder, a root link's URL path with its last slash. Only a
+    link naming a page (see names_of) can resolve differently when that page is added,
+    removed or moved, broken links aside (their hints name the closest page)."""
+    names: set[str] = set()
+    for link in page.links:
+        if link.kind is LinkKind.ROOT:
+            names.add(link.target if link.target.endswith("/") else link.target + "/")
+        elif link.kind is LinkKind.FILE:
+            names.add(link.target)
+        elif link.kind is LinkKind.WIKI:
+            names.add(link.target.strip().strip("/"))
+    names.update(ref.target.strip().strip("/") for ref in page.front.related)
+    if page.front.quiz is not None:
+        for profile in page.front.quiz.profiles:
+            names.update(ref.target.strip().strip("/") for ref in profile.links)
+    return frozenset(names)
+
+
+def names_of(page: Page, url: str) -> frozenset[str]:
+    """Every name a link can reach the page by: its id, its slug, its file and its URL path
+    (`url`: site.page_url())."""
+    return frozenset({page.id, page.source.slug, page.source.rel, "/" + url})
+
+
+# What the build cache keeps to find the pages to resolve again after a landing changed:
+# each page's landing and names (drafts too), and what each published page's links name.
+Landings = dict[str, tuple[bytes, frozenset[str]]]
+Written = dict[str, frozenset[str]]
+BROKEN = ("broken-link", "unknown-related")  # their hints name the closest page
+
+
+def relink_table(pages: Iterable[Page], written: Written) -> bytes:
+    """The landings and names of `pages` (every page parsed) and `written`, packed."""
+    landings = {p.id: (p.landing, names_of(p, page_url(p))) for p in pages}
+    return pickle.dumps((landings, written), protocol=5)
+
+
+def read_relink(table: bytes) -> tuple[Landings, Written]:
+    try:
+        landings, written = safe_loads(table)
+    except Exception as exc:  # damaged or planted: the build starts again without the cache
+        raise CacheDamaged("the build cache's table of link names could not be read") from exc
+    if not isinstance(landings, dict) or not isinstance(written, dict):
+        raise CacheDamaged("the build cache's table of link names has an unexpected shape")
+    return landings, written
+
+
+def named_again(
+    pages: Iterable[Page], site: Site, landings: Landings, written: Written, links: Links
+) -> set[str]:
+    """After landings changed (a page added, removed, moved or made a draft; its FAQ
+    questions, aliases or weight edited), the pages whose links may resolve differently:
+    the changed pages themselves, the pages with a link naming one of them as it is or as
+    it was (written_targets), and the pages with a broken link or related entry, whose
+    hints name the closest page."""
+    now = {p.id: (p.landing, names_of(p, page_url(p))) for p in pages}
+    changed: set[str] = set()
+    names: set[str] = set()
+    for page_id in now.keys() | landings.keys():
+        here, there = now.get(page_id), landings.get(page_id)
+        if here is None or there is None or here[0] != there[0]:
+            changed.add(page_id)
+            for entry in (here, there):
+                names.update(entry[1] if entry is not None else ())
+    broken = {d.location.path for d in links.diagnostics if d.code in BROKEN}
+    return {
+        p.id
+        for p in site.pages
+        if p.id in changed
+        or p.source.display in broken
+        or not written.get(p.id, frozenset()).isdisjoint(names)
+    }
+
+
 def resolve_again(site: Site, base_path: str, links: Links, again: frozenset[str]) -> Links:
     """`links` with the links, related pages and quiz profiles of the pages `again` resolved
-    anew, and their diagnostics; every other page's kept as they are. Right while no page's
-    landing changed since `links` were resolved (model.landing_of) and `again` holds every
-    page whose own links changed and every page linking to one whose anchors changed:
-    what the others' links read is then the same."""
+    anew, and their diagnostics; every other page's kept as they are, and a page's that
+    the site no longer has dropped. Right when `again` holds every page whose own links
+    changed since `links` were resolved, every page linking to one whose anchors changed,
+    and, if a page's landing changed (model.landing_of), every page with a link naming it
+    (written_targets, names_of) or a broken link: what the others' links read is then the
+    same."""
     fresh = resolve_links(site, base_path, only=again)
-    files = {p.source.display for page_id in again if (p := site.by_id.get(page_id))}
-    kept = (d for d in links.diagnostics if d.location.path not in files)
+    kept_files = {p.source.display for p in site.pages if p.id not in again}
+    kept = (d for d in links.diagnostics if d.location.path in kept_files)
+    ids = [p.id for p in site.pages]  # a page removed since is dropped, a new one is fresh
     old = links.resolved
-    resolved = (
-        old.updated(fresh.resolved)
-        if isinstance(old, PackedMap)  # from the build cache: the rest stays packed
-        else {**old, **fresh.resolved}
-    )
+    if isinstance(old, PackedMap):  # from the build cache: the rest stays packed
+        resolved: Mapping[str, tuple[ResolvedLink, ...]] = old.updated(fresh.resolved, ids)
+    else:
+        resolved = {i: fresh.resolved[i] if i in again else old[i] for i in ids}
+    related = {i: fresh.related[i] if i in again else links.related[i] for i in ids}
     profiles = {k: v for k, v in links.profiles.items() if k not in again}
     profiles.update(fresh.profiles)
     return Links(
         resolved,
-        {**links.related, **fresh.related},
+        related,
         (*kept, *fresh.diagnostics),
-        {p.id: profiles[p.id] for p in site.pages if p.id in profiles},
+        {i: profiles[i] for i in ids if i in profiles},
     )
 
 

@@ -406,10 +406,11 @@ PackedFrontMatter = pickling.packed_variant(
 )
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a
 # rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for
-# the pages rendered, so it stays packed in a page loaded from the cache, in three groups:
-# the body, which only rendering reads; the headings, FAQ and links, which link resolution
-# and the FAQ check read of every page when a page is added or removed; and the prose,
-# which the mention search reads of every page after a title edit.
+# the pages rendered, so it stays packed in a page loaded from the cache, in four groups:
+# the body, which only rendering reads; the headings and links, which link resolution
+# reads of the pages it resolves again; the FAQ, which the FAQ check reads of every page
+# when a question or a page is added or removed; and the prose, which the mention search
+# reads of every page after a title edit.
 PackedPage = pickling.packed_variant(
-    Page, ("body_z", "word_count", "profile_html"), ("headings", "faq", "links"), ("text_z",)
+    Page, ("body_z", "word_count", "profile_html"), ("headings", "links"), ("faq",), ("text_z",)
 )

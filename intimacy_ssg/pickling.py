@@ -293,14 +293,17 @@ class PackedMap(Mapping[str, Any]):
         """The packed values (a copy of the dict): values read already are not repacked."""
         return dict(self._blobs)
 
-    def updated(self, changes: Mapping[str, Any]) -> PackedMap:
-        """A new mapping: this one with `changes` set (pickled now); the values read already
-        and not changed are shared, the others stay packed. Keys keep their order."""
+    def updated(self, changes: Mapping[str, Any], keys: list[str] | None = None) -> PackedMap:
+        """A new mapping: this one with `changes` set (pickled now), holding `keys` in that
+        order (default: its own, then the new ones); the values read already and not
+        changed are shared, the others stay packed."""
         blobs = dict(self._blobs)
         blobs.update((k, pickle.dumps(v, protocol=5)) for k, v in changes.items())
+        if keys is not None:
+            blobs = {k: blobs[k] for k in keys}
         made = PackedMap(blobs)
-        made._values = {k: v for k, v in self._values.items() if k not in changes}
-        made._values.update(changes)
+        made._values = {k: v for k, v in self._values.items() if k not in changes and k in blobs}
+        made._values.update((k, v) for k, v in changes.items() if k in blobs)
         return made
 
 

@@ -397,7 +397,7 @@ def test_the_render_keys_kept_after_an_edit_are_a_clean_builds_keys(
         ("tags: [y]", set()),  # read by the graph, not by links
         ("title: Beta Two", set()),
         ("## A heading others may link to", {"topic/b", "topic", "topic/a"}),  # b, linkers
-        ("faq_canonical: true", None),  # which repeated question is marked up elsewhere
+        ("faq_canonical: true", {"topic/b", "topic", "topic/a"}),  # b's landing: its namers
     ],
     ids=["body link", "related", "tags", "title", "heading", "faq canonical"],
 )
@@ -409,9 +409,10 @@ def test_an_edit_resolves_again_only_the_links_it_can_change(
     to it read but its headings' ids, see model.landing_of), a page's links resolve as
     before: an edit to one page's links resolves that page's alone; a tag or title edit in
     place, none; a new heading, the links of the page and of the pages linking to it; an
-    FAQ flag, every page's. Output and diagnostics equal a clean build's, and the links
-    saved to disk are the patched ones: the next build resolves nothing. A heading is not
-    in the frame: the graph is kept."""
+    FAQ flag (in the landing), those of the page and of the pages with a link naming it.
+    Output and diagnostics equal a clean build's, and the links saved to disk are the
+    patched ones: the next build resolves nothing. A heading is not in the frame: the
+    graph is kept."""
     with trusting_stats():
         root = project(tmp_path)
         cache = None if from_disk else BuildCache()
@@ -444,6 +445,93 @@ def test_an_edit_resolves_again_only_the_links_it_can_change(
     assert after.written == (clean is not None)
     if resolved:  # b's new broken anchor is found, and kept by the next build
         assert any(d.code == "broken-anchor" for d in after.diagnostics) == ("#no" in edit)
+
+
+@pytest.mark.parametrize(
+    ("change", "resolved"),
+    [
+        # about and c have a broken link each ([[zed]], [[nowhere]]): their hints may change
+        ("add topic/zed.md", {"topic/zed", "about", "other/c"}),
+        ("remove topic/b.md", {"topic", "topic/a", "about", "other/c"}),  # these link to b
+        ("move about.md to about/index.md", {"about", "index", "other/c"}),  # [[about]]
+        ("add topic/nowhere.md", {"topic/nowhere", "about", "other/c"}),
+        ("make topic/b.md a draft", {"topic", "topic/a", "about", "other/c"}),
+    ],
+    ids=["added", "removed", "moved", "broken link mended", "draft"],
+)
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_page_added_removed_or_moved_resolves_again_only_the_links_naming_it(
+    tmp_path: Path, change: str, resolved: set[str], from_disk: bool
+) -> None:
+    """A page added, removed, moved or made a draft changes a landing (model.landing_of):
+    the links that can resolve differently are those naming it (by id, slug, file or URL,
+    as it is or as it was) and the broken ones, whose hints name the closest page; only
+    their pages are resolved again (links.named_again). Output and diagnostics equal a
+    clean build's."""
+    site = {
+        **SITE,
+        "about.md": page("About", "[[index]] and [[zed]], not yet written.\n"),
+        "other/c.md": page("Gamma", "Third. [[topic/a]] [[nowhere]]\n", tags="[x]"),
+    }
+    with trusting_stats():
+        root = project(tmp_path, site)
+        cache = None if from_disk else BuildCache()
+        cached_build(root, cache)
+        content = root / "content"
+        verb, rel = change.split(" ")[:2]
+        if verb == "add":
+            touch(
+                content / rel, page(rel.split("/")[-1].removesuffix(".md").title(), "[[topic]]\n")
+            )
+        elif verb == "remove":
+            (content / rel).unlink()
+        elif verb == "move":
+            text = (content / rel).read_text()
+            (content / rel).unlink()
+            touch(content / change.split(" ")[-1], text)
+        else:
+            touch(
+                content / rel, (content / rel).read_text().replace("---\n", "---\ndraft: true\n", 1)
+            )
+        real = links_module.resolve_links
+        calls: list[frozenset[str] | None] = []
+
+        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
+            calls.append(only)
+            return real(site, base_path, only=only)
+
+        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+            result = cached_build(root, cache)
+        problems, clean = clean_build(root)
+    assert calls == [frozenset(resolved)]
+    assert [d.format() for d in result.diagnostics] == problems
+    if clean is not None:
+        assert tree(root / "output") == clean
+
+
+def test_a_static_file_removed_resolves_every_link_again(tmp_path: Path) -> None:
+    """Links to static files are not named by any page's landing: a static file added or
+    removed (like a changed configuration) makes every link resolve again."""
+    site = {**SITE, "about.md": page("About", "[[index]] and [the notes](/notes.txt).\n")}
+    with trusting_stats():
+        root = project(tmp_path, site)
+        touch(root / "static/notes.txt", "Notes.\n")
+        cache = BuildCache()
+        assert build(config_of(root), cache=cache).written
+        (root / "static/notes.txt").unlink()
+        real = links_module.resolve_links
+        calls: list[frozenset[str] | None] = []
+
+        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
+            calls.append(only)
+            return real(site, base_path, only=only)
+
+        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+            result = build(config_of(root), cache=cache)
+        problems, _ = clean_build(root)
+    assert calls == [None]
+    assert any("/notes.txt" in d.message for d in result.diagnostics)
+    assert [d.format() for d in result.diagnostics] == problems
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
