@@ -285,8 +285,12 @@ def _build(
         reanchored = {p.id for p in site.pages if anchors.get(p.id) != p.anchored}
         again = {p.id for p in site.pages if outlinks.get(p.id) != p.outlinks}
         again.update(reanchored, (s for i in reanchored for s in graph.backlinks.get(i, ())))
-        named, written = read_relink(relink) if relink else ({}, {})
+        stale = memo.stale  # pages whose links changed since the table was made
         if not same_links:
+            named, written = read_relink(relink)
+            for p in site.pages:
+                if p.id in stale or p.id not in written:
+                    written[p.id] = written_targets(p)
             again.update(named_again(pages, site, named, written, links))
         linked, table = graph.links_to, memo.phrases if reused else b""
         if again:
@@ -294,11 +298,13 @@ def _build(
             linked = links_out(site, links, frozenset(again), linked)
             outlinks = {p.id: p.outlinks for p in site.pages}
             anchors = {p.id: p.anchored for p in site.pages}
-            now = {
-                p.id: written[p.id] if p.id in written and p.id not in again else written_targets(p)
-                for p in site.pages
-            }
-            relink = relink_table(pages, now)
+            if same_links:  # the table is made again only when it is read: see above
+                stale = stale | again
+            else:
+                now = {
+                    p.id: written_targets(p) if p.id in again else written[p.id] for p in site.pages
+                }
+                relink, stale = relink_table(pages, now), frozenset()
         if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph, config)
             memo = cache.structure = StructureMemo(
@@ -313,6 +319,7 @@ def _build(
                 anchors=anchors,
                 link_base=link_base,
                 relink=relink,
+                stale=stale,
             )
         lap("link")
     else:
@@ -323,6 +330,7 @@ def _build(
         anchors = {p.id: p.anchored for p in site.pages}
         if cache is not None:
             relink = relink_table(pages, {p.id: written_targets(p) for p in site.pages})
+        stale = frozenset()
         lap("link")
     link_problems = links.diagnostics
     # The mention check needs the links only: when every page is checked again (a new
@@ -350,6 +358,7 @@ def _build(
                     anchors=anchors,
                     link_base=link_base,
                     relink=relink,
+                    stale=stale,
                 )
         lap("graph")
 

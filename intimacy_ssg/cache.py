@@ -102,6 +102,7 @@ class StructureMemo:
     # each page's landing and names and what each page's links name: see build._relinked
     link_base: bytes = b""
     relink: bytes = b""
+    stale: frozenset[str] = frozenset()  # pages whose links changed since `relink` was made
 
 
 @dataclass
@@ -328,6 +329,8 @@ class CacheStore:
                 link_base, relink = made.get("link_base"), made.get("relink")
                 link_base = link_base if isinstance(link_base, bytes) else b""
                 relink = relink if isinstance(relink, bytes) else b""
+                stale = made.get("stale")
+                stale = stale if isinstance(stale, frozenset) else frozenset()
                 link_frame = made.get("link_frame")
                 link_frame = link_frame if isinstance(link_frame, bytes) else b""
                 cache.structure = StructureMemo(
@@ -343,6 +346,7 @@ class CacheStore:
                     anchors,
                     link_base,
                     relink,
+                    stale,
                 )
                 self.structure_saved, self.links_saved = frame, links
         cache.note = cache.note or made_why
@@ -436,6 +440,7 @@ class CacheStore:
                     "anchors": memo.anchors,
                     "link_base": memo.link_base,
                     "relink": memo.relink,
+                    "stale": memo.stale,
                     "link_frame": memo.link_frame,
                 }
                 _write(self.structure, self.scope, made)

@@ -509,6 +509,27 @@ def test_a_page_added_removed_or_moved_resolves_again_only_the_links_naming_it(
         assert tree(root / "output") == clean
 
 
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_link_edited_then_a_page_added_that_it_now_names(tmp_path: Path, from_disk: bool) -> None:
+    """The table of what each page's links name is made again only when a landing changes:
+    a page whose links changed since is read as it is now. b's new [[c]] goes to other/c,
+    the only c; once topic/c exists, b's cluster's own c wins, and b's link must follow."""
+    with trusting_stats():
+        root = project(tmp_path)
+        cache = None if from_disk else BuildCache()
+        cached_build(root, cache)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nSee [[c]].\n")
+        cached_build(root, cache)
+        assert 'href="/other/c/">Gamma' in (root / "output/topic/b/index.html").read_text()
+        touch(root / "content/topic/c.md", page("Sea", "[[topic]] [[a]] [[b]]\n"))
+        added = cached_build(root, cache)
+        problems, clean = clean_build(root)
+    assert 'href="/topic/c/">Sea' in (root / "output/topic/b/index.html").read_text()
+    assert [d.format() for d in added.diagnostics] == problems
+    assert clean is not None and tree(root / "output") == clean
+
+
 def test_a_static_file_removed_resolves_every_link_again(tmp_path: Path) -> None:
     """Links to static files are not named by any page's landing: a static file added or
     removed (like a changed configuration) makes every link resolve again."""
