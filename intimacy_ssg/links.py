@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import pickle
 import posixpath
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -146,14 +147,15 @@ BROKEN = ("broken-link", "unknown-related")  # their hints name the closest page
 
 
 def relink_table(pages: Iterable[Page], written: Written) -> bytes:
-    """The landings and names of `pages` (every page parsed) and `written`, packed."""
+    """The landings and names of `pages` (every page parsed) and `written`, packed and
+    compressed (it is saved with the links after every link edit, and read rarely)."""
     landings = {p.id: (p.landing, names_of(p, page_url(p))) for p in pages}
-    return pickle.dumps((landings, written), protocol=5)
+    return zlib.compress(pickle.dumps((landings, written), protocol=5), 1)
 
 
 def read_relink(table: bytes) -> tuple[Landings, Written]:
     try:
-        landings, written = safe_loads(table)
+        landings, written = safe_loads(zlib.decompress(table))
     except Exception as exc:  # damaged or planted: the build starts again without the cache
         raise CacheDamaged("the build cache's table of link names could not be read") from exc
     if not isinstance(landings, dict) or not isinstance(written, dict):

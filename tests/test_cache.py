@@ -1479,6 +1479,29 @@ def test_a_bad_phrase_table_in_the_cache_is_not_used(tmp_path: Path, phrases: by
     assert result.written and tree(root / "output") == clean_tree(root)
 
 
+@pytest.mark.parametrize(
+    "table",
+    [b"not compressed", zlib.compress(b"not a pickle"), zlib.compress(pickle.dumps(os.system))],
+)
+def test_a_bad_table_of_link_names_in_the_cache_is_not_used(tmp_path: Path, table: bytes) -> None:
+    """The table read when a page is added (see links.named_again), damaged or planted in a
+    file whose checksum is right, is refused: the build starts again without the cache."""
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        made = next((root / ".cache/intimacy-ssg").glob("*.structure"))
+        config = config_of(root)
+        store = CacheStore.for_config(root / ".cache", config)
+        fields, _ = cache_module._read(made, store.scope)
+        assert fields is not None and fields["relink"]
+        cache_module._write(made, store.scope, {**fields, "relink": table})
+        touch(root / "content/topic/new.md", page("New", "[[topic]]\n"))
+        cache = store.load()
+        result = build(config, cache=cache, store=store)
+    assert "table of link names" in cache.note and "built without the build cache" in cache.note
+    assert result.written and tree(root / "output") == clean_tree(root)
+
+
 def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) -> None:
     from intimacy_ssg import pickling
 
