@@ -822,8 +822,8 @@ def test_a_new_keyword_scans_again_only_the_pages_holding_its_words(
     tmp_path: Path, from_disk: bool
 ) -> None:
     """The mention search keeps a page's findings when the page is unchanged and holds no
-    first word of a phrase that changed (a keyword, a title): only the edited page and
-    the pages holding "zebra" are scanned again, and a finding comes and goes with it."""
+    longest word of a phrase that changed (a keyword, a title): only the edited page and
+    the pages holding "crossings" are scanned again, and a finding comes and goes with it."""
     from intimacy_ssg import mentions as mentions_module
 
     with trusting_stats():
