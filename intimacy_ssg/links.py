@@ -158,7 +158,19 @@ def read_relink(table: bytes) -> tuple[Landings, Written]:
         landings, written = safe_loads(zlib.decompress(table))
     except Exception as exc:  # damaged or planted: the build starts again without the cache
         raise CacheDamaged("the build cache's table of link names could not be read") from exc
-    if not isinstance(landings, dict) or not isinstance(written, dict):
+    shaped = (
+        isinstance(landings, dict)
+        and isinstance(written, dict)
+        and all(isinstance(names, frozenset) for names in written.values())
+        and all(
+            isinstance(entry, tuple)
+            and len(entry) == 2
+            and isinstance(entry[0], bytes)
+            and isinstance(entry[1], frozenset)
+            for entry in landings.values()
+        )
+    )
+    if not shaped:
         raise CacheDamaged("the build cache's table of link names has an unexpected shape")
     return landings, written
 

@@ -1481,7 +1481,14 @@ def test_a_bad_phrase_table_in_the_cache_is_not_used(tmp_path: Path, phrases: by
 
 @pytest.mark.parametrize(
     "table",
-    [b"not compressed", zlib.compress(b"not a pickle"), zlib.compress(pickle.dumps(os.system))],
+    [
+        b"not compressed",
+        zlib.compress(b"not a pickle"),
+        zlib.compress(pickle.dumps(os.system)),
+        zlib.compress(pickle.dumps(({}, {"topic/a": "not a set of names"}))),
+        zlib.compress(pickle.dumps(({"topic/a": (b"", "not a set")}, {}))),
+    ],
+    ids=["not compressed", "not a pickle", "planted", "bad names", "bad landing"],
 )
 def test_a_bad_table_of_link_names_in_the_cache_is_not_used(tmp_path: Path, table: bytes) -> None:
     """The table read when a page is added (see links.named_again), damaged or planted in a
