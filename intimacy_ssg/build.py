@@ -270,6 +270,24 @@ def _build(
     # name a changed page are found from the last build's table (see links.named_again).
     relinking = memo is not None and memo.link_base == link_base and bool(memo.relink)
     relink = memo.relink if memo is not None else b""
+
+    def remember(kept: dict[str, tuple[bytes, bytes]], phrases: bytes = b"") -> StructureMemo:
+        """This build's structure memo, made from the links and graph as they are then."""
+        return StructureMemo(
+            structure,
+            links,
+            graph,
+            kept,
+            phrases=phrases,
+            frame=frame,
+            outlinks=outlinks,
+            link_frame=link_frame,
+            anchors=anchors,
+            link_base=link_base,
+            relink=relink,
+            stale=stale,
+        )
+
     if memo is not None and (same_links or relinking):
         # Every link resolves as it did but those of the pages whose own links changed, or
         # moved (a line added to the front matter: their diagnostics point elsewhere now),
@@ -307,20 +325,7 @@ def _build(
                 relink, stale = relink_table(pages, now), frozenset()
         if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph, config)
-            memo = cache.structure = StructureMemo(
-                structure,
-                links,
-                graph,
-                kept,
-                phrases=table,
-                frame=frame,
-                outlinks=outlinks,
-                link_frame=link_frame,
-                anchors=anchors,
-                link_base=link_base,
-                relink=relink,
-                stale=stale,
-            )
+            memo = cache.structure = remember(kept, table)
         lap("link")
     else:
         say("link")
@@ -347,19 +352,7 @@ def _build(
                 kept = keys_without(memo.render_keys, site, links, graph, config, memo.graph)
             memo = None
             if cache is not None:
-                memo = cache.structure = StructureMemo(
-                    structure,
-                    links,
-                    graph,
-                    kept,
-                    frame=frame,
-                    outlinks=outlinks,
-                    link_frame=link_frame,
-                    anchors=anchors,
-                    link_base=link_base,
-                    relink=relink,
-                    stale=stale,
-                )
+                memo = cache.structure = remember(kept)
         lap("graph")
 
         say("faq")

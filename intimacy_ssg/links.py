@@ -37,7 +37,7 @@ class _Index:
 
     def find(self, target: str, origin: Page) -> tuple[Page | None, str]:
         """Resolve a page id or slug; on failure, say why (with a suggestion)."""
-        target = target.strip().strip("/")
+        target = page_name(target)
         if target in self.by_id:
             return self.by_id[target], ""
         cluster = origin.source.cluster
@@ -121,16 +121,26 @@ def written_targets(page: Page) -> frozenset[str]:
     names: set[str] = set()
     for link in page.links:
         if link.kind is LinkKind.ROOT:
-            names.add(link.target if link.target.endswith("/") else link.target + "/")
+            names.add(url_path(link.target))
         elif link.kind is LinkKind.FILE:
             names.add(link.target)
         elif link.kind is LinkKind.WIKI:
-            names.add(link.target.strip().strip("/"))
-    names.update(ref.target.strip().strip("/") for ref in page.front.related)
+            names.add(page_name(link.target))
+    names.update(page_name(ref.target) for ref in page.front.related)
     if page.front.quiz is not None:
         for profile in page.front.quiz.profiles:
-            names.update(ref.target.strip().strip("/") for ref in profile.links)
+            names.update(page_name(ref.target) for ref in profile.links)
     return frozenset(names)
+
+
+def page_name(target: str) -> str:
+    """A wikilink's, related entry's or profile link's target as it is looked up."""
+    return target.strip().strip("/")
+
+
+def url_path(target: str) -> str:
+    """A root link's target as it is looked up: a URL path ending with a slash."""
+    return target if target.endswith("/") else target + "/"
 
 
 def names_of(page: Page, url: str) -> frozenset[str]:
@@ -262,7 +272,7 @@ def _resolve(index: _Index, page: Page, link: LinkRef, problems: list[Diagnostic
         if target is None:
             return broken(f"wikilink [[{link.target}]] matches no page", why)
     else:  # ROOT
-        path = link.target if link.target.endswith("/") else link.target + "/"
+        path = url_path(link.target)
         target = index.by_url.get(path)
         if target is None:
             if link.target in index.statics:

@@ -57,8 +57,12 @@ def _maker(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
     through its member descriptor (what a frozen class's __setattr__ forbids and its
     __init__ does slowly). Named in this module, where the unpickler finds it."""
     make = _slot_setter(cls, {name: cls.__dict__[name] for name in names})
-    label = f"make__{cls.__module__.rsplit('.', 1)[-1]}__{cls.__name__}"  # see maker()
-    return add_maker(label, make)
+    return add_maker(_label(cls.__module__, cls.__name__), make)
+
+
+def _label(module: str, name: str) -> str:
+    """The name a maker has in this module: "make__<module>__<what>" (see maker())."""
+    return f"make__{module.rsplit('.', 1)[-1]}__{name}"
 
 
 def _slot_setter(cls: type, slots: dict[str, Any], extra: str = "") -> Callable[..., Any]:
@@ -83,7 +87,7 @@ def _slot_setter(cls: type, slots: dict[str, Any], extra: str = "") -> Callable[
 def fast_maker(cls: type[T]) -> Callable[..., T]:
     """The maker register() made for a frozen slots dataclass (its fields in order, as
     positional arguments): about twice as quick as the class for many small objects."""
-    return MAKERS.get(f"make__{cls.__module__.rsplit('.', 1)[-1]}__{cls.__name__}", cls)
+    return MAKERS.get(_label(cls.__module__, cls.__name__), cls)
 
 
 def add_maker(label: str, make: Callable[..., Any]) -> Callable[..., Any]:
@@ -136,7 +140,7 @@ def packed_variant(
     groups = (*groups, *((name,) for name in by_key))
     packed = tuple(name for group in groups for name in group)
     head = tuple(f.name for f in dataclasses.fields(base) if f.name not in packed)  # type: ignore[arg-type]
-    label = f"make__{base.__module__.rsplit('.', 1)[-1]}__Packed{base.__name__}"
+    label = _label(base.__module__, f"Packed{base.__name__}")
 
     def unpack(self: Any, n: int) -> tuple[Any, ...]:
         values: tuple[Any, ...] | None = self._unpacked[n]

@@ -33,6 +33,7 @@ from intimacy_ssg import render as render_module
 from intimacy_ssg.build import BuildResult, build
 from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore
 from intimacy_ssg.config import Config
+from intimacy_ssg.model import Links
 from intimacy_ssg.write import OutputCheck, OutputWriter, recover
 
 from .support import GRAPH_RULES_OFF, REPO, make_project, page, tree
@@ -72,6 +73,34 @@ def trusting_stats() -> Iterator[None]:
     (normally it distrusts anything changed in the last 2 s), so the stat paths are tested."""
     with mock.patch.object(cache_module, "RACY_NS", 0):
         yield
+
+
+@contextmanager
+def resolving() -> Iterator[list[frozenset[str] | None]]:
+    """The pages each resolve_links() call made meanwhile was given (`only`; None: all)."""
+    real = links_module.resolve_links
+    calls: list[frozenset[str] | None] = []
+
+    def spy(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
+        calls.append(only)
+        return real(site, base_path, only=only)
+
+    with mock.patch.object(links_module, "resolve_links", side_effect=spy):
+        yield calls
+
+
+@contextmanager
+def pages_given(owner: Any, name: str) -> Iterator[list[str]]:
+    """The id of the page each call to `owner.name(page, ...)` made meanwhile was given."""
+    real = getattr(owner, name)
+    ids: list[str] = []
+
+    def spy(page: Any, *args: Any) -> Any:
+        ids.append(page.id)
+        return real(page, *args)
+
+    with mock.patch.object(owner, name, side_effect=spy):
+        yield ids
 
 
 def project(root: Path, files: dict[str, str] = SITE) -> Path:
@@ -424,14 +453,7 @@ def test_an_edit_resolves_again_only_the_links_it_can_change(
             touch(b, text.replace("---\n", f"---\n{edit}\n", 1))
         else:
             touch(b, b.read_text() + f"\n{edit}\n")
-        real = links_module.resolve_links
-        calls: list[frozenset[str] | None] = []
-
-        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
-            calls.append(only)
-            return real(site, base_path, only=only)
-
-        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+        with resolving() as calls:
             edited = cached_build(root, cache)
             touch(root / "content/about.md", (root / "content/about.md").read_text() + "More.\n")
             after = cached_build(root, cache)  # a prose edit: the patched links are kept
@@ -493,14 +515,7 @@ def test_a_page_added_removed_or_moved_resolves_again_only_the_links_naming_it(
             touch(
                 content / rel, (content / rel).read_text().replace("---\n", "---\ndraft: true\n", 1)
             )
-        real = links_module.resolve_links
-        calls: list[frozenset[str] | None] = []
-
-        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
-            calls.append(only)
-            return real(site, base_path, only=only)
-
-        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+        with resolving() as calls:
             result = cached_build(root, cache)
         problems, clean = clean_build(root)
     assert calls == [frozenset(resolved)]
@@ -540,14 +555,7 @@ def test_a_static_file_removed_resolves_every_link_again(tmp_path: Path) -> None
         cache = BuildCache()
         assert build(config_of(root), cache=cache).written
         (root / "static/notes.txt").unlink()
-        real = links_module.resolve_links
-        calls: list[frozenset[str] | None] = []
-
-        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
-            calls.append(only)
-            return real(site, base_path, only=only)
-
-        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+        with resolving() as calls:
             result = build(config_of(root), cache=cache)
         problems, _ = clean_build(root)
     assert calls == [None]
@@ -570,18 +578,13 @@ def test_a_renamed_heading_breaks_the_links_to_it_and_only_their_pages_are_resol
         cache = None if from_disk else BuildCache()
         first = cached_build(root, cache)
         assert not any(d.code == "broken-anchor" for d in first.diagnostics)
-        real = links_module.resolve_links
         calls: list[frozenset[str] | None] = []
-
-        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
-            calls.append(only)
-            return real(site, base_path, only=only)
-
         found = []
         for heading in ("Second part", "First part"):
             touch(a, re.sub("## .* part", f"## {heading}", a.read_text()))
-            with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+            with resolving() as called:
                 result = cached_build(root, cache)
+            calls += called
             problems, _ = clean_build(root)
             assert [d.format() for d in result.diagnostics] == problems
             broken = [d for d in result.diagnostics if d.code == "broken-anchor"]
@@ -629,8 +632,13 @@ def test_patched_packed_links_keep_the_rest_packed_and_save_as_they_are() -> Non
     patched = packed.updated({"b": 20})
     assert list(patched) == ["a", "b", "c"] and dict(patched) == {"a": 1, "b": 20, "c": 3}
     assert dict(packed) == {"a": 1, "b": 2, "c": 3}  # the original is unchanged
-    fresh = pickling.PackedMap({k: pickle.dumps(v) for k, v in {"x": 1, "y": 2}.items()})
-    assert pickling.PackedMap(fresh.blobs())._values == {}  # blobs are saved as they are
+    reordered = packed.updated({"d": 4}, ["c", "d", "a"])  # b's page removed, d's added
+    assert list(reordered) == ["c", "d", "a"] and dict(reordered) == {"c": 3, "d": 4, "a": 1}
+    blobs = {k: pickle.dumps(v) for k, v in {"x": 1, "y": 2}.items()}
+    fresh = pickling.PackedMap(dict(blobs))
+    assert fresh["x"] == 1
+    saved = pickling.pack(Links(fresh, {}, ()))  # saved with the links: not pickled again
+    assert all(saved._packed[1][k] is blobs[k] for k in blobs)  # type: ignore[attr-defined]
     assert pickle.loads(fresh.updated({"y": 5}).blobs()["y"]) == 5
 
 
@@ -701,14 +709,7 @@ def test_a_line_added_to_the_front_matter_moves_only_that_pages_link_diagnostics
         cache = BuildCache()
         first = build(config_of(root), cache=cache)
         touch(b, b.read_text().replace("---\n", "---\nsources:\n  - title: A book\n", 1))
-        real = links_module.resolve_links
-        calls: list[frozenset[str] | None] = []
-
-        def resolving(site: Any, base_path: str, only: frozenset[str] | None = None) -> Any:
-            calls.append(only)
-            return real(site, base_path, only=only)
-
-        with mock.patch.object(links_module, "resolve_links", side_effect=resolving):
+        with resolving() as calls:
             moved = build(config_of(root), cache=cache)
         problems, _ = clean_build(root)
     assert calls == [frozenset({"topic/b"})]
@@ -772,16 +773,9 @@ def test_a_title_edit_chooses_again_only_the_related_reading_it_can_move(
         root = project(tmp_path, site)
         cache = None if from_disk else BuildCache()
         cached_build(root, cache)
-        chosen: list[str] = []
-        real = graph_module._related
-
-        def choosing(page: Any, *args: Any) -> Any:
-            chosen.append(page.id)
-            return real(page, *args)
-
         p = root / "content/t/p.md"
         touch(p, p.read_text().replace("title: Pea one", "title: Zed one"))
-        with mock.patch.object(graph_module, "_related", side_effect=choosing):
+        with pages_given(graph_module, "_related") as chosen:
             retitled = cached_build(root, cache)
         problems, _ = clean_build(root)
     assert sorted(chosen) == ["t", "t/p", "t/q", "u/r"]
@@ -833,18 +827,10 @@ def test_a_new_keyword_scans_again_only_the_pages_holding_its_words(
         cache = None if from_disk else BuildCache()
         cached_build(root, cache)
         b = root / "content/topic/b.md"
-        scanned: list[str] = []
-        real = mentions_module._page_mentions
-
-        def scanning(page: Any, *args: Any) -> Any:
-            scanned.append(page.id)
-            return real(page, *args)
-
         for keyword, found in (("zebra crossings", True), ("giraffe necks", False)):
             text = re.sub("\nkeywords: .*", "", b.read_text())
             touch(b, text.replace("---\n", f"---\nkeywords: [{keyword}]\n", 1))
-            scanned.clear()
-            with mock.patch.object(mentions_module, "_page_mentions", side_effect=scanning):
+            with pages_given(mentions_module, "_page_mentions") as scanned:
                 result = cached_build(root, cache)
             problems, _ = clean_build(root)
             assert [d.format() for d in result.diagnostics] == problems
@@ -866,16 +852,9 @@ def test_a_new_title_scans_only_the_pages_holding_its_telling_word(tmp_path: Pat
         touch(a, a.read_text() + "\nA quiet afternoon, and a walk.\n")  # "a", no zebra
         cache = BuildCache()
         build(config_of(root), cache=cache)
-        scanned: list[str] = []
-        real = mentions_module._page_mentions
-
-        def scanning(page: Any, *args: Any) -> Any:
-            scanned.append(page.id)
-            return real(page, *args)
-
         b = root / "content/topic/b.md"
         touch(b, b.read_text().replace("title: Beta", "title: A zebra of a page"))
-        with mock.patch.object(mentions_module, "_page_mentions", side_effect=scanning):
+        with pages_given(mentions_module, "_page_mentions") as scanned:
             result = build(config_of(root), cache=cache)
         problems, _ = clean_build(root)
     assert sorted(scanned) == ["other/c", "topic/b"]
