@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -116,13 +117,32 @@ def build(
             _build, config, write, progress, day, cache, store, jobs, keep_outputs, out
         )
         try:
-            return run()
-        except CacheDamaged as exc:
-            if cache is None:
+            try:
+                return run()
+            except CacheDamaged as exc:
+                if cache is None:
+                    raise
+                # A cached object's packed part could not be read back (a damaged or
+                # planted cache file): nothing was written yet, so build again from
+                # scratch, and say why.
+                note = f"{exc}; built without the build cache"
+            except OSError:  # the machine's problem (disk full, permissions), not the cache's
                 raise
-            # A cached object's packed part could not be read back (a damaged or planted
-            # cache file): nothing was written yet, so build again from scratch, and say why.
-            note = f"{exc}; built without the build cache"
+            except Exception as exc:
+                if cache is None:
+                    raise
+                # Anything else while a cache was in use: a cache file of an unexpected
+                # shape whose checksum is right (written by hand, say), or a fault in an
+                # incremental path. Nothing is committed to the output before the end, so
+                # build again without the cache; a fault that is not the cache's fails
+                # again, with its traceback. The warning is for callers and tests (the
+                # suite turns warnings into errors); the command line says the note.
+                note = (
+                    f"the build cache led to an internal error ({type(exc).__name__}: "
+                    f"{exc}); built without the build cache (if this happens again, "
+                    "please report it)"
+                )
+                warnings.warn(CacheFallback(note), stacklevel=2)
             cache.__init__(scope=cache.scope, note=note)  # type: ignore[misc]
             if store is not None:
                 store.discard()
@@ -130,6 +150,11 @@ def build(
             return run()
         finally:
             gc.unfreeze()
+
+
+class CacheFallback(UserWarning):
+    """A build with a cache failed on something other than the content and was made
+    again without the cache (see build)."""
 
 
 @dataclass(slots=True)

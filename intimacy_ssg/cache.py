@@ -49,7 +49,7 @@ from typing import IO, TYPE_CHECKING, Any
 from . import pickling
 from .diagnostics import Diagnostic, display_path
 from .model import Links, Listing, Page, Rendered, StatKey
-from .write import Manifest
+from .write import FileState, Manifest
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -230,6 +230,22 @@ DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten b
 _GONE = object()  # an entry a memo did not hold
 
 
+def _state_shaped(fields: dict[str, Any]) -> bool:
+    """The state file's fields are of their types. The output manifest is used before the
+    build starts (to check what output/ holds), outside the net that makes a build again
+    without a cache that fails it (build.build); the other memos are used inside it."""
+    output, last = fields.get("output"), fields.get("last")
+    return (last is None or isinstance(last, LastBuild)) and (
+        output is None
+        or (
+            isinstance(output, dict)
+            and all(
+                isinstance(rel, str) and type(state) is FileState for rel, state in output.items()
+            )
+        )
+    )
+
+
 @dataclass
 class CacheStore:
     """A BuildCache's files, for one (content folder, output folder) pair: `.state` (small:
@@ -282,6 +298,11 @@ class CacheStore:
         """The small state file only; load_pages() when a real build is needed."""
         cache = BuildCache(scope=self.scope)
         fields, cache.note = _read(self.state, self.scope)
+        if fields is not None and not _state_shaped(fields):  # read before any build's net
+            fields, cache.note = (
+                None,
+                f"the build cache {self.state.name} has an unexpected shape; ignored",
+            )
         if fields is None:
             self.pages_loaded = True  # without state, a pages file is not worth reading
         for name in STATE_FIELDS:

@@ -15,12 +15,13 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
-from .build import BuildResult, build
+from .build import BuildResult, CacheFallback, build
 from .cache import BuildCache, CacheStore
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
@@ -148,6 +149,12 @@ def run() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheFallback)  # said as a note instead
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         if args.command in ("build", "check"):
             return _build(args, write=args.command == "build")

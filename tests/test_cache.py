@@ -1202,6 +1202,96 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path, how: str, said: str) -> None
     assert not Path("/tmp/intimacy-ssg-pwned").exists()
 
 
+def _entries(value: Any) -> Any:
+    return {key: 5 for key in value}
+
+
+# (file, field, what replaces the field, whether using it fails the build): memos of the
+# wrong shape in a file whose checksum is right, as written by hand
+PLANTED = [
+    ("memo", "related", lambda v: {k: e[:2] for k, e in v.items()}, True),
+    ("memo", "related", _entries, True),
+    ("memo", "mentions", _entries, True),
+    ("memo", "rendered", _entries, True),
+    ("memo", "rendered", lambda v: 7, True),
+    ("memo", "known", _entries, True),
+    ("memo", "known", lambda v: [], True),
+    ("memo", "faq_groups", _entries, True),
+    ("memo", "render_keys", _entries, True),
+    ("memo", "templates", _entries, False),
+    ("memo", "assembled", _entries, False),
+    ("memo", "render_extras", lambda v: 5, False),
+    ("state", "last", lambda v: 5, False),
+    ("state", "output", lambda v: 5, False),
+    ("state", "output", _entries, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "name", "plant", "fails"),
+    PLANTED,
+    ids=[f"{s} {n} {i}" for i, (s, n, _, _) in enumerate(PLANTED)],
+)
+@pytest.mark.parametrize("edited", [True, False], ids=["edited", "unedited"])
+def test_a_cache_of_the_wrong_shape_is_not_trusted(
+    tmp_path: Path, suffix: str, name: str, plant: Any, fails: bool, edited: bool
+) -> None:
+    """A cache file whose checksum is right but whose entries are of the wrong shape: the
+    state file is checked when read; a memo that makes the build fail has the build made
+    again without the cache, with a note (and a CacheFallback warning for callers). The
+    output is a clean build's either way, never a traceback."""
+    from intimacy_ssg.build import CacheFallback
+
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        config = config_of(root)
+        store = CacheStore.for_config(root / ".cache", config)
+        made = next((root / ".cache/intimacy-ssg").glob(f"*.{suffix}"))
+        fields, _ = cache_module._read(made, store.scope)
+        assert fields is not None and fields[name]  # planted over something real
+        cache_module._write(made, store.scope, {**fields, name: plant(fields[name])})
+        for changes in (root / ".cache/intimacy-ssg").glob("*.changes"):
+            changes.unlink()
+        if edited:
+            touch(root / "content/about.md", page("About us", "[[index]] and more.\n"))
+        cache = store.load()
+        if fails and edited:  # a no-op build reads no memo
+            with pytest.warns(CacheFallback, match="internal error"):
+                result = build(config, cache=cache, store=store)
+            assert "internal error" in cache.note
+            assert "built without the build cache" in cache.note
+        else:
+            result = build(config, cache=cache, store=store)
+        if suffix == "state":
+            assert "unexpected shape" in cache.note
+    assert result.written and tree(root / "output") == clean_tree(root)
+
+
+def test_the_command_line_says_why_it_built_without_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intimacy_ssg.cli import main
+
+    root = project(tmp_path)
+    monkeypatch.chdir(root)
+    assert main(["build"]) == 0
+    config = load_config(Path("."))
+    store = CacheStore.for_config(Path(".cache"), config)
+    fields, _ = cache_module._read(store.memo, store.scope)
+    assert fields is not None
+    cache_module._write(
+        store.memo, store.scope, {**fields, "mentions": _entries(fields["mentions"])}
+    )
+    touch(root / "content/about.md", page("About us", "[[index]] and more.\n"))
+    capsys.readouterr()
+    assert main(["build"]) == 0  # no CacheFallback escapes the command line
+    said = capsys.readouterr().err
+    assert "note: the build cache led to an internal error (TypeError" in said
+    assert "Traceback" not in said
+    assert tree(root / "output") == clean_tree(root)
+
+
 def test_building_from_another_folder_names_files_from_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -316,3 +316,20 @@ def test_an_open_page_reloads_itself_after_an_edit(
     tab.wait_for_selector("#intimacy-ssg-errors", timeout=15000)
     overlay = tab.inner_text("#intimacy-ssg-errors")
     assert "content/topic/a.md:3:1" in overlay and "yaml-syntax" in overlay
+
+
+def test_the_preview_says_why_it_rebuilt_without_its_cache(project: Path, preview: Preview) -> None:
+    """A fault met while the in-memory cache was used: the page is built again without it,
+    and the terminal says so."""
+    from intimacy_ssg.build import CacheFallback
+
+    preview.observer.stop()  # this test calls rebuild() itself
+    preview.observer.join(timeout=5)
+    preview.cache.mentions = {page_id: 5 for page_id in preview.cache.mentions}  # type: ignore[misc]
+    (project / "content/topic/a.md").write_text(page("Alpha", "Second version. [[topic]]\n"))
+    with pytest.warns(CacheFallback):
+        result = preview.rebuild()
+    assert result is not None and not result.failed(True)
+    said = preview.out.getvalue()  # type: ignore[attr-defined]
+    assert "note: the build cache led to an internal error (TypeError" in said
+    assert "Second version." in get(preview.url + "topic/a/")[1]

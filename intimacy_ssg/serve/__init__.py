@@ -101,6 +101,9 @@ class Preview:
             self._report(exc.diagnostics)
             return None
         self.last = result
+        if self.cache.note:  # the cache was not used, and why
+            print(f"note: {self.cache.note}", file=self.out)
+            self.cache.note = ""
         if result.failed(self.config.strict):
             self._report(result.diagnostics)
             return result
