@@ -49,7 +49,7 @@ from typing import IO, TYPE_CHECKING, Any
 from . import pickling
 from .diagnostics import Diagnostic, display_path
 from .model import Links, Listing, Page, Rendered, StatKey
-from .write import FileState, Manifest
+from .write import Manifest
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -240,7 +240,8 @@ def _state_shaped(fields: dict[str, Any]) -> bool:
         or (
             isinstance(output, dict)
             and all(
-                isinstance(rel, str) and type(state) is FileState for rel, state in output.items()
+                isinstance(rel, str) and type(state) is tuple and len(state) == 4
+                for rel, state in output.items()
             )
         )
     )
@@ -509,7 +510,7 @@ class _SideWriter:
 
     def put(self, blob: bytes) -> pickling.Stored:
         self.handle.write(blob)
-        stored = pickling.Stored(self.token, self.offset, len(blob), zlib.crc32(blob))
+        stored = (self.token, self.offset, len(blob), zlib.crc32(blob))
         self.offset += len(blob)
         return stored
 

@@ -81,14 +81,15 @@ class Sink:
         if self.memo is None or self.keep:
             return None
         hit = self.memo.get(rel)
-        if hit is None or hit.key != key:
+        if hit is None or hit[0] != key:
             return None
-        if hit.members and (members is None or hit.members != members()):
+        _, known, lint, read = hit
+        if read and (members is None or read != members()):
             return None
-        if self.writer is not None and not self.writer.unchanged(rel, hit.digest):
+        if self.writer is not None and not self.writer.unchanged(rel, known):
             return None
         self.seen.add(rel)
-        return hit.lint
+        return lint
 
     def emit(
         self,
@@ -113,7 +114,7 @@ class Sink:
             if self.keep:
                 self.outputs.append(OutputFile(rel, data))
         if self.memo is not None and key:
-            self.memo[rel] = Rendered(key, known, lint, members)
+            self.memo[rel] = (key, known, lint, members)
 
     def stage_apart(self) -> Callable[[str, bytes], Staged] | None:
         """What a forked render process does with an output's bytes instead of sending them
@@ -264,17 +265,27 @@ def render_site(
         return key
 
     tags = {n: version(n).encode() for n in {*TEMPLATES.values(), "quiz.html", "map.html"}}
+    members_key, reuse = views.members_key, sink.reuse
     for page in site.pages:  # the one loop over every page: kept lean for one-page edits
         source = page.source
         rel = output_path(site.urls[source.page_id])
         name = TEMPLATES[source.kind]
+        tag = source.digest + tags[name]
         hit = known.get(rel)  # an unchanged source had this template: its front matter unread
-        if hit is None or hit[0] != source.digest + tags[name]:
+        if hit is None or hit[0] != tag:
             name = "quiz.html" if page.front.quiz else name
-        key = key_of(
-            rel, source.digest + tags[name], functools.partial(views.page_key, page, version(name))
-        )
-        add(rel, key, name, functools.partial(views.page_view, page), source.display, page)
+            tag = source.digest + tags[name]
+        if hit is not None and hit[0] == tag:  # key_of(), inline: no call made for most pages
+            fresh[rel], key = hit, hit[1]
+        else:
+            key = views.page_key(page, version(name))
+            fresh[rel] = (tag, key)
+        kept = reuse(rel, key, members_key)
+        if kept is not None:
+            plan.append(kept)
+        else:
+            make = functools.partial(views.page_view, page)
+            plan.append(_Job(name, make, source.display, rel, key, page))
     for cluster in site.clusters:
         rel = f"{cluster.name}/map/index.html"
         key = key_of(

@@ -70,17 +70,21 @@ def shapes_key(
     h = hashlib.blake2b(
         repr((statics, content_display, include_drafts, part)).encode(), digest_size=16
     )
-    for page in pages:
-        if part == "shape":
-            h.update(page.shape or shape_of(page))
-            continue
-        if part == "frame":
-            h.update(page.frame or frame_of(page))
-        else:
-            h.update(page.landing or landing_of(page))
-        if part != "landing":
-            h.update(page.front.title.encode("utf-8", "surrogatepass") + b"\0")
+    # joined and hashed once: the same bytes as an update a page, without 10,000 calls
+    if part == "shape":
+        parts = [page.shape or shape_of(page) for page in pages]
+    elif part == "landing":
+        parts = [page.landing or landing_of(page) for page in pages]
+    elif part == "frame":
+        parts = [(page.frame or frame_of(page)) + _titled(page) for page in pages]
+    else:
+        parts = [(page.landing or landing_of(page)) + _titled(page) for page in pages]
+    h.update(b"".join(parts))
     return h.digest()
+
+
+def _titled(page: Page) -> bytes:
+    return page.front.title.encode("utf-8", "surrogatepass") + b"\0"
 
 
 def assemble_site(

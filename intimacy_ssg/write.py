@@ -45,15 +45,15 @@ MARKER = ".intimacy-ssg-output"
 MARKER_TEXT = b"Built by intimacy-ssg; replaced on every build.\n"
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """What a build left at one path of output/: its bytes' digest and how to recognise the
-    very same file later (a changed size, mtime or inode means someone else touched it)."""
+# What a build left at one path of output/: its bytes' digest, then how to recognise the
+# very same file later (a changed size, mtime or inode means someone else touched it):
+# (digest, size, mtime_ns, inode). A plain tuple: every build's state file holds one per
+# output (11,700 at 10,000 pages), and a tuple loads and saves at twice a class's speed.
+FileState = tuple[bytes, int, int, int]
 
-    digest: bytes
-    size: int
-    mtime_ns: int
-    ino: int
+
+def file_state(digest: bytes, st: os.stat_result) -> FileState:
+    return (digest, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,7 @@ class OutputWriter:
         """Does output/ already hold exactly the bytes with digest `known` at `rel`? If so the
         file is kept as it is (the caller need not even produce the bytes)."""
         state = self.trusted.get(rel)
-        if state is None or state.digest != known:
+        if state is None or state[0] != known:
             return False
         self.manifest[rel] = state
         return True
@@ -178,12 +178,12 @@ class OutputWriter:
         for adopt() in the build's own process. `known`: the bytes' digest, if computed."""
         known = known or digest(data)
         state = self.trusted.get(rel)
-        if state is not None and state.digest == known:
+        if state is not None and state[0] == known:
             return Staged(known, None)  # output/ holds it already: nothing to write
         target = self._target(rel)
         target.write_bytes(data)
         st = os.stat(target)
-        return Staged(known, FileState(known, st.st_size, st.st_mtime_ns, st.st_ino))
+        return Staged(known, file_state(known, st))
 
     def adopt(self, rel: str, staged: Staged) -> None:
         """The second half of put(): record an output staged by stage_apart()."""
@@ -235,9 +235,7 @@ class OutputWriter:
                 except OSError:
                     shutil.copy2(self.output_dir / rel, target)
                     st = target.stat()
-                    self.manifest[rel] = FileState(
-                        state.digest, st.st_size, st.st_mtime_ns, st.st_ino
-                    )
+                    self.manifest[rel] = file_state(state[0], st)
         (self.staging / MARKER).write_bytes(MARKER_TEXT)
         indexed = index_search(self.staging) if search else "off"
         _swap_in(self.staging, self.output_dir)
@@ -275,7 +273,7 @@ def verified(output_dir: Path, manifest: Manifest | None) -> Manifest:
                 st = os.stat(rel, dir_fd=fd) if relative else os.stat(os.path.join(root, rel))
             except OSError:
                 continue
-            if (st.st_size, st.st_mtime_ns, st.st_ino) == (state.size, state.mtime_ns, state.ino):
+            if (st.st_size, st.st_mtime_ns, st.st_ino) == state[1:]:
                 trusted[rel] = state
     finally:
         os.close(fd)

@@ -1023,7 +1023,7 @@ def _render_keys(root: Path) -> dict[str, tuple[bytes, str]]:
     store = CacheStore.for_config(root / ".cache", config_of(root))
     cache = store.load()
     store.load_pages(cache)
-    return {rel: (memo.key, memo.members) for rel, memo in cache.rendered.items()}
+    return {rel: (memo[0], memo[3]) for rel, memo in cache.rendered.items()}
 
 
 def test_a_template_edit_rerenders_only_the_pages_using_it(tmp_path: Path) -> None:
@@ -1601,7 +1601,7 @@ def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) ->
     with pytest.raises(pickling.CacheDamaged, match="unexpected shape"):
         page.body_z  # noqa: B018 - reading it is the test
     page = pickling.pack(result.site.pages[0])
-    nowhere = pickling.Stored(b"no such side file", 0, 10, 0)
+    nowhere = (b"no such side file", 0, 10, 0)
     object.__setattr__(page, "_packed", (nowhere,))
     with pytest.raises(pickling.CacheDamaged, match="could not be read"):
         page.headings  # noqa: B018

@@ -12,10 +12,10 @@ from intimacy_ssg import write as write_module
 from intimacy_ssg.model import OutputFile, StaticFile
 from intimacy_ssg.write import (
     MARKER,
-    FileState,
     Manifest,
     OutputCheck,
     digest,
+    file_state,
     verified,
     write_output,
 )
@@ -169,7 +169,7 @@ def written(root: Path, files: dict[str, bytes]) -> Manifest:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         st = path.stat()
-        manifest[rel] = FileState(digest(data), st.st_size, st.st_mtime_ns, st.st_ino)
+        manifest[rel] = file_state(digest(data), st)
     return manifest
 
 
