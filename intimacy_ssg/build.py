@@ -381,7 +381,10 @@ def _build(
         lap("graph")
 
         say("faq")
-        groups = repeated_groups(site.pages, cache.faq_groups if cache is not None else None)
+        if cache is not None:
+            groups = repeated_groups(site.pages, cache.faq_groups, cache.faq_index)
+        else:
+            groups = repeated_groups(site.pages)
         problems += check_repeated(groups)
         problems += review_overdue(site.pages, config, today)
         lap("faq")

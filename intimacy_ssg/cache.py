@@ -115,6 +115,7 @@ class BuildCache:
         default_factory=dict
     )
     faq_groups: dict[bytes, list[list[tuple[int, int]]]] = field(default_factory=dict)
+    faq_index: dict[str, bytes] = field(default_factory=dict)  # see faq.repeated_groups
     related: dict[str, tuple[bytes, tuple[str, ...], str]] = field(default_factory=dict)
     templates: dict[bytes, dict[str, str]] = field(default_factory=dict)  # see render
     assembled: dict[bytes, Any] = field(default_factory=dict)  # see site.assemble_site
@@ -225,7 +226,16 @@ def known_files(
 
 STATE_FIELDS = ("output", "last")  # all a no-op build reads
 BULK_SUFFIXES = (".pages", ".bodies", ".delta", ".structure", ".memo", ".changes")  # the rest
-MEMO_FIELDS = ("rendered", "known", "mentions", "faq_groups", "related", "templates", "assembled")
+MEMO_FIELDS = (
+    "rendered",
+    "known",
+    "mentions",
+    "faq_groups",
+    "faq_index",
+    "related",
+    "templates",
+    "assembled",
+)
 DELTA_MAX = 0.1  # new pages beyond this share of the site go into a rewritten base file
 _GONE = object()  # an entry a memo did not hold
 

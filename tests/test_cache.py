@@ -1218,6 +1218,7 @@ PLANTED = [
     ("memo", "known", lambda v: [], True),
     ("memo", "faq_groups", _entries, True),
     ("memo", "render_keys", _entries, True),
+    ("memo", "faq_index", _entries, False),
     ("memo", "templates", _entries, False),
     ("memo", "assembled", _entries, False),
     ("memo", "render_extras", lambda v: 5, False),
