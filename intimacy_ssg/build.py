@@ -295,6 +295,7 @@ def _build(
     # name a changed page are found from the last build's table (see links.named_again).
     relinking = memo is not None and memo.link_base == link_base and bool(memo.relink)
     relink = memo.relink if memo is not None else b""
+    again: set[str] = set()  # the pages whose cached links are resolved again (see below)
 
     def remember(kept: dict[str, tuple[bytes, bytes]], phrases: bytes = b"") -> StructureMemo:
         """This build's structure memo, made from the links and graph as they are then."""
@@ -373,8 +374,11 @@ def _build(
             related = cache.related if cache is not None else None
             graph = build_graph(site, links, config, related, linked)
             kept = {}
-            if same_links and memo is not None:  # see keys_without
-                kept = keys_without(memo.render_keys, site, links, graph, config, memo.graph)
+            if memo is not None and (same_links or relinking):  # see keys_without
+                relinked = None if same_links else frozenset(again)
+                kept = keys_without(
+                    memo.render_keys, site, links, graph, config, memo.graph, relinked
+                )
             memo = None
             if cache is not None:
                 memo = cache.structure = remember(kept)

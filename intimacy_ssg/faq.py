@@ -285,11 +285,11 @@ def _regroup(pages: Sequence[Page], old: FaqIndex | None) -> tuple[FaqIndex, lis
     if changed:
         fresh = {w for p in changed for _, words in asked[p][1] for w in words}
         owners: dict[str, list[Entry]] = defaultdict(list)
-        for page_id, words in rarest.items():
+        for page_id, rares in rarest.items():
             if page_id not in changed:
-                for q, word in enumerate(words):
-                    if word in fresh and (page_id, q) not in redone:
-                        owners[word].append((page_id, q))
+                for q, rare in enumerate(rares):
+                    if rare is not None and rare in fresh and (page_id, q) not in redone:
+                        owners[rare].append((page_id, q))
         for page_id in sorted(changed):
             for q, (_, words) in enumerate(asked[page_id][1]):
                 j, at = (page_id, q), (rank[page_id], q)

@@ -151,6 +151,18 @@ class _Job:
 
 BASE_KEY = ""  # where `keys` holds ViewBuilder.base_key() (no output is named "")
 MEMBERS_KEY = "/"  # and ViewBuilder.members_key(), once made (no output is named "/")
+UNMARKED_KEY = "//"  # and the repeated FAQ questions not marked up, which page_key() reads
+
+
+def _marks(unmarked: frozenset[tuple[str, str]]) -> bytes:
+    return "\x1e".join(f"{page_id}\x1f{anchor}" for page_id, anchor in sorted(unmarked)).encode()
+
+
+def _unmarks(marks: bytes) -> frozenset[tuple[str, str]]:
+    pairs = (entry.split("\x1f", 1) for entry in marks.decode().split("\x1e") if entry)
+    return frozenset((page_id, anchor) for page_id, anchor in pairs)
+
+
 # an output's bytes (or, from a forked process, what became of them), its lint, its failure,
 # and whether rendering it read the watched part of the site-wide view (views.Watched)
 Done = tuple[bytes | Staged | None, tuple[Diagnostic, ...], tuple[str, int, str] | None, bool]
@@ -164,6 +176,7 @@ def keys_without(
     graph: Graph,
     config: Config,
     before: Graph | None = None,
+    relinked: frozenset[str] | None = None,
 ) -> dict[str, tuple[bytes, bytes]]:
     """Render keys made for another structure (see site.structure_key), with every key that
     may have changed left out. Without `before`, the frame was the same: only what rendered
@@ -175,6 +188,13 @@ def keys_without(
     related pages or backlinks changed; when the part every key is made from changed (the
     header names the first clusters' hubs: ViewBuilder.base_key), every key goes.
 
+    With `relinked` too (the pages whose links were resolved again), landings changed: a
+    page was added, removed, moved or made a draft, or its aliases, weight or FAQ
+    questions were edited. The keys of the relinked pages go as well (their links may
+    land elsewhere), and of the clusters a page left (their members list it, and their
+    maps); an added page has no key, so it counts as edited. Which repeated FAQ questions
+    are marked up is checked by render_site itself (UNMARKED_KEY).
+
     A page is edited when its own key was made from another version of its source (the
     key's tag starts with the source's digest, see render_site). The members key, made
     from every card, goes too."""
@@ -185,6 +205,7 @@ def keys_without(
         if hit is None or not digest or not hit[0].startswith(digest):
             edited.add(page.id)
     pages, clusters = ViewBuilder.showing(site, links, graph, edited)
+    gone: set[str] = set()
     if before is not None:
         base = keys.get(BASE_KEY)
         if base is None or base[1] != ViewBuilder(site, links, graph, config).base_key().encode():
@@ -193,7 +214,14 @@ def keys_without(
             pages.update(graph.backlinks.get(page_id, ()))  # their links show its title
         for shows, showed in ((graph.related, before.related), (graph.backlinks, before.backlinks)):
             pages.update(page_id for page_id, ids in shows.items() if showed.get(page_id) != ids)
-    gone = {f"{name}/map/index.html" for name in clusters}
+        if relinked is not None:
+            pages.update(relinked)
+            went = [n for n in before.nodes if n.id not in site.urls]
+            left = {n.cluster for n in went if n.cluster}
+            clusters |= left
+            pages.update(p for c in site.clusters if c.name in left for p in (c.hub, *c.spokes))
+            gone.update(output_path(n.url) for n in went)  # outputs no page makes now
+    gone.update(f"{name}/map/index.html" for name in clusters)
     gone.update(output_path(site.urls[page_id]) for page_id in pages if page_id in site.urls)
     gone.add(MEMBERS_KEY)
     return {rel: key for rel, key in keys.items() if rel not in gone}
@@ -237,6 +265,14 @@ def render_site(
         members[1].decode() if members else "",  # made from every cluster: kept, not remade
     )
     fresh[BASE_KEY] = (b"", views.base_key().encode())
+    fresh[UNMARKED_KEY] = (b"", _marks(unmarked))
+    marked = known.get(UNMARKED_KEY)
+    if marked is None:  # keys without it cannot say which FAQ markup they were made with
+        known = {}
+    elif marked[1] != fresh[UNMARKED_KEY][1]:  # the pages whose markup changed: made again
+        moved = {page_id for page_id, _ in _unmarks(marked[1]) ^ unmarked}
+        gone = {output_path(site.urls[page_id]) for page_id in moved if page_id in site.urls}
+        known = {rel: hit for rel, hit in known.items() if rel not in gone}
     plan: list[_Job | tuple[Diagnostic, ...]] = []  # in output order: a job, or reused lint
 
     def add(

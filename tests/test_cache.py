@@ -34,6 +34,8 @@ from intimacy_ssg.build import BuildResult, build
 from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore
 from intimacy_ssg.config import Config
 from intimacy_ssg.model import Links
+from intimacy_ssg.render import UNMARKED_KEY
+from intimacy_ssg.site import output_path
 from intimacy_ssg.write import OutputCheck, OutputWriter, recover
 
 from .support import GRAPH_RULES_OFF, REPO, make_project, page, tree
@@ -368,6 +370,86 @@ def test_front_matter_only_rendered_pages_show_reuses_the_links_and_the_graph(
         problems, _ = clean_build(root)
         assert [d.format() for d in edited.diagnostics] == problems
         assert tree(root / "output") == clean_tree(root)
+
+
+LANDING_EDITS = ["added", "removed", "moved", "draft", "weight", "alias", "faq"]
+
+
+@pytest.mark.parametrize("edit", LANDING_EDITS)
+@pytest.mark.parametrize("rel", sorted(SITE))
+def test_the_render_keys_kept_after_a_landing_changed_are_a_clean_builds_keys(
+    tmp_path: Path, rel: str, edit: str
+) -> None:
+    """After a page is added (linking to this one), removed, moved to another cluster or
+    made a draft, or its weight, aliases or FAQ questions are edited (a repeated question
+    no longer repeated: another page's markup changes), the render keys that may have
+    changed are forgotten (render.keys_without with the pages relinked, and render_site's
+    own check of the FAQ markup); every key kept must be the very key a clean build makes.
+    Pages a changed page does not touch keep their keys."""
+    faq = "faq: [{q: Why ask this here?, a: Because it helps.}]"
+    with trusting_stats():
+        root = project(tmp_path)
+        path = root / "content" / rel
+        page_id = rel.removesuffix(".md").removesuffix("/index")
+        # a spoke linking nowhere (no related reading either: its cluster lists it only),
+        # and a page out of every cluster linking to the edited one (its link shows it)
+        touch(root / "content/topic/d.md", page("Delta", "Fourth.\n"))
+        if rel != "about.md":
+            about = root / "content/about.md"
+            touch(about, about.read_text() + f"See [[{page_id}]].\n")
+        if edit == "faq":
+            for where in {path, root / "content/other/c.md"}:
+                touch(where, where.read_text().replace("---\n", f"---\n{faq}\n", 1))
+        cache = BuildCache()
+        build(config_of(root), cache=cache)
+        before = dict(cache.structure.render_keys) if cache.structure else {}
+        text = path.read_text()
+        if edit == "added":
+            cluster = page_id.split("/")[0] if "/" in rel else "topic"
+            touch(root / f"content/{cluster}/new.md", page("New", f"[[{page_id}]] [[{cluster}]]\n"))
+        elif edit == "removed":
+            path.unlink()
+        elif edit == "moved":
+            elsewhere = "topic" if rel.startswith("other/") else "other"
+            moved = (
+                f"{elsewhere}/{page_id.rsplit('/', 1)[-1]}.md" if "/" in rel else f"{page_id}-x.md"
+            )
+            path.unlink()
+            touch(root / "content" / moved, text)
+        else:
+            change = {"draft": "draft: true", "weight": "weight: 9", "alias": "aliases: [/x/]"}
+            if edit == "faq":
+                touch(path, text.replace("Why ask this here?", "Why is this asked alone?"))
+            else:
+                touch(path, text.replace("---\n", f"---\n{change[edit]}\n", 1))
+        kept: list[dict[str, tuple[bytes, bytes]]] = []
+        real = render_module.keys_without
+
+        def keeping(*args: Any) -> dict[str, tuple[bytes, bytes]]:
+            keys = real(*args)
+            kept.append(dict(keys))  # a copy: the build fills the dict it is given
+            return keys
+
+        with mock.patch.object(render_module, "keys_without", side_effect=keeping):
+            edited = build(config_of(root), cache=cache)
+        clean = BuildCache()
+        build(config_of(root), write=False, cache=clean)
+        problems, tree_now = clean_build(root)
+    assert [d.format() for d in edited.diagnostics] == problems
+    if tree_now is not None:
+        assert tree(root / "output") == tree_now
+    assert clean.structure is not None
+    made = clean.structure.render_keys
+    assert len(kept) == 1
+    # every key kept is a clean build's (the FAQ markup they were made with is a record,
+    # which render_site compares), and so is every key after rendering
+    differ = {k for k, v in kept[0].items() if made.get(k) != v}
+    asking = {UNMARKED_KEY, "other/c/index.html", output_path(f"/{page_id}/")}
+    assert differ <= asking if edit == "faq" else not differ
+    assert cache.structure is not None
+    assert cache.structure.render_keys == made
+    if edit in ("added", "weight", "alias") and not rel.endswith("index.md"):
+        assert kept[0] and len(kept[0]) < len(before)  # kept, but not all
 
 
 @pytest.mark.parametrize("field", ["summary", "title", "links"])
