@@ -22,9 +22,10 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from . import diagnostics as diag
+from . import pickling
 from .cache import (
     BuildCache,
     CacheStore,
@@ -41,7 +42,15 @@ from .diagnostics import Diagnostic, Severity, display_path
 from .forked import Apart
 from .model import Listing, OutputFile, Site
 from .pickling import CacheDamaged
-from .write import APART_MIN, OutputCheck, OutputWriter, check_output_dir, intact, output_lock
+from .write import (
+    APART_MIN,
+    OutputCheck,
+    OutputWriter,
+    Staged,
+    check_output_dir,
+    intact,
+    output_lock,
+)
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -221,7 +230,7 @@ def _build(
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import build_graph, graph_json, links_out
+    from .graph import build_graph, links_out
     from .links import (
         named_again,
         read_relink,
@@ -418,6 +427,22 @@ def _build(
             )
         say("render")
         sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs)
+        # graph.json, and the graph packed for the cache file (after a change to the
+        # site's frame), need nothing rendering makes: on a large site a forked process
+        # works them out (staging graph.json itself) while this one renders.
+        json_needed = sink.reuse("graph.json", frame) is None
+        pack_needed = (
+            store is not None and memo is not None and type(memo.graph) in pickling.VARIANTS
+        )
+        beside = Apart(
+            _graph_outputs,
+            graph,
+            sink.stage_apart() if json_needed else None,
+            json_needed,
+            pack_needed,
+            fork=(json_needed or pack_needed) and len(site.pages) >= APART_MIN_PAGES,
+        )
+        stack.enter_context(beside)
         unmarked = frozenset(canonical_questions(groups))
         keys = memo.render_keys if memo is not None else None
         versions = cache.templates if cache is not None else None
@@ -426,8 +451,11 @@ def _build(
         )
         # Made from the frame, a cluster's pages (and the configuration) or the structure
         # alone: skipped while what they are made from is unchanged and output/ holds them.
-        if sink.reuse("graph.json", frame) is None:
-            sink.emit("graph.json", graph_json(graph), frame)
+        made_json, blobs = beside.result()
+        if made_json is not None:
+            sink.emit("graph.json", made_json, frame)
+        if blobs is not None and memo is not None:
+            memo.graph = pickling.repack(graph, blobs)  # the cache file saves it as it is
         settings = hashlib.blake2b(repr(config).encode(), digest_size=16).digest()
         for cluster in site.clusters:
             rel, key = f"{cluster.name}/feed.xml", feed_key(site, cluster, settings)
@@ -482,6 +510,23 @@ def _build(
             store.save(cache, pages_changed)
             lap("cache")
     return result
+
+
+def _graph_outputs(
+    graph: Graph,
+    stage: Callable[[str, bytes], Staged] | None,
+    json_needed: bool,
+    pack_needed: bool,
+) -> tuple[bytes | Staged | None, tuple[Any, ...] | None]:
+    """graph.json (staged by `stage` when given, else its bytes), if needed; and the
+    graph's packed groups for the cache file (pickling.packed_blobs), if needed."""
+    from .graph import graph_json
+
+    made: bytes | Staged | None = None
+    if json_needed:
+        data = graph_json(graph)
+        made = stage("graph.json", data) if stage is not None else data
+    return made, pickling.packed_blobs(graph) if pack_needed else None
 
 
 def _fingerprint(

@@ -209,6 +209,7 @@ def packed_variant(
         return make(*(pack(getattr(obj, name)) for name in head), blobs)  # nested ones too
 
     PACKERS[base] = pack_one
+    VARIANTS[base] = variant
     return variant
 
 
@@ -220,6 +221,7 @@ def _blobs_of(mapping: Mapping[str, Any]) -> dict[str, bytes]:
 
 
 PACKERS: dict[type, Callable[[Any], Any]] = {}
+VARIANTS: dict[type, type] = {}  # a packed base -> its packed variant
 REBUILD: dict[type, Callable[[Any, tuple[Any, ...]], Any]] = {}  # variant -> (obj, packed)
 
 
@@ -324,6 +326,16 @@ def pack(obj: T) -> T:
     """`obj` as its packed variant, for saving (itself if it has none, or is one)."""
     packer = PACKERS.get(type(obj))
     return packer(obj) if packer is not None else obj
+
+
+def packed_blobs(obj: Any) -> tuple[Any, ...]:
+    """What pack(obj) packs its groups into, alone (worked out apart: see repack)."""
+    return pack(obj)._packed  # type: ignore[no-any-return]
+
+
+def repack(obj: T, blobs: tuple[Any, ...]) -> T:
+    """pack(obj), given its packed_blobs(obj): the rest of it taken as it is."""
+    return REBUILD[VARIANTS[type(obj)]](obj, blobs)  # type: ignore[no-any-return]
 
 
 class SafeUnpickler(pickle.Unpickler):

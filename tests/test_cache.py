@@ -1189,6 +1189,43 @@ def test_mentions_checked_by_a_forked_process_fill_the_cache(
     assert [d.code for d in found] == ["unlinked-mention"]
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["here", "forked"])
+def test_graph_json_and_the_packed_graph_made_apart_equal_those_made_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    """On a large site a forked process stages graph.json and packs the new graph for the
+    cache file while the build renders: the output, and the graph the next build reads
+    back from the cache, are the same as when this process does both."""
+    build_module = importlib.import_module("intimacy_ssg.build")
+    monkeypatch.setattr(build_module, "APART_MIN_PAGES", 0 if forked else 10**9)
+    made: list[bool] = []
+    real = build_module._graph_outputs
+
+    def spied(*args: Any) -> Any:
+        made.append(os.getpid() != parent)
+        return real(*args)
+
+    parent = os.getpid()
+    monkeypatch.setattr(build_module, "_graph_outputs", spied)
+    with trusting_stats():
+        root = project(tmp_path)
+        first = cached_build(root)  # cold: graph.json made, nothing to pack (no memo yet)
+        a = root / "content/topic/a.md"
+        touch(a, a.read_text().replace("title: Alpha", "title: Alpha, retitled"))
+        second = cached_build(root)  # a new frame: graph.json and the graph packed
+        store = CacheStore.for_config(root / ".cache", config_of(root))
+        cache = store.load()
+        store.load_pages(cache)
+    assert first.written and second.written
+    assert tree(root / "output") == clean_tree(root)
+    assert cache.structure is not None and second.graph is not None
+    assert type(cache.structure.graph) is not type(second.graph)  # read back packed
+    assert cache.structure.graph == second.graph
+    # two builds and the clean one: made here, or only ever in forked processes (whose
+    # own records are not seen here)
+    assert made == ([] if forked else [False] * 3)
+
+
 @pytest.mark.parametrize("apart", [False, True], ids=["here", "forked"])
 @pytest.mark.parametrize("edit", [False, True], ids=["no-op", "prose-edit"])
 def test_a_hand_edited_output_file_is_rewritten(

@@ -22,13 +22,14 @@ INVALID = sorted(p for p in SITES.iterdir() if (p / "expected.txt").exists())
 def test_invalid_site_reports_exactly_its_expected_diagnostics(
     site: Path, forked: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`forked`: the mention check done by a forked process, as for a large site."""
-    made: list[bool] = []
+    """`forked`: the mention check, graph.json and the graph's packing (no cache here:
+    graph.json only) done by forked processes, as for a large site."""
+    made: list[tuple[str, bool]] = []
     init = Apart.__init__
 
     def spied(self: Apart[Any], work: Any, *args: Any, fork: bool = True) -> None:
         init(self, work, *args, fork=fork)
-        made.append(self.forked)
+        made.append((work.__name__, self.forked))
 
     monkeypatch.setattr(Apart, "__init__", spied)
     monkeypatch.setattr(BUILD, "APART_MIN_PAGES", 0 if forked else 10**9)
@@ -36,7 +37,7 @@ def test_invalid_site_reports_exactly_its_expected_diagnostics(
     assert text == (site / "expected.txt").read_text()
     assert result.failed(strict=True)
     assert not result.written
-    assert made == [forked]
+    assert made == [("unlinked_mentions", forked), ("_graph_outputs", forked)]
 
 
 def test_every_content_code_is_produced_by_some_sample_site() -> None:
