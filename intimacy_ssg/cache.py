@@ -111,9 +111,9 @@ class BuildCache:
     parsed: dict[tuple[str, bytes], Page] = field(default_factory=dict)
     known: dict[str, tuple[StatKey, bytes]] = field(default_factory=dict)  # rel -> stat, sha
     rendered: dict[str, Rendered] = field(default_factory=dict)  # output rel -> memo
-    mentions: dict[str, tuple[bytes, bytes, bytes, tuple[Diagnostic, ...]]] = field(
+    mentions: dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]] = field(
         default_factory=dict
-    )
+    )  # see mentions.MentionMemo
     faq_groups: dict[bytes, list[list[tuple[int, int]]]] = field(default_factory=dict)
     faq_index: dict[str, bytes] = field(default_factory=dict)  # see faq.repeated_groups
     related: dict[str, tuple[bytes, tuple[str, ...], str]] = field(default_factory=dict)

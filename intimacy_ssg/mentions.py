@@ -37,9 +37,12 @@ def _words(text: str) -> list[str]:
     return WORD.findall(lowered)
 
 
-# page id -> (key of the page's own part, digest of the table of phrases, key under the
-# site's frame, findings)
-MentionMemo = dict[str, tuple[bytes, bytes, bytes, tuple[Diagnostic, ...]]]
+# page id -> (key of the page's own part, its source's digest, findings); and under BASIS
+# (no page's id), (the site's frame, the digest of the table of phrases) every entry holds
+# under. One record for all: when a title changes, the pages kept keep their entries as
+# they are (the cache then saves only what changed).
+MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
+BASIS = ""
 # a phrase's first word -> (its words, the page it names, the phrase as written, that page's
 # file), longest first
 Phrases = dict[str, list[tuple[tuple[str, ...], str, str, str]]]
@@ -68,16 +71,17 @@ def unlinked_mentions(
     title, a keyword: see _telling_words) keeps its findings, unscanned."""
     fresh: MentionMemo = {}
     misses = []
+    basis = memo.get(BASIS) if memo is not None else None
+    made = basis[1] if basis is not None else b""  # the table the entries hold under
+    # the frame covers every page's place, title and links; the digest, the page's text
+    same = basis is not None and bool(frame) and basis[0] == frame
     for page in site.pages:
-        quick = b""
-        if memo is not None and frame:
-            # the frame covers every page's place, title and links; the digest, its text
-            quick = frame + page.source.digest
+        if same and memo is not None:
             hit = memo.get(page.id)
-            if hit is not None and hit[2] == quick:
+            if hit is not None and hit[1] == page.source.digest:
                 fresh[page.id] = hit
                 continue
-        misses.append((page, quick))
+        misses.append(page)
     if misses:
         digest, phrases = _unpack(table) if table else _phrases(site)
         if memo is not None and not table:
@@ -86,8 +90,11 @@ def unlinked_mentions(
         if memo is not None and before:
             old, old_phrases = _unpack(before)
             changed = (old, _telling_words(old_phrases, phrases))
-        _find(linked, misses, memo, fresh, digest, phrases, changed)
-    problems = [found for page in site.pages for found in fresh[page.id][3]]
+        _find(linked, misses, memo, fresh, made, digest, phrases, changed)
+        made = digest
+    if memo is not None:
+        fresh[BASIS] = (frame, made, ())
+    problems = [found for page in site.pages for found in fresh[page.id][2]]
     return tuple(problems), table, fresh
 
 
@@ -133,19 +140,20 @@ def _unpack(table: bytes) -> tuple[bytes, Phrases]:
 
 def _find(
     linked_to: Mapping[str, tuple[str, ...]],
-    pages: list[tuple[Page, bytes]],
+    pages: list[Page],
     memo: MentionMemo | None,
     fresh: MentionMemo,
+    made: bytes,
     table_digest: bytes,
     phrases: Phrases,
     changed: tuple[bytes, set[str]] | None = None,
 ) -> None:
-    """Fill `fresh` for `pages`, looking each up in `memo` by its full key first, then
-    (`changed`: the last table's digest and the words telling the entries that changed
-    since, see _telling_words) by its own part, when its text holds none of those words:
-    its findings are then the same."""
+    """Fill `fresh` for `pages`, looking each up in `memo` (whose entries hold under the
+    table digested `made`) by its own part: when the table is the same, or (`changed`:
+    the last table's digest and the words telling the entries that changed since, see
+    _telling_words) when its text holds none of those words, its findings are the same."""
     old, words = changed if changed is not None else (b"", set())
-    for page, quick in pages:
+    for page in pages:
         linked = linked_to.get(page.id, ())
         own = b""
         if memo is not None:
@@ -155,12 +163,11 @@ def _find(
             h.update("\0".join(linked).encode())
             own = h.digest()
             hit = memo.get(page.id)
-            same = hit is not None and hit[0] == own
-            if same and hit is not None and _kept(hit[1], table_digest, old, page, words):
-                fresh[page.id] = (own, table_digest, quick, hit[3])
+            if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, words):
+                fresh[page.id] = hit  # as it was: the cache saves only the entries that changed
                 continue
         found = _page_mentions(page, set(linked), phrases)
-        fresh[page.id] = (own, table_digest, quick, found)
+        fresh[page.id] = (own, page.source.digest, found)
 
 
 def _kept(made: bytes, table: bytes, old: bytes, page: Page, words: set[str]) -> bool:
