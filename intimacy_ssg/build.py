@@ -346,7 +346,10 @@ def _build(
                     written[p.id] = written_targets(p)
             again.update(named_again(pages, site, named, written, links))
         linked, table = graph.links_to, memo.phrases if reused else b""
-        if again:
+        # a page removed or made a draft: its links and their diagnostics go, even when no
+        # page is to be resolved again (none named it, none has a broken link)
+        gone = outlinks.keys() - site.urls.keys()
+        if again or gone:
             links = resolve_again(site, config.base_path, links, frozenset(again))
             linked = links_out(site, links, frozenset(again), linked)
             outlinks = {p.id: p.outlinks for p in site.pages}

@@ -251,6 +251,31 @@ def apply(root: Path, current: dict[str, str], edit: tuple[str, str, str]) -> No
         touch(path, (path.read_text() if path.exists() else "") + change)
 
 
+@pytest.mark.parametrize("how", ["delete", "draft"])
+def test_a_page_no_one_names_removed_takes_its_broken_links_with_it(
+    tmp_path: Path, how: str
+) -> None:
+    """Found by the property test below: a page with a broken link, which no page links to,
+    removed (or made a draft). No page is resolved again, yet its links and their
+    diagnostics must go with it."""
+    with trusting_stats():
+        root = project(tmp_path)
+        index = root / "content/index.md"
+        touch(index, page("Home", "More words. [[topic]]\n"))  # no page names `other` now
+        other = root / "content/other/index.md"
+        touch(other, other.read_text() + "\nA [[broken]] link.\n")
+        first = cached_build(root)
+        assert "broken-link" in [d.code for d in first.diagnostics]
+        if how == "delete":
+            other.unlink()
+        else:
+            touch(other, other.read_text().replace("---\n", "---\ndraft: true\n", 1))
+        result = cached_build(root)
+        problems, _ = clean_build(root)
+    assert [d.format() for d in result.diagnostics] == problems
+    assert "broken-link" not in [d.code for d in result.diagnostics]
+
+
 @settings(
     deadline=None,
     max_examples=100 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 10,
