@@ -263,23 +263,37 @@ def _regroup(pages: Sequence[Page], old: FaqIndex | None) -> tuple[FaqIndex, lis
         and i[0] not in changed
     }
     # The questions that look again: against every earlier question holding their word.
+    # (The hot loop of a full check, as in a cold build: each holder carries its place in
+    # site order and its word set, made once.)
     wanted = {rare for e in redo if (rare := rarest[e[0]][e[1]]) is not None}
-    holders: dict[str, list[Entry]] = defaultdict(list)
+    holders: dict[str, list[tuple[int, Entry, frozenset[str], int]]] = defaultdict(list)
+    place_of: dict[Entry, int] = {}
     if wanted:
+        n = 0
         for page_id, (_, questions) in asked.items():
             for q, (_, words) in enumerate(questions):
+                entry = (page_id, q)
+                place_of[entry] = n
                 if not wanted.isdisjoint(words):
+                    theirs = sets[entry] = frozenset(words)
+                    held = (n, entry, theirs, len(theirs))
                     for word in wanted.intersection(words):
-                        holders[word].append((page_id, q))
+                        holders[word].append(held)
+                n += 1
     for i in redo:
         rare = rarest[i[0]][i[1]]
         if rare is None:
             continue
-        mine, at = set_of(i), (rank[i[0]], i[1])
-        for j in holders[rare]:
-            if (rank[j[0]], j[1]) >= at:
+        mine, at, page_i = set_of(i), place_of[i], i[0]
+        size = len(mine)  # _near(), inline: the sizes first, then the words
+        low, high = size * NEAR, size / NEAR
+        for n, j, theirs, other in holders[rare]:
+            if n >= at:
                 break
-            if j[0] != i[0] and _near(mine, set_of(j)):
+            if other < low or other > high or j[0] == page_i:
+                continue
+            common = len(mine & theirs)
+            if common / (size + other - common) >= NEAR:
                 near.add((j, i))
     # A new question is also an earlier match for later questions that did not look again.
     if changed:
@@ -292,10 +306,10 @@ def _regroup(pages: Sequence[Page], old: FaqIndex | None) -> tuple[FaqIndex, lis
                         owners[rare].append((page_id, q))
         for page_id in sorted(changed):
             for q, (_, words) in enumerate(asked[page_id][1]):
-                j, at = (page_id, q), (rank[page_id], q)
+                j, spot = (page_id, q), (rank[page_id], q)
                 for word in words:
                     for i in owners.get(word, ()):
-                        if (rank[i[0]], i[1]) > at and _near(set_of(i), set_of(j)):
+                        if (rank[i[0]], i[1]) > spot and _near(set_of(i), set_of(j)):
                             near.add((j, i))
 
     parent: dict[Entry, Entry] = {}  # union-find over the questions matched at all
@@ -322,9 +336,9 @@ def _regroup(pages: Sequence[Page], old: FaqIndex | None) -> tuple[FaqIndex, lis
     exact: dict[str, Entry] = {}
     for page_id, (_, questions) in asked.items():
         for q, (key, _) in enumerate(questions):
-            other = exact.setdefault(key, (page_id, q))
-            if other[0] != page_id or other[1] != q:
-                union(other, (page_id, q))
+            first_asked = exact.setdefault(key, (page_id, q))
+            if first_asked[0] != page_id or first_asked[1] != q:
+                union(first_asked, (page_id, q))
     for j, i in near:
         union(j, i)
     groups: dict[Entry, list[Entry]] = defaultdict(list)
