@@ -107,6 +107,23 @@ def test_same_and_near_identical_questions_group_across_pages() -> None:
     assert faq.repeated_groups([make_page("a", ["Why?", "Why?"]), make_page("b", [])]) == []
 
 
+def test_only_the_questions_the_rule_compares_are_matched() -> None:
+    """Near-identical questions on one page are not paired with each other: a.1 is near
+    a.0 only, and stays out of the group a.0 makes with b.0 (near a.0, not a.1). And a pair
+    is compared only from the later question, by its rarest word: d.0 holds all of c.0's
+    words and one more ("aaa", as rare as the others and first by name), which c.0 lacks,
+    so the two are never compared, as in the original."""
+    pages = [
+        make_page("a", ["trust bond calm slowly start", "trust bond calm slowly start time"]),
+        make_page("b", ["trust bond calm slowly start today"]),
+        make_page("bb", ["aaa"]),
+        make_page("c", ["desire fade touch shared grow"]),
+        make_page("d", ["desire fade touch shared grow aaa"]),
+    ]
+    assert named(faq.repeated_groups(pages)) == [[("a", 0), ("b", 0)]]
+    assert named(faq.repeated_groups(pages)) == oracle(pages)
+
+
 # Questions of a few words from a small vocabulary: exact repeats, near-identical pairs
 # (five of six words shared) and rarest words that move as questions come and go.
 WORDS = ["trust", "desire", "touch", "fade", "start", "slowly", "time", "shared", "bond", "calm"]
