@@ -46,6 +46,7 @@ from .write import (
     APART_MIN,
     OutputCheck,
     OutputWriter,
+    SearchIndexFailed,
     Staged,
     check_output_dir,
     intact,
@@ -135,7 +136,7 @@ def build(
                 # planted cache file): nothing was written yet, so build again from
                 # scratch, and say why.
                 note = f"{exc}; built without the build cache"
-            except OSError:  # the machine's problem (disk full, permissions), not the cache's
+            except (OSError, SearchIndexFailed):  # the machine's or a tool's, not the cache's
                 raise
             except Exception as exc:
                 if cache is None:

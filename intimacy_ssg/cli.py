@@ -25,6 +25,7 @@ from .build import BuildResult, CacheFallback, build
 from .cache import BuildCache, CacheStore
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
+from .write import SearchIndexFailed
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -242,6 +243,10 @@ def _run(
             "left as it was",
             file=sys.stderr,
         )
+        return None
+    except SearchIndexFailed as exc:  # a tool's problem: said, without a traceback
+        progress.clear()
+        print(f"error: {exc}; the previous output was left as it was", file=sys.stderr)
         return None
     finally:
         progress.clear()

@@ -429,6 +429,10 @@ def _apply(output_dir: Path, steps: Mapping[str, object]) -> None:
 # -- search, paths, locks, swaps ------------------------------------------------------------
 
 
+class SearchIndexFailed(RuntimeError):
+    """Pagefind ran and failed: a tool's problem, not the content's or the cache's."""
+
+
 def index_search(site: Path) -> str:
     """Index the staged site with Pagefind (it writes site/pagefind/). A missing Pagefind is
     reported, not fatal; a Pagefind that fails fails the build, before anything is swapped."""
@@ -443,7 +447,9 @@ def index_search(site: Path) -> str:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"pagefind failed: {done.stderr.strip() or done.stdout.strip()}")
+        raise SearchIndexFailed(
+            f"pagefind failed: {done.stderr.strip() or done.stdout.strip() or done.returncode}"
+        )
     canonicalise(site / "pagefind")  # Pagefind's own output differs from run to run
     return "indexed"
 

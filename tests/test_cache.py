@@ -9,6 +9,7 @@ mtime), and that a corrupt, foreign or planted cache is ignored, never trusted.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pickle
 import re
@@ -1417,6 +1418,37 @@ def test_a_cache_of_the_wrong_shape_is_not_trusted(
         if suffix == "state":
             assert "unexpected shape" in cache.note
     assert result.written and tree(root / "output") == clean_tree(root)
+
+
+def test_a_failing_search_index_is_not_blamed_on_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pagefind failing is a tool's problem: the build is not made again without the cache
+    (no CacheFallback: the suite makes warnings errors), and the command line says it in
+    one line, leaving the previous output as it was."""
+    import subprocess
+
+    from intimacy_ssg.cli import main
+    from intimacy_ssg.write import SearchIndexFailed
+
+    root = project(tmp_path)
+    monkeypatch.chdir(root)
+    assert main(["build"]) == 0
+    before = tree(root / "output")
+    (root / "site.yaml").write_text(SITE_YAML.replace("search: false", "search: true"))
+    failed = subprocess.CompletedProcess([], 1, "", "boom")
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: failed)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: object())
+    config = load_config(Path("."))
+    store = CacheStore.for_config(Path(".cache"), config)
+    with pytest.raises(SearchIndexFailed, match="pagefind failed: boom"):
+        build(config, cache=store.load(), store=store)
+    capsys.readouterr()
+    assert main(["build"]) != 0
+    said = capsys.readouterr().err
+    assert "error: pagefind failed: boom; the previous output was left as it was" in said
+    assert "Traceback" not in said and "note:" not in said
+    assert tree(root / "output") == before
 
 
 def test_the_command_line_says_why_it_built_without_the_cache(
