@@ -40,7 +40,7 @@ from .cache import (
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .forked import Apart
-from .model import Listing, OutputFile, Site
+from .model import Links, Listing, OutputFile, Site
 from .pickling import CacheDamaged
 from .write import (
     APART_MIN,
@@ -231,7 +231,7 @@ def _build(
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import build_graph, links_out
+    from .graph import build_graph, links_out, patch_graph
     from .links import (
         named_again,
         read_relink,
@@ -306,6 +306,7 @@ def _build(
     relinking = memo is not None and memo.link_base == link_base and bool(memo.relink)
     relink = memo.relink if memo is not None else b""
     again: set[str] = set()  # the pages whose cached links are resolved again (see below)
+    patching: tuple[Graph, Links] | None = None
 
     def remember(kept: dict[str, tuple[bytes, bytes]], phrases: bytes = b"") -> StructureMemo:
         """This build's structure memo, made from the links and graph as they are then."""
@@ -335,6 +336,7 @@ def _build(
         # again. After an edit to a title, a tag or a page's links, the graph and the
         # mention search are made again.
         links, graph = memo.links, memo.graph
+        patching = (graph, links) if same_links else None  # what patch_graph() starts from
         outlinks, anchors = memo.outlinks, memo.anchors
         reanchored = {p.id for p in site.pages if anchors.get(p.id) != p.anchored}
         again = {p.id for p in site.pages if outlinks.get(p.id) != p.outlinks}
@@ -385,7 +387,10 @@ def _build(
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None
-            graph = build_graph(site, links, config, related, linked)
+            if patching is not None:  # every page where it was: see graph.patch_graph
+                graph = patch_graph(*patching, site, links, config, related, linked)
+            else:
+                graph = build_graph(site, links, config, related, linked)
             kept = {}
             if memo is not None and (same_links or relinking):  # see keys_without
                 relinked = None if same_links else frozenset(again)

@@ -10,13 +10,15 @@ Everything here is linear in the number of pages plus edges.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from . import diagnostics as diag
 from . import pickling
@@ -28,11 +30,9 @@ BODY, RELATED, MEMBER = "body", "related", "member"
 COMMON = 200  # tags or link targets shared by more pages than this are ignored for related
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
-    source: str
-    target: str
-    kind: str  # body, related or member
+# An edge: (source, target, kind), kind body, related or member. A plain tuple: a site of
+# 10,000 pages has 100,000 of them, and tuples are made, pickled and unpickled in C.
+Edge = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +66,9 @@ class Graph:
         """Body links between pages of different clusters, counted per (from, to) pair."""
         cluster = {n.id: n.cluster for n in self.nodes}
         counts: dict[tuple[str, str], int] = defaultdict(int)
-        for edge in self.edges:
-            a, b = cluster[edge.source], cluster[edge.target]
-            if edge.kind == BODY and a and b and a != b:
+        for source, target, kind in self.edges:
+            a, b = cluster[source], cluster[target]
+            if kind == BODY and a and b and a != b:
                 counts[(a, b)] += 1
         return tuple((a, b, n) for (a, b), n in sorted(counts.items()))
 
@@ -111,57 +111,221 @@ def build_graph(
     of everything it was chosen from (see _Similarity.key). `body_links`: links_out(site,
     links), if made already."""
     links_to = links_out(site, links) if body_links is None else body_links
-    pages = {p.id: p for p in site.pages}
-    # The body edges are links_to's (every resolved link and quiz profile link to another
-    # page): the resolved links themselves are not read again. Sorted by source (the pages
-    # are by id), then target and kind.
+    pages = site.by_id or {p.id: p for p in site.pages}
     spokes_of = {c.hub: c.spokes for c in site.clusters}
     ordered: list[tuple[str, str, str]] = []
     for page in site.pages:
-        source = page.id
-        mine = {(target, BODY) for target in links_to.get(source, ())}
-        mine.update(
-            (target, RELATED)
-            for target in links.related.get(source, ())
-            if target != source and target in pages
-        )
-        mine.update((m, MEMBER) for m in spokes_of.get(source, ()) if m != source and m in pages)
-        ordered += ((source, target, kind) for target, kind in sorted(mine))
-
-    body: dict[str, set[str]] = defaultdict(set, {s: set(t) for s, t in links_to.items()})
+        ordered += _edges_from(page.id, links_to, links.related, spokes_of, pages)
     inbound: dict[str, set[str]] = defaultdict(set)
-    explicit: dict[str, set[str]] = defaultdict(set)
     for source, target, kind in ordered:
         if kind != MEMBER:
             inbound[target].add(source)
-        if kind == RELATED:
-            explicit[source].add(target)
+    rank = {page_id: _rank(page) for page_id, page in pages.items()}
+    backlinks = {page_id: _backlinks_of(page_id, inbound.get(page_id), rank) for page_id in pages}
 
-    findings: list[Finding] = []
-    problems: list[Diagnostic] = []
+    body = _bodies(links_to)
+    found = _Found()
+    _check_contracts(site, pages, body, links, config, found)
+    for page in site.pages:
+        _check_ends(page, backlinks[page.id], body[page.id], found)
+    planned = _check_planned(site, pages, found)
+    return Graph(
+        nodes=tuple(_node_of(site, p) for p in site.pages),
+        edges=tuple(ordered),
+        links_to=links_to,
+        backlinks=backlinks,
+        related=_all_related(
+            site, pages, links, _Similarity(site, body), config.related_count, memo
+        ),
+        planned=planned,
+        findings=tuple(found.findings),
+        diagnostics=tuple(found.problems),
+    )
+
+
+def patch_graph(
+    before: Graph,
+    before_links: Links,
+    site: Site,
+    links: Links,
+    config: Config,
+    memo: RelatedMemo | None = None,
+    body_links: dict[str, tuple[str, ...]] | None = None,
+) -> Graph:
+    """build_graph(site, links, config, memo, body_links), made from the last build's graph
+    (`before`, made from `before_links` and the same configuration) when every page is
+    where it was then: the same pages from the same sources, with the same URLs, clusters
+    and roles; their titles, tags, weights, related and planned pages and links may have
+    changed (a build whose link frame is unchanged: see build._build). The edges of the
+    pages whose links changed are made again, and the backlinks and the orphan and
+    dead-end findings of the pages they link to or did, or a retitled page links to; the
+    rest of the edges, backlinks and those findings are kept. The cluster contracts,
+    planned topics and related reading are worked out again (they are quick, or keep a
+    memo of their own). Given any other `before`: build_graph()."""
+    links_to = links_out(site, links) if body_links is None else body_links
+    pages = site.by_id or {p.id: p for p in site.pages}
+    old_nodes = before.nodes
+    if len(old_nodes) != len(site.pages) or any(
+        n.id != p.id
+        or n.url != site.urls[p.id]
+        or n.cluster != p.source.cluster
+        or n.role != p.source.kind.value
+        for n, p in zip(old_nodes, site.pages, strict=True)
+    ):
+        return build_graph(site, links, config, memo, links_to)
+    old_to, old_related, related = before.links_to, before_links.related, links.related
+    edited = sorted(
+        i for i in pages if links_to.get(i) != old_to.get(i) or related.get(i) != old_related.get(i)
+    )
+    retitled = {
+        n.id for n, p in zip(old_nodes, site.pages, strict=True) if n.title != p.front.title
+    }
+    spokes_of = {c.hub: c.spokes for c in site.clusters}
+
+    # The edited pages' edges in place of their old ones (both sorted by source), and the
+    # pages whose backlinks may change: those an edited page links to now or did, and
+    # those a retitled page links to (its title places it among their backlinks).
+    old_edges, source_of = before.edges, itemgetter(0)
+    parts: list[Iterable[Edge]] = []
+    at = 0
+    now: dict[str, set[str]] = {}  # an edited page -> the pages its body or related: name
+    touched: set[str] = set()
+    for source in edited:
+        mine = _edges_from(source, links_to, related, spokes_of, pages)
+        now[source] = {target for _, target, kind in mine if kind != MEMBER}
+        start = bisect.bisect_left(old_edges, source, at, key=source_of)
+        parts += (old_edges[at:start], mine)
+        at = bisect.bisect_right(old_edges, source, start, key=source_of)
+    parts.append(old_edges[at:])
+    for source in {*edited, *retitled}:
+        touched.update(old_to.get(source, ()), links_to.get(source, ()))
+        touched.update(t for t in (*old_related.get(source, ()), *related.get(source, ())))
+    touched &= pages.keys()
+
+    backlinks = dict(before.backlinks)
+    inbound = {t: {s for s in backlinks[t] if s not in now} for t in touched}
+    for source, targets in now.items():
+        for target in targets:
+            inbound[target].add(source)
+    rank = {i: _rank(pages[i]) for i in {*touched, *(s for v in inbound.values() for s in v)}}
+    backlinks.update((t, _backlinks_of(t, inbound[t], rank)) for t in touched)
+
+    # orphans and dead-ends are kept for every other page; the page order, which is by id,
+    # places them among the other findings
+    body = _bodies(links_to)
+    ends: dict[str, list[tuple[Finding, Diagnostic]]] = defaultdict(list)
+    for finding, problem in zip(before.findings, before.diagnostics, strict=True):
+        if finding.code in END_CODES and finding.page not in touched and finding.page not in now:
+            ends[finding.page].append((finding, problem))
+    for page_id in touched.union(now):
+        checked = _Found()
+        _check_ends(pages[page_id], backlinks[page_id], body[page_id], checked)
+        if checked.findings:
+            ends[page_id] = list(zip(checked.findings, checked.problems, strict=True))
+    found = _Found()
+    _check_contracts(site, pages, body, links, config, found)
+    for page_id in sorted(ends):
+        for finding, problem in ends[page_id]:
+            found.findings.append(finding)
+            found.problems.append(problem)
+    planned = _check_planned(site, pages, found)
+    return Graph(
+        nodes=tuple(
+            _node_of(site, p) if p.id in retitled else n
+            for n, p in zip(old_nodes, site.pages, strict=True)
+        )
+        if retitled
+        else old_nodes,
+        edges=tuple(itertools.chain.from_iterable(parts)),
+        links_to=links_to,
+        backlinks=backlinks,
+        related=_all_related(
+            site, pages, links, _Similarity(site, body), config.related_count, memo
+        ),
+        planned=planned,
+        findings=tuple(found.findings),
+        diagnostics=tuple(found.problems),
+    )
+
+
+def _edges_from(
+    source: str,
+    links_to: Mapping[str, tuple[str, ...]],
+    related: Mapping[str, tuple[str, ...]],
+    spokes_of: Mapping[str, tuple[str, ...]],
+    pages: Mapping[str, Page],
+) -> list[tuple[str, str, str]]:
+    """A page's edges as (source, target, kind), sorted: its body links (links_to: every
+    resolved link and quiz profile link to another page), its related pages and, for a
+    hub, its spokes."""
+    mine = {(target, BODY) for target in links_to.get(source, ())}
+    mine.update(
+        (target, RELATED)
+        for target in related.get(source, ())
+        if target != source and target in pages
+    )
+    mine.update((m, MEMBER) for m in spokes_of.get(source, ()) if m != source and m in pages)
+    return [(source, target, kind) for target, kind in sorted(mine)]
+
+
+def _bodies(links_to: Mapping[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    return defaultdict(set, {s: set(t) for s, t in links_to.items()})
+
+
+def _node_of(site: Site, page: Page) -> Node:
+    return Node(
+        page.id, site.urls[page.id], page.front.title, page.source.cluster, page.source.kind.value
+    )
+
+
+END_CODES = frozenset({"orphan", "dead-end"})
+
+
+class _Found:
+    """The findings of a graph check, each with its diagnostic, in the order reported."""
+
+    __slots__ = ("findings", "problems")
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.problems: list[Diagnostic] = []
 
     def report(
-        page: Page, code: str, message: str, hint: str = "", location: Location | None = None
+        self, page: Page, code: str, message: str, hint: str = "", location: Location | None = None
     ) -> None:
-        findings.append(Finding(page.id, code, message))
-        problems.append(
+        self.findings.append(Finding(page.id, code, message))
+        self.problems.append(
             diag.make(code, message, location or Location(page.source.display, 1, 1), hint=hint)
         )
 
+
+def _check_contracts(
+    site: Site,
+    pages: Mapping[str, Page],
+    body: dict[str, set[str]],
+    links: Links,
+    config: Config,
+    found: _Found,
+) -> None:
+    """Each cluster's contract: every spoke links to its hub and to enough siblings, and the
+    hub links to (or lists as related) every spoke."""
     for cluster in site.clusters:
         hub = pages[cluster.hub]
         spokes = cluster.spokes
+        reach = body[hub.id] | {
+            t for t in links.related.get(hub.id, ()) if t != hub.id and t in pages
+        }
         for spoke_id in spokes:
             spoke = pages[spoke_id]
             if hub.id not in body[spoke_id]:
-                report(
+                found.report(
                     spoke,
                     "contract-hub-link",
                     f"spoke '{spoke_id}' does not link to its hub '{hub.id}'",
                     f"add a link such as [{hub.front.title}](index.md) to the body",
                 )
-            if spoke_id not in body[hub.id] | explicit[hub.id]:
-                report(
+            if spoke_id not in reach:
+                found.report(
                     hub,
                     "contract-spoke-link",
                     f"hub '{hub.id}' does not link to its spoke '{spoke_id}'",
@@ -172,7 +336,7 @@ def build_graph(
             linked = [s for s in spokes if s in body[spoke_id]]
             if len(linked) < need:
                 missing = [s for s in spokes if s != spoke_id and s not in linked][:2]
-                report(
+                found.report(
                     spoke,
                     "contract-siblings",
                     f"spoke '{spoke_id}' links to {len(linked)} sibling "
@@ -180,22 +344,31 @@ def build_graph(
                     f"for {need}",
                     "for example: " + ", ".join(f"[[{pages[s].source.slug}]]" for s in missing),
                 )
-    for page in site.pages:
-        if page.source.kind is not PageKind.HOME and not inbound[page.id]:
-            report(
-                page,
-                "orphan",
-                f"no other page links to '{page.id}'",
-                "link it from the body or the related: list of a page about the same topic",
-            )
-        if not body[page.id]:
-            report(
-                page,
-                "dead-end",
-                f"'{page.id}' links to no other page",
-                "link to its hub or to the pages a reader should go to next",
-            )
 
+
+def _check_ends(page: Page, inbound: object, body: set[str], found: _Found) -> None:
+    """An orphan (no page links to it: `inbound` is empty) or a dead end (it links nowhere)."""
+    if page.source.kind is not PageKind.HOME and not inbound:
+        found.report(
+            page,
+            "orphan",
+            f"no other page links to '{page.id}'",
+            "link it from the body or the related: list of a page about the same topic",
+        )
+    if not body:
+        found.report(
+            page,
+            "dead-end",
+            f"'{page.id}' links to no other page",
+            "link to its hub or to the pages a reader should go to next",
+        )
+
+
+def _check_planned(
+    site: Site, pages: Mapping[str, Page], found: _Found
+) -> dict[str, tuple[Planned, ...]]:
+    """Each cluster's planned topics still without a page; one that has a page now is
+    reported where it was planned."""
     planned: dict[str, tuple[Planned, ...]] = {}
     for cluster in site.clusters:
         hub = pages[cluster.hub]
@@ -203,7 +376,7 @@ def build_graph(
         for item in hub.front.planned:
             page_id = f"{cluster.name}/{item.slug}"
             if page_id in pages:
-                report(
+                found.report(
                     hub,
                     "planned-exists",
                     f"planned topic '{item.slug}' has a page now",
@@ -214,46 +387,28 @@ def build_graph(
             else:
                 waiting.append(item)
         planned[cluster.name] = tuple(waiting)
+    return planned
 
-    similarity = _Similarity(site, body)
-    return Graph(
-        nodes=tuple(
-            Node(p.id, site.urls[p.id], p.front.title, p.source.cluster, p.source.kind.value)
-            for p in site.pages
-        ),
-        edges=tuple(itertools.starmap(pickling.fast_maker(Edge), ordered)),
-        links_to=links_to,
-        backlinks=_all_backlinks(pages, inbound),
-        related=_all_related(site, pages, links, similarity, config.related_count, memo),
-        planned=planned,
-        findings=tuple(findings),
-        diagnostics=tuple(problems),
+
+def _rank(page: Page) -> tuple[str, bool, str, str]:
+    """Where a page comes among another's backlinks (see _backlinks_of)."""
+    return (
+        page.source.cluster,
+        page.source.kind is not PageKind.HUB,
+        page.front.title.lower(),
+        page.id,
     )
 
 
-def _all_backlinks(
-    pages: dict[str, Page], inbound: dict[str, set[str]]
-) -> dict[str, tuple[str, ...]]:
-    """Each page's inbound pages: those of its own cluster first, then by cluster, each
+def _backlinks_of(
+    page_id: str, sources: Iterable[str] | None, rank: Mapping[str, tuple[str, bool, str, str]]
+) -> tuple[str, ...]:
+    """A page's inbound pages: those of its own cluster first, then by cluster, each
     cluster's hub before its spokes, then by title and id."""
-    rank = {
-        page_id: (
-            page.source.cluster,
-            page.source.kind is not PageKind.HUB,
-            page.front.title.lower(),
-            page_id,
-        )
-        for page_id, page in pages.items()
-    }
-    found: dict[str, tuple[str, ...]] = {}
-    for page_id in pages:
-        sources = inbound.get(page_id)
-        if not sources:
-            found[page_id] = ()
-            continue
-        cluster = rank[page_id][0]
-        found[page_id] = tuple(sorted(sources, key=lambda s: (rank[s][0] != cluster, rank[s])))
-    return found
+    if not sources:
+        return ()
+    cluster = rank[page_id][0]
+    return tuple(sorted(sources, key=lambda s: (rank[s][0] != cluster, rank[s])))
 
 
 def _all_related(
@@ -407,7 +562,7 @@ def graph_document(graph: Graph) -> dict[str, object]:
     return {
         "version": GRAPH_FORMAT_VERSION,
         "nodes": [_node(n) for n in graph.nodes],
-        "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in graph.edges],
+        "edges": [{"source": s, "target": t, "kind": k} for s, t, k in graph.edges],
         "planned": _planned(graph),
     }
 
@@ -440,8 +595,7 @@ def graph_json(graph: Graph) -> bytes:
     lists = {  # in graph_document's order
         "nodes": [encode(_node(n)) for n in graph.nodes],
         "edges": [
-            f'{{"source": {q(e.source)}, "target": {q(e.target)}, "kind": {q(e.kind)}}}'
-            for e in graph.edges
+            f'{{"source": {q(s)}, "target": {q(t)}, "kind": {q(k)}}}' for s, t, k in graph.edges
         ],
         "planned": [encode(item) for item in _planned(graph)],
     }

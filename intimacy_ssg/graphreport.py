@@ -15,12 +15,12 @@ def cluster_reports(site: Site, graph: Graph) -> list[dict[str, Any]]:
     inbound: dict[str, int] = defaultdict(int)
     outbound: dict[str, int] = defaultdict(int)
     seen: set[tuple[str, str]] = set()
-    for edge in graph.edges:
-        if edge.kind in (BODY, RELATED) and (edge.source, edge.target) not in seen:
-            seen.add((edge.source, edge.target))
-            inbound[edge.target] += 1
-        if edge.kind == BODY:
-            outbound[edge.source] += 1
+    for source, target, kind in graph.edges:
+        if kind in (BODY, RELATED) and (source, target) not in seen:
+            seen.add((source, target))
+            inbound[target] += 1
+        if kind == BODY:
+            outbound[source] += 1
     groups = [(c.name, c.hub, (c.hub, *c.spokes)) for c in site.clusters]
     clustered = {pid for _, _, members in groups for pid in members}
     loose = tuple(p.id for p in site.pages if p.id not in clustered)
@@ -104,7 +104,7 @@ def _dot(site: Site, graph: Graph) -> str:
             lines.append(f"    {q(member)};")
         lines.append("  }")
     styles = {BODY: "", RELATED: " [style=dashed]", MEMBER: " [style=dotted]"}
-    for edge in graph.edges:
-        lines.append(f"  {q(edge.source)} -> {q(edge.target)}{styles[edge.kind]};")
+    for source, target, kind in graph.edges:
+        lines.append(f"  {q(source)} -> {q(target)}{styles[kind]};")
     lines.append("}")
     return "\n".join(lines) + "\n"

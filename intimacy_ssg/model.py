@@ -388,15 +388,18 @@ pickling.register(globals())
 # An edit rebuild resolves nothing again: it reads the links of the pages it renders only.
 PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
 # After a one-page edit, the review date of every page is read (the review-overdue check)
-# and the title of the hubs the header names; the rest of the front matter is read only
-# for the pages rendered and the few they show, so it stays packed, in two groups: where
-# related pages, sources and planned topics were written is read for a rendered page only.
+# and the title of the hubs the header names; after an edit to a title, a tag or a link,
+# every page's tags and weight too (the graph's related reading). The rest of the front
+# matter is read only for the pages rendered and the few they show, so it stays packed, in
+# two groups: where related pages, sources and planned topics were written is read for a
+# rendered page only.
 PackedFrontMatter = pickling.packed_variant(
     FrontMatter,
     tuple(
         f.name
         for f in fields(FrontMatter)
-        if f.name not in {"title", "last_reviewed", "related", "sources", "planned"}
+        if f.name
+        not in {"title", "last_reviewed", "tags", "weight", "related", "sources", "planned"}
     ),
     ("related", "sources", "planned"),
 )

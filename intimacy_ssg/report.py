@@ -95,7 +95,7 @@ def make_report(result: BuildResult, outputs: tuple[OutputFile, ...]) -> dict[st
         "version": REPORT_VERSION,
         "pages": pages,
         "files": {o.rel: _hash(o.data) for o in outputs} | {s.rel: "" for s in site.statics},
-        "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in graph.edges],
+        "edges": [{"source": s, "target": t, "kind": k} for s, t, k in graph.edges],
         "diagnostics": [as_dict(d) for d in result.diagnostics],
         "clusters": _clusters(site, graph),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
@@ -105,12 +105,14 @@ def make_report(result: BuildResult, outputs: tuple[OutputFile, ...]) -> dict[st
 def _link_counts(graph: Graph) -> tuple[dict[str, int], dict[str, int]]:
     inbound: dict[str, int] = {}
     outbound: dict[str, int] = {}
-    pairs = {(e.source, e.target) for e in graph.edges if e.kind in ("body", "related")}
+    pairs = {
+        (source, target) for source, target, kind in graph.edges if kind in ("body", "related")
+    }
     for _, target in pairs:
         inbound[target] = inbound.get(target, 0) + 1
-    for e in graph.edges:
-        if e.kind == "body":
-            outbound[e.source] = outbound.get(e.source, 0) + 1
+    for source, _, kind in graph.edges:
+        if kind == "body":
+            outbound[source] = outbound.get(source, 0) + 1
     return inbound, outbound
 
 

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intimacy_ssg import cache as cache_module
+from intimacy_ssg import graph as graph_module
 from intimacy_ssg import links as links_module
 from intimacy_ssg import load_config
 from intimacy_ssg import render as render_module
@@ -201,6 +202,9 @@ EDITS = st.lists(
                     "aliases: [/old-path/]",
                     "keywords: [first]",
                     "keywords: [second]",
+                    "title: Retitled in place",  # the graph is patched: see GRAPH_EDITS
+                    "related: [topic/b, about]",
+                    "tags: [x, y]",
                 ]
             ),
         ),
@@ -860,8 +864,6 @@ def test_a_title_edit_chooses_again_only_the_related_reading_it_can_move(
     """Related reading breaks ties by title: a new title can move a page only among the
     candidates of the pages sharing a tag or a link target with it. Those choose again (r
     links to q, as p does); the others keep theirs."""
-    from intimacy_ssg import graph as graph_module
-
     site = {
         "index.md": page("Home", "[[t]] [[u]]\n"),
         "t/index.md": page("Tee", "[[p]] [[q]]\n"),
@@ -911,6 +913,91 @@ def test_a_title_edit_reuses_the_links_and_makes_the_graph_again(
     assert tree(root / "output") == clean_tree(root)
     linking = (root / "output/topic/a/index.html").read_text()  # a's body: "[[b]]"
     assert ">Beta Renamed</a>" in linking
+
+
+# Edits that leave every page where it was (the link frame unchanged): the graph is patched
+# from the last one. Each is (file, text replaced, by).
+GRAPH_EDITS = {
+    "retitled spoke": ("topic/b.md", "title: Beta", "title: Beta Renamed"),
+    "retitled hub": ("topic/index.md", "title: Topic", "title: Topic Renamed"),
+    "retitled to come first": ("topic/b.md", "title: Beta", "title: Aardvark"),  # a's before
+    "link added": ("topic/a.md", "First. [[b]]", "First. [[other/c]] [[b]]"),
+    "link removed": ("topic/b.md", "Second. [[a]]", "Second."),
+    "every link removed": ("other/c.md", "Third. [[topic/a]]", "Third."),
+    "orphaned": ("index.md", "[[about]]", ""),
+    "spoke unlinked from its hub": ("topic/index.md", "[[a]]", ""),
+    "related added": ("other/c.md", "tags: [x]", "tags: [x]\nrelated: [topic/b, about]"),
+    "tags changed": ("topic/a.md", "tags: [x]", "tags: [y, z]"),
+    "planned added": (
+        "topic/index.md",
+        "description: About topic.",
+        "description: About topic.\nplanned: [{slug: b, title: Bee}, {slug: e, title: Eee}]",
+    ),
+}
+
+
+@contextmanager
+def patched_graphs() -> Iterator[list[int]]:
+    """Each graph patch_graph() makes meanwhile checked against build_graph()'s from the same
+    site and links (without a related-reading memo), and without falling back to it; yields
+    how many edges each patch added or removed."""
+    real = graph_module.patch_graph
+    counts: list[int] = []
+
+    def spy(before: Any, before_links: Any, site: Any, links: Any, config: Any, *rest: Any) -> Any:
+        with mock.patch.object(graph_module, "build_graph", side_effect=AssertionError):
+            made = real(before, before_links, site, links, config, *rest)
+        assert made == graph_module.build_graph(site, links, config)
+        counts.append(len(set(made.edges) ^ set(before.edges)))
+        return made
+
+    with mock.patch.object(graph_module, "patch_graph", side_effect=spy):
+        yield counts
+
+
+@pytest.mark.parametrize("edit", GRAPH_EDITS)
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_graph_patched_after_an_edit_equals_one_made_afresh(
+    tmp_path: Path, from_disk: bool, edit: str
+) -> None:
+    """Titles, tags, related and planned pages and links edited, then put back, every page
+    where it was: the graph is patched from the last build's each time, and equals the
+    graph made afresh (edges, backlinks, related reading, findings and their order); the
+    output and diagnostics equal a clean build's."""
+    rel, old, new = GRAPH_EDITS[edit]
+    with trusting_stats():
+        root = project(tmp_path)
+        cache = None if from_disk else BuildCache()
+        cached_build(root, cache)
+        path = root / "content" / rel
+        text = path.read_text()
+        assert old in text
+        with patched_graphs() as counts:
+            for now in (text.replace(old, new), text):
+                touch(path, now)
+                result = cached_build(root, cache)
+                problems, _ = clean_build(root)
+                assert [d.format() for d in result.diagnostics] == problems
+                assert tree(root / "output") == clean_tree(root)
+    assert len(counts) == 2
+
+
+def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(tmp_path: Path) -> None:
+    """The same edits one after another, each build patching the graph the last one made
+    (itself patched)."""
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        with patched_graphs() as counts:
+            for rel, old, new in GRAPH_EDITS.values():
+                path = root / "content" / rel
+                touch(path, path.read_text().replace(old, new, 1))
+                result = cached_build(root)
+                problems, _ = clean_build(root)
+                assert [d.format() for d in result.diagnostics] == problems, rel
+    assert len(counts) == len(GRAPH_EDITS)
+    assert any(counts)  # some edits changed edges, and the patch matched them
+    assert tree(root / "output") == clean_tree(root)
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])

@@ -7,11 +7,13 @@ import pickle
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from intimacy_ssg import graph as graph_module
 from intimacy_ssg import pickling
 from intimacy_ssg.diagnostics import Location
 from intimacy_ssg.graph import Edge, Graph, Node, graph_document, graph_json
@@ -60,9 +62,9 @@ def test_edges_are_unique_by_kind_and_skip_self_links(tmp_path: Path) -> None:
         },
     )
     graph, _ = graph_of(tmp_path, files)
-    about = [(e.target, e.kind) for e in graph.edges if e.source == "about"]
+    about = [(target, kind) for source, target, kind in graph.edges if source == "about"]
     assert about == [("index", "body"), ("index", "related")]
-    members = sorted(e.target for e in graph.edges if e.kind == "member")
+    members = sorted(target for _, target, kind in graph.edges if kind == "member")
     assert members == ["topic/a", "topic/b", "topic/c"]
 
 
@@ -154,7 +156,7 @@ def test_links_to_drafts_make_no_edges(tmp_path: Path) -> None:
         **{"topic/d.md": page("D", draft="true"), "about.md": page("About", "[[index]] [[d]]\n")},
     )
     graph, problems = graph_of(tmp_path, files)
-    assert not any(e.target == "topic/d" for e in graph.edges)
+    assert not any(target == "topic/d" for _, target, _ in graph.edges)
     assert codes(problems) == ["error[broken-link] content/about.md"]
 
 
@@ -240,7 +242,7 @@ def test_graph_json_is_its_document_one_item_a_line() -> None:
     odd = 'Quote " slash \\ é \u2028 end'
     b = 'b"é'  # not a page id the generator makes, but JSON must hold any
     nodes = (Node("a", "a/", odd, "c", "spoke"), Node(b, "b/", "B", "", "page"))
-    edges = (Edge("a", b, "body"), Edge(b, "a", "related"))
+    edges: tuple[Edge, ...] = (("a", b, "body"), (b, "a", "related"))
     planned: dict[str, tuple[Planned, ...]] = {"c": (Planned("d", odd, Location("x.md", 2, 3)),)}
     graph = Graph(nodes, edges, {}, {}, {}, planned, (), ())
     data = graph_json(graph)
@@ -314,3 +316,31 @@ def test_the_fast_word_split_finds_the_same_words_as_the_pattern(text: str) -> N
     from intimacy_ssg.mentions import CURLY_APOSTROPHE, WORD, _words
 
     assert _words(text) == WORD.findall(text.lower().replace(CURLY_APOSTROPHE, "'"))
+
+
+ELSEWHERE = {
+    "a page added": dict(WIRED, **{"topic/d.md": page("D", "[[topic]] [[a]]\n")}),
+    "a page moved": {("topic/d.md" if k == "topic/c.md" else k): v for k, v in WIRED.items()},
+}
+
+
+@pytest.mark.parametrize("files", ELSEWHERE.values(), ids=ELSEWHERE)
+def test_a_graph_patched_from_one_of_pages_elsewhere_is_made_afresh(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    """patch_graph() keeps the last graph's edges and findings only when every page is where
+    it was; given the graph of a site whose pages differ, it makes the graph afresh."""
+    real, made = graph_module.build_graph, []
+
+    def spy(site: Any, links: Any, config: Any, *rest: Any) -> Any:
+        made.append((site, links, config))
+        return real(site, links, config, *rest)
+
+    with mock.patch.object(graph_module, "build_graph", side_effect=spy):
+        build_content(tmp_path / "a", WIRED, graph_rules=True)
+        build_content(tmp_path / "b", files, graph_rules=True)
+    (site, links, config), (now, now_links, _) = made
+    before = real(site, links, config)
+    patched = graph_module.patch_graph(before, links, now, now_links, config)
+    assert patched == real(now, now_links, config)
+    assert [n.id for n in patched.nodes] == [p.id for p in now.pages]
