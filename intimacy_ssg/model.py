@@ -389,19 +389,19 @@ pickling.register(globals())
 PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
 # After a one-page edit, the review date of every page is read (the review-overdue check)
 # and the title of the hubs the header names; after an edit to a title, a tag or a link,
-# every page's tags and weight too (the graph's related reading). The rest of the front
-# matter is read only for the pages rendered and the few they show, so it stays packed, in
-# two groups: where related pages, sources and planned topics were written is read for a
-# rendered page only.
+# every page's tags and weight too (the graph's related reading) and every hub's planned
+# topics (most pages have none). The rest of the front matter is read only for the pages
+# rendered and the few they show, so it stays packed, in two groups: where related pages
+# and sources were written is read for a rendered page only.
 PackedFrontMatter = pickling.packed_variant(
     FrontMatter,
     tuple(
         f.name
         for f in fields(FrontMatter)
         if f.name
-        not in {"title", "last_reviewed", "tags", "weight", "related", "sources", "planned"}
+        not in {"title", "last_reviewed", "tags", "weight", "planned", "related", "sources"}
     ),
-    ("related", "sources", "planned"),
+    ("related", "sources"),
 )
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a
 # rebuild after a one-page edit; the rest (two thirds of a page's objects) is read only for

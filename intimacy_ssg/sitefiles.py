@@ -33,12 +33,6 @@ def _changed(page: Page) -> datetime.date | None:
     return page.front.updated or page.front.date
 
 
-def _stamp(page: Page, config: Config) -> str:
-    """When the page last changed, as an Atom date ("" if it has no date)."""
-    changed = _changed(page)
-    return _moment(changed, config) if changed else ""
-
-
 def sitemap(site: Site, config: Config) -> OutputFile:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -94,7 +88,19 @@ def feed_key(site: Site, cluster: Cluster, settings: bytes) -> bytes:
 
 
 def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:
-    stamps = {p.id: _stamp(p, config) for p in pages}
+    # when each page last changed, as an Atom date ("" if it has no date); a day's stamp is
+    # made once (many pages share one)
+    days: dict[datetime.date, str] = {}
+    stamps: dict[str, str] = {}
+    for page in pages:
+        changed = _changed(page)
+        if type(changed) is datetime.date:  # a datetime keeps its own zone: not shared
+            stamp = days.get(changed)
+            if stamp is None:
+                stamp = days[changed] = _moment(changed, config)
+        else:
+            stamp = _moment(changed, config) if changed else ""
+        stamps[page.id] = stamp
 
     def newest(page: Page) -> tuple[str, str]:
         return stamps[page.id], page.id

@@ -140,6 +140,31 @@ def test_sitemap_and_feeds_list_exactly_the_published_pages(tmp_path: Path) -> N
     assert "wip" not in (out / "graph.json").read_text()
 
 
+def test_each_feed_entry_keeps_its_own_day_or_moment(tmp_path: Path) -> None:
+    """Pages of one day share its stamp (made once); a moment keeps its own zone, even when
+    another page's moment is the same instant written in another zone."""
+    files = {
+        "index.md": page("Home", "[[t]]\n"),
+        "t/index.md": page("Topic", "[[a]] [[b]] [[c]]\n", date="2026-01-03"),
+        "t/a.md": page("A", "x\n", date="2026-01-03"),
+        "t/b.md": page("B", "x\n", date="2026-01-02", updated="'2026-01-03T10:00:00+01:00'"),
+        "t/c.md": page("C", "x\n", date="2026-01-02", updated="'2026-01-03T09:00:00+00:00'"),
+    }
+    build_content(tmp_path, files, write=True)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    feed = ET.parse(tmp_path / "output/feed.xml").getroot()
+    stamps = {
+        e.findtext("a:title", namespaces=ns): e.findtext("a:updated", namespaces=ns)
+        for e in feed.findall("a:entry", ns)
+    }
+    assert stamps == {
+        "Topic": "2026-01-03T00:00:00+00:00",
+        "A": "2026-01-03T00:00:00+00:00",
+        "B": "2026-01-03T10:00:00+01:00",
+        "C": "2026-01-03T09:00:00+00:00",
+    }
+
+
 def test_aliases_get_redirect_pages(tmp_path: Path) -> None:
     files = {"index.md": page("Home", "[[a]]\n"), "a.md": page("A", aliases="[/old-a/, /x.html]")}
     build_content(tmp_path, files, write=True, base_url="https://example.org/sub/")
