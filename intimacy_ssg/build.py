@@ -336,7 +336,7 @@ def _build(
         # again. After an edit to a title, a tag or a page's links, the graph and the
         # mention search are made again.
         links, graph = memo.links, memo.graph
-        patching = (graph, links) if same_links else None  # what patch_graph() starts from
+        patching = (graph, links)  # what patch_graph() starts from
         outlinks, anchors = memo.outlinks, memo.anchors
         reanchored = {p.id for p in site.pages if anchors.get(p.id) != p.anchored}
         again = {p.id for p in site.pages if outlinks.get(p.id) != p.outlinks}
@@ -387,7 +387,7 @@ def _build(
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None
-            if patching is not None:  # every page where it was: see graph.patch_graph
+            if patching is not None:  # every page kept where it was: see graph.patch_graph
                 graph = patch_graph(*patching, site, links, config, related, linked)
             else:
                 graph = build_graph(site, links, config, related, linked)

@@ -153,71 +153,87 @@ def patch_graph(
     body_links: dict[str, tuple[str, ...]] | None = None,
 ) -> Graph:
     """build_graph(site, links, config, memo, body_links), made from the last build's graph
-    (`before`, made from `before_links` and the same configuration) when every page is
-    where it was then: the same pages from the same sources, with the same URLs, clusters
-    and roles; their titles, tags, weights, related and planned pages and links may have
-    changed (a build whose link frame is unchanged: see build._build). The edges of the
-    pages whose links changed are made again, and the backlinks and the orphan and
-    dead-end findings of the pages they link to or did, or a retitled page links to; the
-    rest of the edges, backlinks and those findings are kept. The cluster contracts,
-    planned topics and related reading are worked out again (they are quick, or keep a
-    memo of their own). Given any other `before`: build_graph()."""
+    (`before`, made from `before_links` and the same configuration) when every page it
+    had that is still published is where it was then: with the same URL, cluster and role.
+    Pages may have been added or removed, and titles, tags, weights, related and planned
+    pages and links edited (see build._build). The edges of the pages added or removed or
+    whose links changed (a hub's spokes among them) are made again, and the backlinks and
+    the orphan and dead-end findings of the pages they link to or did, or a retitled page
+    links to; the rest of the edges, backlinks and those findings are kept. The cluster
+    contracts, planned topics and related reading are worked out again (they are quick,
+    or keep a memo of their own). Given any other `before`: build_graph()."""
     links_to = links_out(site, links) if body_links is None else body_links
     pages = site.by_id or {p.id: p for p in site.pages}
-    old_nodes = before.nodes
-    if len(old_nodes) != len(site.pages) or any(
-        n.id != p.id
-        or n.url != site.urls[p.id]
-        or n.cluster != p.source.cluster
-        or n.role != p.source.kind.value
-        for n, p in zip(old_nodes, site.pages, strict=True)
-    ):
-        return build_graph(site, links, config, memo, links_to)
+    old_nodes = {n.id: n for n in before.nodes}
+    spokes: dict[str, set[str]] = defaultdict(set)  # cluster -> its spokes in `before`
+    for n in before.nodes:
+        if n.role == PageKind.SPOKE.value:
+            spokes[n.cluster].add(n.id)
+    for page in site.pages:
+        old = old_nodes.get(page.id)
+        if old is not None and (
+            old.url != site.urls[page.id]
+            or old.cluster != page.source.cluster
+            or old.role != page.source.kind.value
+        ):
+            return build_graph(site, links, config, memo, links_to)
     old_to, old_related, related = before.links_to, before_links.related, links.related
-    edited = sorted(
-        i for i in pages if links_to.get(i) != old_to.get(i) or related.get(i) != old_related.get(i)
-    )
+    gone = old_nodes.keys() - pages.keys()
+    edited = {
+        i
+        for i in pages
+        if i not in old_nodes
+        or links_to.get(i) != old_to.get(i)
+        or related.get(i) != old_related.get(i)
+    }
+    edited.update(c.hub for c in site.clusters if spokes[c.name] != set(c.spokes))
     retitled = {
-        n.id for n, p in zip(old_nodes, site.pages, strict=True) if n.title != p.front.title
+        p.id
+        for p in site.pages
+        if (was := old_nodes.get(p.id)) is not None and was.title != p.front.title
     }
     spokes_of = {c.hub: c.spokes for c in site.clusters}
 
-    # The edited pages' edges in place of their old ones (both sorted by source), and the
-    # pages whose backlinks may change: those an edited page links to now or did, and
-    # those a retitled page links to (its title places it among their backlinks).
+    # The edges of the pages edited or gone in place of their old ones (all sorted by
+    # source), and the pages whose backlinks may change: those an edited or removed page
+    # links to now or did, and those a retitled page links to (its title places it among
+    # their backlinks).
     old_edges, source_of = before.edges, itemgetter(0)
     parts: list[Iterable[Edge]] = []
     at = 0
     now: dict[str, set[str]] = {}  # an edited page -> the pages its body or related: name
-    touched: set[str] = set()
-    for source in edited:
-        mine = _edges_from(source, links_to, related, spokes_of, pages)
+    for source in sorted(edited | gone):
+        mine = _edges_from(source, links_to, related, spokes_of, pages) if source in pages else []
         now[source] = {target for _, target, kind in mine if kind != MEMBER}
         start = bisect.bisect_left(old_edges, source, at, key=source_of)
         parts += (old_edges[at:start], mine)
         at = bisect.bisect_right(old_edges, source, start, key=source_of)
     parts.append(old_edges[at:])
-    for source in {*edited, *retitled}:
+    touched: set[str] = set()
+    for source in now.keys() | retitled:
         touched.update(old_to.get(source, ()), links_to.get(source, ()))
         touched.update(t for t in (*old_related.get(source, ()), *related.get(source, ())))
     touched &= pages.keys()
 
-    backlinks = dict(before.backlinks)
-    inbound = {t: {s for s in backlinks[t] if s not in now} for t in touched}
+    kept = before.backlinks
+    inbound = {t: {s for s in kept.get(t, ()) if s not in now} for t in touched}
     for source, targets in now.items():
         for target in targets:
             inbound[target].add(source)
     rank = {i: _rank(pages[i]) for i in {*touched, *(s for v in inbound.values() for s in v)}}
-    backlinks.update((t, _backlinks_of(t, inbound[t], rank)) for t in touched)
+    backlinks = {  # in page order, as build_graph makes it
+        i: _backlinks_of(i, inbound[i], rank) if i in touched else kept.get(i, ()) for i in pages
+    }
 
     # orphans and dead-ends are kept for every other page; the page order, which is by id,
     # places them among the other findings
     body = _bodies(links_to)
     ends: dict[str, list[tuple[Finding, Diagnostic]]] = defaultdict(list)
     for finding, problem in zip(before.findings, before.diagnostics, strict=True):
-        if finding.code in END_CODES and finding.page not in touched and finding.page not in now:
-            ends[finding.page].append((finding, problem))
-    for page_id in touched.union(now):
+        page_id = finding.page
+        if finding.code in END_CODES and page_id not in now and page_id not in touched:
+            ends[page_id].append((finding, problem))  # a page gone is in `now`
+    for page_id in touched.union(now).intersection(pages):
         checked = _Found()
         _check_ends(pages[page_id], backlinks[page_id], body[page_id], checked)
         if checked.findings:
@@ -231,11 +247,9 @@ def patch_graph(
     planned = _check_planned(site, pages, found)
     return Graph(
         nodes=tuple(
-            _node_of(site, p) if p.id in retitled else n
-            for n, p in zip(old_nodes, site.pages, strict=True)
-        )
-        if retitled
-        else old_nodes,
+            _node_of(site, p) if p.id in retitled or p.id not in old_nodes else old_nodes[p.id]
+            for p in site.pages
+        ),
         edges=tuple(itertools.chain.from_iterable(parts)),
         links_to=links_to,
         backlinks=backlinks,

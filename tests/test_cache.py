@@ -915,9 +915,12 @@ def test_a_title_edit_reuses_the_links_and_makes_the_graph_again(
     assert ">Beta Renamed</a>" in linking
 
 
-# Edits that leave every page where it was (the link frame unchanged): the graph is patched
-# from the last one. Each is (file, text replaced, by).
-GRAPH_EDITS = {
+# Edits that leave every page kept where it was: the graph is patched from the last one.
+# Each is (file, text replaced, by); None for text: the file is added, or removed. The site
+# they start from has a spoke no page links to (topic/e), to be removed without breaking
+# a link.
+GRAPH_SITE = dict(SITE, **{"topic/e.md": page("Epsilon", "[[topic]] [[a]]\n", tags="[x]")})
+GRAPH_EDITS: dict[str, tuple[str, str | None, str | None]] = {
     "retitled spoke": ("topic/b.md", "title: Beta", "title: Beta Renamed"),
     "retitled hub": ("topic/index.md", "title: Topic", "title: Topic Renamed"),
     "retitled to come first": ("topic/b.md", "title: Beta", "title: Aardvark"),  # a's before
@@ -928,12 +931,30 @@ GRAPH_EDITS = {
     "spoke unlinked from its hub": ("topic/index.md", "[[a]]", ""),
     "related added": ("other/c.md", "tags: [x]", "tags: [x]\nrelated: [topic/b, about]"),
     "tags changed": ("topic/a.md", "tags: [x]", "tags: [y, z]"),
+    "weight changed": ("topic/b.md", "tags: [x]", "tags: [x]\nweight: -1"),
     "planned added": (
         "topic/index.md",
         "description: About topic.",
-        "description: About topic.\nplanned: [{slug: b, title: Bee}, {slug: e, title: Eee}]",
+        "description: About topic.\nplanned: [{slug: b, title: Bee}, {slug: f, title: Eff}]",
     ),
+    "spoke added": ("topic/d.md", None, page("Delta", "[[topic]] [[a]] [[b]]\n", tags="[x]")),
+    "spoke removed": ("topic/e.md", page("Epsilon", "[[topic]] [[a]]\n", tags="[x]"), None),
+    "made a draft": ("topic/a.md", "title: Alpha", "title: Alpha\ndraft: true"),
+    "page added": ("more.md", None, page("More", "[[about]] [[topic/b]]\n")),
+    "page added, linking nowhere": ("lonely.md", None, page("Lonely", "No link.\n")),
 }
+
+
+def edit_graph(root: Path, rel: str, old: str | None, new: str | None) -> None:
+    path = root / "content" / rel
+    if new is None:
+        path.unlink()
+    elif old is None:
+        touch(path, new)
+    else:
+        text = path.read_text()
+        assert old in text, (rel, old)
+        touch(path, text.replace(old, new, 1))
 
 
 @contextmanager
@@ -955,49 +976,55 @@ def patched_graphs() -> Iterator[list[int]]:
         yield counts
 
 
+def assert_clean(root: Path, result: BuildResult, edit: str) -> None:
+    """The build's diagnostics are a clean build's, and so is the output when it is written."""
+    problems, clean = clean_build(root)
+    assert [d.format() for d in result.diagnostics] == problems, edit
+    if clean is not None:
+        assert tree(root / "output") == clean, edit
+
+
 @pytest.mark.parametrize("edit", GRAPH_EDITS)
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
 def test_a_graph_patched_after_an_edit_equals_one_made_afresh(
     tmp_path: Path, from_disk: bool, edit: str
 ) -> None:
-    """Titles, tags, related and planned pages and links edited, then put back, every page
-    where it was: the graph is patched from the last build's each time, and equals the
-    graph made afresh (edges, backlinks, related reading, findings and their order); the
-    output and diagnostics equal a clean build's."""
+    """Titles, tags, weights, related and planned pages and links edited, pages added,
+    removed or made drafts, each then put back: the graph is patched from the last build's
+    each time, and equals the graph made afresh (edges, backlinks, related reading,
+    findings and their order); the output and diagnostics equal a clean build's."""
     rel, old, new = GRAPH_EDITS[edit]
     with trusting_stats():
-        root = project(tmp_path)
+        root = project(tmp_path, GRAPH_SITE)
         cache = None if from_disk else BuildCache()
-        cached_build(root, cache)
+        assert cached_build(root, cache).written
         path = root / "content" / rel
-        text = path.read_text()
-        assert old in text
+        text = path.read_text() if path.exists() else None
+        assert old is None or (text is not None and old in text)
         with patched_graphs() as counts:
-            for now in (text.replace(old, new), text):
-                touch(path, now)
-                result = cached_build(root, cache)
-                problems, _ = clean_build(root)
-                assert [d.format() for d in result.diagnostics] == problems
-                assert tree(root / "output") == clean_tree(root)
+            edit_graph(root, rel, old, new)
+            assert_clean(root, cached_build(root, cache), edit)
+            if text is None:  # put back
+                path.unlink()
+            else:
+                touch(path, text)
+            assert_clean(root, cached_build(root, cache), edit)
     assert len(counts) == 2
+    assert tree(root / "output") == clean_tree(root)
 
 
 def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(tmp_path: Path) -> None:
     """The same edits one after another, each build patching the graph the last one made
     (itself patched)."""
     with trusting_stats():
-        root = project(tmp_path)
+        root = project(tmp_path, GRAPH_SITE)
         cached_build(root)
         with patched_graphs() as counts:
-            for rel, old, new in GRAPH_EDITS.values():
-                path = root / "content" / rel
-                touch(path, path.read_text().replace(old, new, 1))
-                result = cached_build(root)
-                problems, _ = clean_build(root)
-                assert [d.format() for d in result.diagnostics] == problems, rel
+            for edit, (rel, old, new) in GRAPH_EDITS.items():
+                edit_graph(root, rel, old, new)
+                assert_clean(root, cached_build(root), edit)
     assert len(counts) == len(GRAPH_EDITS)
     assert any(counts)  # some edits changed edges, and the patch matched them
-    assert tree(root / "output") == clean_tree(root)
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -113,7 +114,6 @@ def test_breach_messages_name_the_page_and_what_is_missing(tmp_path: Path) -> No
 
 
 def test_min_sibling_links_is_configurable_and_capped_by_cluster_size(tmp_path: Path) -> None:
-    from dataclasses import replace
 
     from intimacy_ssg import build, load_config
 
@@ -198,7 +198,6 @@ def test_related_never_exceeds_the_count_unless_explicit(tmp_path: Path) -> None
 
 
 def test_severity_overrides(tmp_path: Path) -> None:
-    from dataclasses import replace
 
     from intimacy_ssg import build, load_config
 
@@ -324,12 +323,8 @@ ELSEWHERE = {
 }
 
 
-@pytest.mark.parametrize("files", ELSEWHERE.values(), ids=ELSEWHERE)
-def test_a_graph_patched_from_one_of_pages_elsewhere_is_made_afresh(
-    tmp_path: Path, files: dict[str, str]
-) -> None:
-    """patch_graph() keeps the last graph's edges and findings only when every page is where
-    it was; given the graph of a site whose pages differ, it makes the graph afresh."""
+def graphs_made(tmp_path: Path, *sites: dict[str, str]) -> list[tuple[Any, Any, Any]]:
+    """(site, links, config) of each site's build, as given to build_graph()."""
     real, made = graph_module.build_graph, []
 
     def spy(site: Any, links: Any, config: Any, *rest: Any) -> Any:
@@ -337,10 +332,40 @@ def test_a_graph_patched_from_one_of_pages_elsewhere_is_made_afresh(
         return real(site, links, config, *rest)
 
     with mock.patch.object(graph_module, "build_graph", side_effect=spy):
-        build_content(tmp_path / "a", WIRED, graph_rules=True)
-        build_content(tmp_path / "b", files, graph_rules=True)
-    (site, links, config), (now, now_links, _) = made
-    before = real(site, links, config)
+        for n, files in enumerate(sites):
+            build_content(tmp_path / str(n), files, graph_rules=True)
+    return made
+
+
+@pytest.mark.parametrize("files", ELSEWHERE.values(), ids=ELSEWHERE)
+def test_a_graph_patched_from_one_of_other_pages_equals_one_made_afresh(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    """patch_graph() given the graph of a site with other pages, every page of both where
+    it was: the pages added and removed are patched in."""
+    (site, links, config), (now, now_links, _) = graphs_made(tmp_path, WIRED, files)
+    before = graph_module.build_graph(site, links, config)
     patched = graph_module.patch_graph(before, links, now, now_links, config)
-    assert patched == real(now, now_links, config)
+    assert patched == graph_module.build_graph(now, now_links, config)
     assert [n.id for n in patched.nodes] == [p.id for p in now.pages]
+
+
+@pytest.mark.parametrize("moved", ["url", "cluster", "role"])
+def test_a_graph_patched_from_one_where_a_page_was_elsewhere_is_made_afresh(
+    tmp_path: Path, moved: str
+) -> None:
+    """A page kept under its id but with another URL, cluster or role than in the last graph:
+    nothing of the last graph is kept."""
+    [(site, links, config)] = graphs_made(tmp_path, WIRED)
+    fresh = graph_module.build_graph(site, links, config)
+    nodes = tuple(replace(n, **{moved: "x"}) if n.id == "topic/a" else n for n in fresh.nodes)
+    real, calls = graph_module.build_graph, []
+
+    def spy(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    with mock.patch.object(graph_module, "build_graph", side_effect=spy):
+        patched = graph_module.patch_graph(replace(fresh, nodes=nodes), links, site, links, config)
+    assert patched == fresh
+    assert len(calls) == 1
