@@ -270,7 +270,13 @@ def _build(
     parsed = cache.parsed if cache is not None else None
     before = set(parsed) if parsed is not None else set()
     sources, found = found.sources, replace(found, sources=())
+    cached = dict(parsed) if parsed is not None else {}  # the last build's pages
     pages = parse_all(sources, config.default_author, authors, parsed, jobs)
+    # the last build's version of each page parsed again (or gone): see graph.patch_graph
+    earlier = None
+    if parsed is not None:
+        earlier = {p.id: p for k, p in cached.items() if k not in parsed}
+    del cached
     del sources  # the files' bytes (100 MB at 10,000 pages) are not needed once parsed
     _release_freed_memory()
     pages_changed = parsed is not None and set(parsed) != before
@@ -388,7 +394,7 @@ def _build(
             say("graph")
             related = cache.related if cache is not None else None
             if patching is not None:  # every page kept where it was: see graph.patch_graph
-                graph = patch_graph(*patching, site, links, config, related, linked)
+                graph = patch_graph(*patching, site, links, config, related, linked, earlier)
             else:
                 graph = build_graph(site, links, config, related, linked)
             kept = {}

@@ -151,6 +151,7 @@ def patch_graph(
     config: Config,
     memo: RelatedMemo | None = None,
     body_links: dict[str, tuple[str, ...]] | None = None,
+    earlier: Mapping[str, Page] | None = None,
 ) -> Graph:
     """build_graph(site, links, config, memo, body_links), made from the last build's graph
     (`before`, made from `before_links` and the same configuration) when every page it
@@ -161,7 +162,12 @@ def patch_graph(
     the orphan and dead-end findings of the pages they link to or did, or a retitled page
     links to; the rest of the edges, backlinks and those findings are kept. The cluster
     contracts, planned topics and related reading are worked out again (they are quick,
-    or keep a memo of their own). Given any other `before`: build_graph()."""
+    or keep a memo of their own). Given any other `before`: build_graph().
+
+    `earlier`: the last build's version of every page parsed again since or gone (by id),
+    if known. Only the pages whose related-reading keys may have changed then make them
+    again: those edited, added, removed or retitled, the pages sharing a tag or a link
+    target with one of them (now or then), and the hubs and members of their clusters."""
     links_to = links_out(site, links) if body_links is None else body_links
     pages = site.by_id or {p.id: p for p in site.pages}
     old_nodes = {n.id: n for n in before.nodes}
@@ -245,6 +251,12 @@ def patch_graph(
             found.findings.append(finding)
             found.problems.append(problem)
     planned = _check_planned(site, pages, found)
+    index = _Similarity(site, body)
+    unsettled = None
+    if earlier is not None:
+        unsettled = _unsettled(
+            site, before, index, {*earlier, *now, *retitled}, earlier, old_to, links_to
+        )
     return Graph(
         nodes=tuple(
             _node_of(site, p) if p.id in retitled or p.id not in old_nodes else old_nodes[p.id]
@@ -253,13 +265,51 @@ def patch_graph(
         edges=tuple(itertools.chain.from_iterable(parts)),
         links_to=links_to,
         backlinks=backlinks,
-        related=_all_related(
-            site, pages, links, _Similarity(site, body), config.related_count, memo
-        ),
+        related=_all_related(site, pages, links, index, config.related_count, memo, unsettled),
         planned=planned,
         findings=tuple(found.findings),
         diagnostics=tuple(found.problems),
     )
+
+
+def _unsettled(
+    site: Site,
+    before: Graph,
+    index: _Similarity,
+    changed: set[str],
+    earlier: Mapping[str, Page],
+    old_to: Mapping[str, tuple[str, ...]],
+    links_to: Mapping[str, tuple[str, ...]],
+) -> set[str]:
+    """The pages whose related-reading keys (see _Similarity.key) may differ from the last
+    graph's, when `changed` holds every page (by id) whose own tags, body links, related
+    pages, title, weight or place may have changed, or that was added or removed: those
+    pages; the members of each tag group and link-target group one of them is in, or was
+    (any other member of a group has it now, as it had it then); the hubs whose spokes
+    may have moved; and every page of a cluster whose hub changed."""
+    pages = site.by_id or {p.id: p for p in site.pages}
+    found = set(changed)
+    tags: set[str] = set()
+    targets: set[str] = set()
+    for page_id in changed:
+        for page in (pages.get(page_id), earlier.get(page_id)):
+            if page is not None:
+                tags.update(page.front.tags)
+        targets.update(old_to.get(page_id, ()), links_to.get(page_id, ()))
+    for tag in tags:
+        found.update(index.by_tag.get(tag, ()))
+    for target in targets:
+        found.update(index.by_target.get(target, ()))
+    hubs = {n.cluster: n.id for n in before.nodes if n.role == PageKind.HUB.value}
+    for cluster in site.clusters:
+        if hubs.get(cluster.name) != cluster.hub:
+            found.update((cluster.hub, *cluster.spokes))
+        elif not found.isdisjoint(cluster.spokes):
+            found.add(cluster.hub)
+    if hubs.keys() - {c.name for c in site.clusters}:  # a hub gone: its spokes' cluster too
+        gone = hubs.keys() - {c.name for c in site.clusters}
+        found.update(p.id for p in site.pages if p.source.cluster in gone)
+    return found
 
 
 def _edges_from(
@@ -432,11 +482,13 @@ def _all_related(
     index: _Similarity,
     count: int,
     memo: RelatedMemo | None,
+    unsettled: set[str] | None = None,
 ) -> dict[str, tuple[str, ...]]:
     """Each page's related reading; `memo` keeps each page's under a key of everything it
     is chosen from (see _Similarity.key) but the site-wide order that breaks ties, which
     one page's new title or weight changes: a page keeps its reading when its key is the
-    same and it shares no group with a page whose rank moved."""
+    same and it shares no group with a page whose rank moved. `unsettled`: the only pages
+    whose keys may have changed (see patch_graph); the others' are not made again."""
     related: dict[str, tuple[str, ...]] = {}
     fresh: RelatedMemo = {}
     ranks = index.ranks
@@ -450,8 +502,11 @@ def _all_related(
         if not page.source.cluster or len(chosen) >= count:
             related[page.id] = tuple(chosen)
         else:
-            key = index.key(page, chosen, count) if memo is not None else b""
             hit = memo.get(page.id) if memo is not None else None
+            if hit is not None and unsettled is not None and page.id not in unsettled:
+                key = hit[0]  # made from what it was made from last time
+            else:
+                key = index.key(page, chosen, count) if memo is not None else b""
             if hit is not None and hit[0] == key and page.id not in shifted:
                 related[page.id] = hit[1]
             else:

@@ -918,8 +918,14 @@ def test_a_title_edit_reuses_the_links_and_makes_the_graph_again(
 # Edits that leave every page kept where it was: the graph is patched from the last one.
 # Each is (file, text replaced, by); None for text: the file is added, or removed. The site
 # they start from has a spoke no page links to (topic/e), to be removed without breaking
-# a link.
-GRAPH_SITE = dict(SITE, **{"topic/e.md": page("Epsilon", "[[topic]] [[a]]\n", tags="[x]")})
+# a link, and a second spoke in `other`.
+GRAPH_SITE = dict(
+    SITE,
+    **{
+        "topic/e.md": page("Epsilon", "[[topic]] [[a]]\n", tags="[x]"),
+        "other/f.md": page("Phi", "[[c]]\n"),  # after c among its hub's spokes
+    },
+)
 GRAPH_EDITS: dict[str, tuple[str, str | None, str | None]] = {
     "retitled spoke": ("topic/b.md", "title: Beta", "title: Beta Renamed"),
     "retitled hub": ("topic/index.md", "title: Topic", "title: Topic Renamed"),
@@ -942,6 +948,9 @@ GRAPH_EDITS: dict[str, tuple[str, str | None, str | None]] = {
     "made a draft": ("topic/a.md", "title: Alpha", "title: Alpha\ndraft: true"),
     "page added": ("more.md", None, page("More", "[[about]] [[topic/b]]\n")),
     "page added, linking nowhere": ("lonely.md", None, page("Lonely", "No link.\n")),
+    # its hub shares no tag or link target with it, and lists its spokes in another order
+    "retitled to come last in its cluster": ("other/c.md", "title: Gamma", "title: Zeta"),
+    "hub removed": ("other/index.md", SITE["other/index.md"], None),
 }
 
 
@@ -960,15 +969,18 @@ def edit_graph(root: Path, rel: str, old: str | None, new: str | None) -> None:
 @contextmanager
 def patched_graphs() -> Iterator[list[int]]:
     """Each graph patch_graph() makes meanwhile checked against build_graph()'s from the same
-    site and links (without a related-reading memo), and without falling back to it; yields
-    how many edges each patch added or removed."""
+    site and links, without falling back to it; and the related-reading memo it leaves
+    (see graph._all_related) against the one build_graph() fills when it starts from none.
+    Yields how many edges each patch added or removed."""
     real = graph_module.patch_graph
     counts: list[int] = []
 
     def spy(before: Any, before_links: Any, site: Any, links: Any, config: Any, *rest: Any) -> Any:
         with mock.patch.object(graph_module, "build_graph", side_effect=AssertionError):
             made = real(before, before_links, site, links, config, *rest)
-        assert made == graph_module.build_graph(site, links, config)
+        memo: dict[str, Any] = {}
+        assert made == graph_module.build_graph(site, links, config, memo)
+        assert rest[0] == memo
         counts.append(len(set(made.edges) ^ set(before.edges)))
         return made
 
