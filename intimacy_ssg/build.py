@@ -287,7 +287,7 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    structure = frame = link_frame = link_base = assembly = b""
+    structure = frame = link_frame = link_base = assembly = landings = b""
     if cache is not None:
         shapes = shapes_key(pages, found.statics, shown, config.drafts)
         frames = shapes_key(pages, found.statics, shown, config.drafts, "frame")
@@ -299,7 +299,7 @@ def _build(
             shapes_key((), found.statics, shown, config.drafts, "landing"), config
         )
     memos = cache.assembled if cache is not None else None
-    site = assemble_site(pages, found.statics, shown, config.drafts, memos, assembly)
+    site = assemble_site(pages, found.statics, shown, config.drafts, memos, assembly, landings)
     problems += site.diagnostics
     lap("assemble")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Literal
 
 from . import diagnostics as diag
@@ -40,7 +41,8 @@ def output_path(url: str) -> str:
     return url + "index.html"
 
 
-# what assemble_site() made, by a digest of what it was made from (see assemble_site)
+# what assemble_site() made, by a digest of what it was made from, and the digest of the
+# pages' landings it was made from (see assemble_site)
 AssembleMemo = dict[
     bytes,
     tuple[
@@ -50,6 +52,7 @@ AssembleMemo = dict[
         frozenset[str],
         frozenset[str],
         tuple[Diagnostic, ...],
+        bytes,
     ],
 ]
 
@@ -94,18 +97,31 @@ def assemble_site(
     include_drafts: bool = False,
     memo: AssembleMemo | None = None,
     key: bytes = b"",
+    landing: bytes = b"",
 ) -> Site:
     """`memo` (from the build cache) keeps the URLs, clusters, drafts and diagnostics under
     `key`, the shapes_key() of these arguments by assembly: an edit to a page's prose, its
     links, its tags, or front matter only rendered pages show (a summary, a date, a
-    source), reuses them."""
+    source), reuses them. An edit to a title too, when `landing` (their shapes_key() by
+    landing, all but the titles) is the memo's: the title orders its cluster's spokes,
+    which are sorted again."""
     if memo is not None:
         key = key or shapes_key(pages, statics, content_display, include_drafts, "assembly")
-        hit = memo.get(key)
+        landing = landing or shapes_key(pages, statics, content_display, include_drafts, "landing")
+        hit, retitled = memo.get(key), False
+        if hit is None:  # a title edited? The memo's one entry then has these landings
+            hit = next((k for k in memo.values() if type(k) is tuple and k[-1] == landing), None)
+            retitled = hit is not None
         if hit is not None:
-            order, urls, clusters, drafts, draft_files, problems = hit
+            order, urls, clusters, drafts, draft_files, problems, _ = hit
             published = tuple(pages[n] for n in order)
             by_id = {p.id: p for p in published}
+            if retitled:
+                clusters = tuple(
+                    Cluster(c.name, c.hub, _by_rank(by_id[s] for s in c.spokes)) for c in clusters
+                )
+                memo.clear()
+                memo[key] = (order, urls, clusters, drafts, draft_files, problems, landing)
             return Site(published, urls, clusters, statics, drafts, draft_files, problems, by_id)
     site = _assemble(pages, statics, content_display, include_drafts)
     if memo is not None:
@@ -119,8 +135,16 @@ def assemble_site(
             site.drafts,
             site.draft_files,
             site.diagnostics,
+            landing,
         )
     return site
+
+
+def _by_rank(spokes: Iterable[Page]) -> tuple[str, ...]:
+    """A cluster's spokes in order: by weight, then title, then id."""
+    return tuple(
+        p.id for p in sorted(spokes, key=lambda p: (p.front.weight, p.front.title.lower(), p.id))
+    )
 
 
 def _assemble(
@@ -193,11 +217,7 @@ def _assemble(
                 )
             )
             continue
-        spokes = sorted(
-            (p for p in members if p is not hub),
-            key=lambda p: (p.front.weight, p.front.title.lower(), p.id),
-        )
-        clusters.append(Cluster(name, hub.id, tuple(p.id for p in spokes)))
+        clusters.append(Cluster(name, hub.id, _by_rank(p for p in members if p is not hub)))
     if not any(p.source.kind is PageKind.HOME for p in pages):
         problems.append(
             diag.make(

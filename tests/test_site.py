@@ -114,3 +114,37 @@ def test_the_assembly_memo_is_reused_until_a_shape_changes(tmp_path: Path) -> No
     assert changed.drafts == {"topic/b"} and changed == site_module.assemble_site(
         pages(), (), "content", False
     )
+
+
+def test_a_title_edit_sorts_its_cluster_again_from_the_assembly_memo(tmp_path: Path) -> None:
+    """A title orders its cluster's spokes and nothing else of the assembly: with the memo
+    made before, the spokes are sorted again and the rest kept; the Site equals a fresh
+    assembly's, and the memo holds it under the new titles."""
+    from unittest import mock
+
+    from intimacy_ssg import site as site_module
+    from intimacy_ssg.discover import discover_sources
+    from intimacy_ssg.parallel import parse_all
+
+    files = {
+        "index.md": page("Home", "[[topic]]\n"),
+        "topic/index.md": page("Topic"),
+        "topic/a.md": page("Alpha"),
+        "topic/b.md": page("Beta"),
+        "topic/c.md": page("Gamma"),
+    }
+    content = write_content(tmp_path, files)
+
+    def pages() -> tuple:  # type: ignore[type-arg]
+        found = discover_sources(content, tmp_path / "static")
+        return parse_all(found.sources, "", frozenset(), None, 1)
+
+    memo: site_module.AssembleMemo = {}
+    first = site_module.assemble_site(pages(), (), "content", False, memo)
+    assert first.clusters[0].spokes == ("topic/a", "topic/b", "topic/c")
+    (content / "topic/a.md").write_text(page("Zeta"))
+    with mock.patch.object(site_module, "_assemble", side_effect=AssertionError):
+        retitled = site_module.assemble_site(pages(), (), "content", False, memo)
+        assert site_module.assemble_site(pages(), (), "content", False, memo) == retitled
+    assert retitled.clusters[0].spokes == ("topic/b", "topic/c", "topic/a")
+    assert retitled == site_module.assemble_site(pages(), (), "content", False)
