@@ -74,17 +74,17 @@ class Sink:
         self.rendered = 0  # outputs rendered rather than reused
 
     def reuse(
-        self, rel: str, key: bytes, members: Callable[[], str] | None = None
+        self, rel: str, key: bytes, members: Callable[[str], str] | None = None
     ) -> tuple[Diagnostic, ...] | None:
-        """`members`: the site-wide members key now (views.ViewBuilder.members_key), asked
-        for only when the output read it when last rendered."""
+        """`members`: the site-wide key of the kind the output read when last rendered, as
+        it is now (views.ViewBuilder.watched_key), asked for only when it read one."""
         if self.memo is None or self.keep:
             return None
         hit = self.memo.get(rel)
         if hit is None or hit[0] != key:
             return None
         _, known, lint, read = hit
-        if read and (members is None or read != members()):
+        if read and (members is None or read != members(read)):
             return None
         if self.writer is not None and not self.writer.unchanged(rel, known):
             return None
@@ -151,6 +151,7 @@ class _Job:
 
 BASE_KEY = ""  # where `keys` holds ViewBuilder.base_key() (no output is named "")
 MEMBERS_KEY = "/"  # and ViewBuilder.members_key(), once made (no output is named "/")
+OUTLINE_KEY = "///"  # and ViewBuilder.outline_key(), once made
 UNMARKED_KEY = "//"  # and the repeated FAQ questions not marked up, which page_key() reads
 
 
@@ -164,8 +165,8 @@ def _unmarks(marks: bytes) -> frozenset[tuple[str, str]]:
 
 
 # an output's bytes (or, from a forked process, what became of them), its lint, its failure,
-# and whether rendering it read the watched part of the site-wide view (views.Watched)
-Done = tuple[bytes | Staged | None, tuple[Diagnostic, ...], tuple[str, int, str] | None, bool]
+# and what rendering it read of the watched part of the site-wide view (ViewBuilder.watched)
+Done = tuple[bytes | Staged | None, tuple[Diagnostic, ...], tuple[str, int, str] | None, int]
 POOL_MIN = 256  # fewer outputs to render than this are rendered in the build's own process
 
 
@@ -197,7 +198,8 @@ def keys_without(
 
     A page is edited when its own key was made from another version of its source (the
     key's tag starts with the source's digest, see render_site). The members key, made
-    from every card, goes too."""
+    from every card, goes too, and with `before` the outline key (ViewBuilder.outline_key:
+    the titles and URLs of every cluster's pages, which the frame covers)."""
     edited = set()
     for page in site.pages:
         hit = keys.get(output_path(site.urls[page.id]))
@@ -224,6 +226,8 @@ def keys_without(
     gone.update(f"{name}/map/index.html" for name in clusters)
     gone.update(output_path(site.urls[page_id]) for page_id in pages if page_id in site.urls)
     gone.add(MEMBERS_KEY)
+    if before is not None:  # titles, places or planned topics may have changed
+        gone.add(OUTLINE_KEY)
     return {rel: key for rel, key in keys.items() if rel not in gone}
 
 
@@ -254,7 +258,7 @@ def render_site(
     known = keys if keys is not None else {}
     fresh: dict[str, tuple[bytes, bytes]] = {}
     env, versions = _templates(config.templates_dir, versions_memo, handed)
-    base, members = known.get(BASE_KEY), known.get(MEMBERS_KEY)
+    base, members, outline = known.get(BASE_KEY), known.get(MEMBERS_KEY), known.get(OUTLINE_KEY)
     views = ViewBuilder(
         site,
         links,
@@ -263,6 +267,7 @@ def render_site(
         unmarked,
         base[1].decode() if base else "",
         members[1].decode() if members else "",  # made from every cluster: kept, not remade
+        outline[1].decode() if outline else "",
     )
     fresh[BASE_KEY] = (b"", views.base_key().encode())
     fresh[UNMARKED_KEY] = (b"", _marks(unmarked))
@@ -283,7 +288,7 @@ def render_site(
         source: str,
         structured: Page | None = None,
     ) -> None:
-        kept = sink.reuse(rel, key, views.members_key)  # reused: its lint; else a job
+        kept = sink.reuse(rel, key, views.watched_key)  # reused: its lint; else a job
         plan.append(
             kept if kept is not None else _Job(template, make, source, rel, key, structured)
         )
@@ -301,7 +306,7 @@ def render_site(
         return key
 
     tags = {n: version(n).encode() for n in {*TEMPLATES.values(), "quiz.html", "map.html"}}
-    members_key, reuse = views.members_key, sink.reuse
+    members_key, reuse = views.watched_key, sink.reuse
     for page in site.pages:  # the one loop over every page: kept lean for one-page edits
         source = page.source
         rel = output_path(site.urls[source.page_id])
@@ -354,9 +359,11 @@ def render_site(
             continue
         assert data is not None  # a job without a failure has its bytes
         sink.rendered += 1
-        sink.emit(slot.rel, data, slot.key, found, views.members_key() if read else "")
+        sink.emit(slot.rel, data, slot.key, found, views.watched_key(read))
     if views.members_key_made():
         fresh[MEMBERS_KEY] = (b"", views.members_key_made().encode())
+    if views.outline_key_made():
+        fresh[OUTLINE_KEY] = (b"", views.outline_key_made().encode())
     if keys is not None:
         keys.clear()
         keys.update(fresh)
@@ -388,14 +395,14 @@ def _render_one(
             page = replace(page, jsonld=tuple(Markup(script_json(b)) for b in blocks))
         template = env.get_template(job.template)
         site_view = views.site_view()
-        views.members_read = False
+        views.members_read = views.summaries_read = False
         text = template.render(site=site_view, page=page)
     except CacheDamaged:
         raise  # not the template's fault: the build starts again without the cache
     except Exception as exc:  # any template failure becomes a diagnostic
         where, line = _template_location(exc, templates_dir, job.template)
-        return None, found, (where, line, _describe(exc)), False
-    return text.encode("utf-8"), found, None, views.members_read
+        return None, found, (where, line, _describe(exc)), 0
+    return text.encode("utf-8"), found, None, views.watched()
 
 
 # What forked render workers inherit (set just before the pool starts, cleared after).

@@ -37,6 +37,31 @@ class LinkView:
     current: bool = False
 
 
+_LINK_SLOTS = {name: LinkView.__dict__[name] for name in ("title", "url", "summary", "current")}
+
+
+class _WatchedLink(LinkView):
+    """A spoke as the site-wide view lists it: reading its summary (however: the attribute,
+    its repr, equality, hashing) is reported to `seen` (see ViewBuilder.watched_key)."""
+
+    __slots__ = ("_seen",)
+    _seen: Callable[[], None]
+
+    @property
+    def summary(self) -> str:
+        self._seen()
+        summary: str = _LINK_SLOTS["summary"].__get__(self, LinkView)
+        return summary
+
+
+def _watched_link(link: LinkView, seen: Callable[[], None]) -> LinkView:
+    made = object.__new__(_WatchedLink)
+    for name, slot in _LINK_SLOTS.items():
+        slot.__set__(made, _LINK_SLOTS[name].__get__(link, LinkView))
+    object.__setattr__(made, "_seen", seen)
+    return made
+
+
 @dataclass(frozen=True, slots=True)
 class DateView:
     iso: str  # 2026-11-22 (or a full ISO 8601 date-time when one was given)
@@ -205,6 +230,9 @@ class PageView:
     jsonld: tuple[Markup, ...] = ()  # JSON-LD blocks, already escaped for <script>
 
 
+OUTLINE_MARK = "t"  # starts an outline key as an output's memo holds it (a hex key never does)
+
+
 class Watched(Sequence[T]):
     """A sequence whose items are made on first use, and whose every read (iterating,
     indexing, printing, and, unless `counted`, its length and truth) is reported to `seen`.
@@ -307,9 +335,11 @@ class ViewBuilder:
         unmarked: frozenset[tuple[str, str]] = frozenset(),
         base_key: str = "",
         members_key: str = "",
+        outline_key: str = "",
     ) -> None:
-        """`base_key`, `members_key`: as computed before for the same structure and
-        configuration (from the build cache), so that one page's key does not need them all."""
+        """`base_key`, `members_key`, `outline_key`: as computed before for the same
+        structure and configuration (from the build cache), so that one page's key does not
+        need them all."""
         self.site, self.links, self.graph, self.config = site, links, graph, config
         self.unmarked = unmarked  # (page id, FAQ anchor) repeated elsewhere: no FAQPage markup
         parts = urlsplit(config.base_url)
@@ -325,7 +355,11 @@ class ViewBuilder:
             self._unmarked_of[page_id].append(anchor)
         self._base_key = base_key
         self._members_key = members_key
-        self.members_read = False  # did the output being rendered read members_key's part?
+        self._outline_key = outline_key
+        self._outlines: dict[str, str] = {}
+        # did the output being rendered read the watched part of the site-wide view (then
+        # it depends on outline_key), and a summary there (then on members_key)?
+        self.members_read = self.summaries_read = False
 
     @functools.cached_property
     def body_links(self) -> set[tuple[str, str]]:
@@ -390,8 +424,45 @@ class ViewBuilder:
         """members_key() if it was given or made already, else "" (not made for this)."""
         return self._members_key
 
+    def outline_key(self) -> str:
+        """members_key() without the summaries: every cluster with its hub's and spokes'
+        ids, titles and URLs, and its planned topics. What an output that read the watched
+        part of the site-wide view but no summary there depends on."""
+        if not self._outline_key:
+            parts = []
+            for cluster in self.site.clusters:
+                planned = (p.title for p in self.graph.planned.get(cluster.name, ()))
+                members = map(self._outline, (cluster.hub, *cluster.spokes))
+                parts.append("\x1e".join((cluster.name, *members, *planned)))
+            self._outline_key = _key("", ["\x1d".join(parts)]).hex()
+        return self._outline_key
+
+    def outline_key_made(self) -> str:
+        """outline_key() if it was given or made already, else ""."""
+        return self._outline_key
+
+    def _outline(self, page_id: str) -> str:
+        return f"{page_id}\x1f{self.by_id[page_id].front.title}\x1f{self.site.urls[page_id]}"
+
+    def watched(self) -> int:
+        """What the output just rendered read of the watched part of the site-wide view: 0,
+        nothing; 1, its outline only; 2, a summary too."""
+        return 2 if self.summaries_read else 1 if self.members_read else 0
+
+    def watched_key(self, read: int | str) -> str:
+        """The site-wide key an output depends on, by what it read (watched()) or by the key
+        it depended on last time (then: that key's kind, as it is now)."""
+        if read == 0 or read == "":
+            return ""
+        if read == 1 or (isinstance(read, str) and read.startswith(OUTLINE_MARK)):
+            return OUTLINE_MARK + self.outline_key()
+        return self.members_key()
+
     def _read_members(self) -> None:
         self.members_read = True
+
+    def _read_summaries(self) -> None:
+        self.members_read = self.summaries_read = True
 
     def page_key(self, page: Page, template: str) -> bytes:
         source = page.source
@@ -471,7 +542,9 @@ class ViewBuilder:
             self.url(cluster.hub),
             Watched(  # made when read: most pages never read a spoke's title or summary
                 len(cluster.spokes),
-                lambda: tuple(self.link(s) for s in cluster.spokes),
+                lambda: tuple(
+                    _watched_link(self.link(s), self._read_summaries) for s in cluster.spokes
+                ),
                 self._read_members,
             ),
             f"{self.base_path}{cluster.name}/map/",

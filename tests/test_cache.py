@@ -1251,6 +1251,38 @@ def test_a_template_reading_every_cluster_is_rendered_again_when_one_changes(
         assert b"<p>Gamma Ray</p>" in about.read_bytes()
 
 
+@pytest.mark.parametrize(
+    ("reads", "shown"),
+    [
+        ("{{ site.clusters[0].spokes|map(attribute='title')|join(',') }}", False),
+        ("{{ site.clusters[0].spokes|map(attribute='summary')|join(',') }}", True),
+        ("{{ site.clusters[0].spokes }}", True),  # printed whole: its summary too
+    ],
+    ids=["titles", "summaries", "printed"],
+)
+def test_a_summary_edit_renders_again_the_outputs_that_read_summaries_site_wide(
+    tmp_path: Path, reads: str, shown: bool
+) -> None:
+    """Every page's layout lists the first cluster's spokes (other/c): by title only, a
+    summary edited there leaves the pages that do not show the page's card as they were;
+    reading a summary there (or printing the spokes whole) renders every page again."""
+    with trusting_stats():
+        root = project(tmp_path)
+        layout = root / "templates/base.html"
+        touch(layout, layout.read_text().replace("</body>", f"<p>{reads}</p></body>"))
+        first = cached_build(root)
+        before = mtimes(root / "output")
+        c = root / "content/other/c.md"
+        touch(c, c.read_text().replace("title: Gamma", "title: Gamma\nsummary: Now summed up."))
+        edited = cached_build(root)
+        after = mtimes(root / "output")
+        assert tree(root / "output") == clean_tree(root)
+    about, home = "about/index.html", "index.html"  # neither shows c's card otherwise
+    assert (b"Now summed up." in (root / "output" / about).read_bytes()) is shown
+    assert (after[about] != before[about], after[home] != before[home]) == (shown, shown)
+    assert (edited.rendered == first.rendered) is shown
+
+
 def _render_keys(root: Path) -> dict[str, tuple[bytes, str]]:
     """Each output's render memo (its key, and the members key it read) from the cache."""
     store = CacheStore.for_config(root / ".cache", config_of(root))
