@@ -339,8 +339,8 @@ def _build(
         # are resolved again. When the frame is unchanged too (an edit to prose, a heading,
         # or front matter only rendered pages show), the graph and the site-wide files are
         # kept, and the render keys of outputs that show an edited page's card are made
-        # again. After an edit to a title, a tag or a page's links, the graph and the
-        # mention search are made again.
+        # again. After an edit to a title, a tag or a page's links, the graph is patched
+        # from the last one (see graph.patch_graph) and the mention search made again.
         links, graph = memo.links, memo.graph
         patching = (graph, links)  # what patch_graph() starts from
         outlinks, anchors = memo.outlinks, memo.anchors

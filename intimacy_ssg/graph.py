@@ -218,7 +218,7 @@ def patch_graph(
     touched: set[str] = set()
     for source in now.keys() | retitled:
         touched.update(old_to.get(source, ()), links_to.get(source, ()))
-        touched.update(t for t in (*old_related.get(source, ()), *related.get(source, ())))
+        touched.update(old_related.get(source, ()), related.get(source, ()))
     touched &= pages.keys()
 
     kept = before.backlinks
@@ -306,8 +306,8 @@ def _unsettled(
             found.update((cluster.hub, *cluster.spokes))
         elif not found.isdisjoint(cluster.spokes):
             found.add(cluster.hub)
-    if hubs.keys() - {c.name for c in site.clusters}:  # a hub gone: its spokes' cluster too
-        gone = hubs.keys() - {c.name for c in site.clusters}
+    gone = hubs.keys() - {c.name for c in site.clusters}  # a hub gone: its cluster's too
+    if gone:
         found.update(p.id for p in site.pages if p.source.cluster in gone)
     return found
 

@@ -379,7 +379,8 @@ class WriteReport:
 
 # One output as last rendered: the key of what it depended on, its bytes' digest, the
 # JSON-LD lint found while making it (replayed when the output is reused) and the
-# site-wide members key it read, if it read it (views.Watched), or "". A plain tuple: the
+# site-wide key it read, if it read one (views.ViewBuilder.watched_key: the clusters'
+# outline, or their cards), or "". A plain tuple: the
 # render memo holds one per output, and tuples load at twice a class's speed.
 Rendered = tuple[bytes, bytes, tuple[Diagnostic, ...], str]
 

@@ -251,7 +251,8 @@ def render_site(
     holds each output's render key with what else it was computed from (the page's source
     digest and the template's version): a key is computed again only when those differ.
     It also holds, under BASE_KEY, the site-wide part every key is made from, and under
-    MEMBERS_KEY the part only outputs that read it depend on (see Sink.reuse).
+    OUTLINE_KEY and MEMBERS_KEY the parts only outputs that read them depend on (the
+    clusters' titles and URLs, and their cards with summaries: see Sink.reuse).
     Many outputs to render are shared among `jobs` forked processes (default: one per
     core); results are taken in order, so the output does not depend on scheduling."""
     sink = sink or Sink(keep=True)
@@ -306,7 +307,7 @@ def render_site(
         return key
 
     tags = {n: version(n).encode() for n in {*TEMPLATES.values(), "quiz.html", "map.html"}}
-    members_key, reuse = views.watched_key, sink.reuse
+    watched_key, reuse = views.watched_key, sink.reuse
     for page in site.pages:  # the one loop over every page: kept lean for one-page edits
         source = page.source
         rel = output_path(site.urls[source.page_id])
@@ -321,7 +322,7 @@ def render_site(
         else:
             key = views.page_key(page, version(name))
             fresh[rel] = (tag, key)
-        kept = reuse(rel, key, members_key)
+        kept = reuse(rel, key, watched_key)
         if kept is not None:
             plan.append(kept)
         else:

@@ -356,7 +356,6 @@ class ViewBuilder:
         self._base_key = base_key
         self._members_key = members_key
         self._outline_key = outline_key
-        self._outlines: dict[str, str] = {}
         # did the output being rendered read the watched part of the site-wide view (then
         # it depends on outline_key), and a summary there (then on members_key)?
         self.members_read = self.summaries_read = False
@@ -413,8 +412,10 @@ class ViewBuilder:
 
     def members_key(self) -> str:
         """What the watched part of the site-wide view is made from: every cluster, its
-        hub, spokes and planned topics. An output whose render read it (members_read) is
-        rendered again when it changes; the others, not (see render.Sink.reuse)."""
+        hub's and spokes' cards (summaries included) and planned topics. An output whose
+        render read a summary there (summaries_read) is rendered again when it changes; one
+        that read only titles and URLs, when outline_key() does; the others, not (see
+        render.Sink.reuse)."""
         if not self._members_key:
             clusters = (self.cluster_key(c.name) for c in self.site.clusters)
             self._members_key = _key("", ["\x1d".join(clusters)]).hex()
