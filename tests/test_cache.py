@@ -1284,7 +1284,7 @@ def test_a_summary_edit_renders_again_the_outputs_that_read_summaries_site_wide(
 
 
 def _render_keys(root: Path) -> dict[str, tuple[bytes, str]]:
-    """Each output's render memo (its key, and the members key it read) from the cache."""
+    """Each output's render memo (its key, and the site-wide key it read) from the cache."""
     store = CacheStore.for_config(root / ".cache", config_of(root))
     cache = store.load()
     store.load_pages(cache)

@@ -148,3 +148,4 @@ def test_a_title_edit_sorts_its_cluster_again_from_the_assembly_memo(tmp_path: P
         assert site_module.assemble_site(pages(), (), "content", False, memo) == retitled
     assert retitled.clusters[0].spokes == ("topic/b", "topic/c", "topic/a")
     assert retitled == site_module.assemble_site(pages(), (), "content", False)
+    assert list(memo) == [site_module.shapes_key(pages(), (), "content", False, "assembly")]
