@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
+from .forked import Apart
 from .model import Page, Site, unpack_prose
 from .pickling import CacheDamaged, safe_loads
 
@@ -138,6 +139,9 @@ def _unpack(table: bytes) -> tuple[bytes, Phrases]:
     return digest, phrases
 
 
+SPLIT_MIN = 2000  # pages to look for changed words in before half go to a forked process
+
+
 def _find(
     linked_to: Mapping[str, tuple[str, ...]],
     pages: list[Page],
@@ -151,7 +155,46 @@ def _find(
     """Fill `fresh` for `pages`, looking each up in `memo` (whose entries hold under the
     table digested `made`) by its own part: when the table is the same, or (`changed`:
     the last table's digest and the words telling the entries that changed since, see
-    _telling_words) when its text holds none of those words, its findings are the same."""
+    _telling_words) when its text holds none of those words, its findings are the same.
+
+    Looking for those words means reading every page's text (after a title edit, 0.7 s at
+    10,000 pages): for many pages, a forked process does the second half meanwhile (this
+    may itself run in a forked process beside the graph: see build._build)."""
+    if memo is None or changed is None or not changed[1] or len(pages) < SPLIT_MIN:
+        _find_in(linked_to, pages, memo, fresh, made, table_digest, phrases, changed)
+        return
+    half = len(pages) // 2
+    args = (linked_to, pages[half:], memo, made, table_digest, phrases, changed)
+    with Apart(_found, *args) as other:
+        _find_in(linked_to, pages[:half], memo, fresh, made, table_digest, phrases, changed)
+        fresh.update(other.result())  # in page order, after the first half
+
+
+def _found(
+    linked_to: Mapping[str, tuple[str, ...]],
+    pages: list[Page],
+    memo: MentionMemo,
+    made: bytes,
+    table_digest: bytes,
+    phrases: Phrases,
+    changed: tuple[bytes, set[str]],
+) -> MentionMemo:
+    fresh: MentionMemo = {}
+    _find_in(linked_to, pages, memo, fresh, made, table_digest, phrases, changed)
+    return fresh
+
+
+def _find_in(
+    linked_to: Mapping[str, tuple[str, ...]],
+    pages: list[Page],
+    memo: MentionMemo | None,
+    fresh: MentionMemo,
+    made: bytes,
+    table_digest: bytes,
+    phrases: Phrases,
+    changed: tuple[bytes, set[str]] | None = None,
+) -> None:
+    """_find(), in this process."""
     old, words = changed if changed is not None else (b"", set())
     for page in pages:
         linked = linked_to.get(page.id, ())

@@ -1094,6 +1094,48 @@ def test_a_new_title_scans_only_the_pages_holding_its_telling_word(tmp_path: Pat
     assert changed <= {"", "other/c", "topic/b"} and "" in changed
 
 
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "not forked"])
+def test_pages_looked_through_for_a_new_titles_words_are_shared_with_a_forked_process(
+    tmp_path: Path, fork: bool
+) -> None:
+    """After a title edit, many pages to look through for its words: a forked process takes
+    the second half. The findings and the memo entries are the same as when one process
+    does all of them, and as a clean build's; so they are when the fork fails."""
+    from intimacy_ssg import forked
+    from intimacy_ssg import mentions as mentions_module
+
+    started: list[bool] = []
+
+    class Spied(forked.Apart):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            started.append(True)
+            super().__init__(*args, fork=fork, **kwargs)
+
+    with trusting_stats():
+        root = project(tmp_path)
+        c = root / "content/other/c.md"
+        touch(c, c.read_text() + "\nA word on a zebra of a page, and on the Beta page.\n")
+        memos = []
+        for split in (2, 10**9):  # shared, then not
+            cache = BuildCache()
+            build(config_of(root), cache=cache)
+            b = root / "content/topic/b.md"
+            touch(b, b.read_text().replace("title: Beta", "title: A zebra of a page"))
+            with (
+                mock.patch.object(mentions_module, "SPLIT_MIN", split),
+                mock.patch.object(mentions_module, "Apart", Spied),
+            ):
+                result = build(config_of(root), cache=cache)
+            problems, _ = clean_build(root)
+            assert [d.format() for d in result.diagnostics] == problems
+            assert any("'A zebra of a page'" in p for p in problems)
+            memos.append(dict(cache.mentions))
+            touch(b, b.read_text().replace("title: A zebra of a page", "title: Beta"))
+    assert started == [True]  # the first build only
+    assert memos[0] == memos[1]
+    assert list(memos[0]) == list(memos[1])  # in page order both ways
+
+
 def test_a_page_moved_under_its_own_id_updates_the_mention_hints_naming_its_file(
     tmp_path: Path,
 ) -> None:
