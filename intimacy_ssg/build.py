@@ -268,7 +268,6 @@ def _build(
     say("parse")
     authors = frozenset(a.id for a in config.authors)
     parsed = cache.parsed if cache is not None else None
-    before = set(parsed) if parsed is not None else set()
     sources, found = found.sources, replace(found, sources=())
     cached = dict(parsed) if parsed is not None else {}  # the last build's pages
     pages = parse_all(sources, config.default_author, authors, parsed, jobs)
@@ -276,10 +275,10 @@ def _build(
     earlier = None
     if parsed is not None:
         earlier = {p.id: p for k, p in cached.items() if k not in parsed}
+    pages_changed = parsed is not None and parsed.keys() != cached.keys()
     del cached
     del sources  # the files' bytes (100 MB at 10,000 pages) are not needed once parsed
     _release_freed_memory()
-    pages_changed = parsed is not None and set(parsed) != before
     for page in pages:
         problems += page.diagnostics
     gc.freeze()  # the pages just parsed too

@@ -91,7 +91,7 @@ def unlinked_mentions(
         if memo is not None and before:
             old, old_phrases = _unpack(before)
             changed = (old, _telling_words(old_phrases, phrases))
-        _find(linked, misses, memo, fresh, made, digest, phrases, changed)
+        fresh.update(_find(linked, misses, memo, made, digest, phrases, changed))
         made = digest
     if memo is not None:
         fresh[BASIS] = (frame, made, ())
@@ -146,13 +146,12 @@ def _find(
     linked_to: Mapping[str, tuple[str, ...]],
     pages: list[Page],
     memo: MentionMemo | None,
-    fresh: MentionMemo,
     made: bytes,
     table_digest: bytes,
     phrases: Phrases,
     changed: tuple[bytes, set[str]] | None = None,
-) -> None:
-    """Fill `fresh` for `pages`, looking each up in `memo` (whose entries hold under the
+) -> MentionMemo:
+    """The entries of `pages`, each looked up in `memo` (whose entries hold under the
     table digested `made`) by its own part: when the table is the same, or (`changed`:
     the last table's digest and the words telling the entries that changed since, see
     _telling_words) when its text holds none of those words, its findings are the same.
@@ -160,41 +159,27 @@ def _find(
     Looking for those words means reading every page's text (after a title edit, 0.7 s at
     10,000 pages): for many pages, a forked process does the second half meanwhile (this
     may itself run in a forked process beside the graph: see build._build)."""
+    args = (linked_to, memo, made, table_digest, phrases, changed)
     if memo is None or changed is None or not changed[1] or len(pages) < SPLIT_MIN:
-        _find_in(linked_to, pages, memo, fresh, made, table_digest, phrases, changed)
-        return
+        return _find_in(pages, *args)
     half = len(pages) // 2
-    args = (linked_to, pages[half:], memo, made, table_digest, phrases, changed)
-    with Apart(_found, *args) as other:
-        _find_in(linked_to, pages[:half], memo, fresh, made, table_digest, phrases, changed)
+    with Apart(_find_in, pages[half:], *args) as other:
+        fresh = _find_in(pages[:half], *args)
         fresh.update(other.result())  # in page order, after the first half
-
-
-def _found(
-    linked_to: Mapping[str, tuple[str, ...]],
-    pages: list[Page],
-    memo: MentionMemo,
-    made: bytes,
-    table_digest: bytes,
-    phrases: Phrases,
-    changed: tuple[bytes, set[str]],
-) -> MentionMemo:
-    fresh: MentionMemo = {}
-    _find_in(linked_to, pages, memo, fresh, made, table_digest, phrases, changed)
     return fresh
 
 
 def _find_in(
-    linked_to: Mapping[str, tuple[str, ...]],
     pages: list[Page],
+    linked_to: Mapping[str, tuple[str, ...]],
     memo: MentionMemo | None,
-    fresh: MentionMemo,
     made: bytes,
     table_digest: bytes,
     phrases: Phrases,
-    changed: tuple[bytes, set[str]] | None = None,
-) -> None:
+    changed: tuple[bytes, set[str]] | None,
+) -> MentionMemo:
     """_find(), in this process."""
+    fresh: MentionMemo = {}
     old, words = changed if changed is not None else (b"", set())
     for page in pages:
         linked = linked_to.get(page.id, ())
@@ -211,6 +196,7 @@ def _find_in(
                 continue
         found = _page_mentions(page, set(linked), phrases)
         fresh[page.id] = (own, page.source.digest, found)
+    return fresh
 
 
 def _kept(made: bytes, table: bytes, old: bytes, page: Page, words: set[str]) -> bool:
