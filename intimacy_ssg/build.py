@@ -21,7 +21,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from . import diagnostics as diag
@@ -32,6 +31,7 @@ from .cache import (
     Fingerprint,
     LastBuild,
     StructureMemo,
+    changed_since,
     fingerprint,
     known_files,
     no_gc,
@@ -55,6 +55,7 @@ from .write import (
 
 if TYPE_CHECKING:
     from .graph import Graph
+    from .parallel import ParseCache
 
 Progress = Callable[[str], None]
 
@@ -157,6 +158,7 @@ def build(
             if store is not None:
                 store.discard()
             out.apart = False  # the templates compiled apart, if any, are still good
+            out.parsed = None  # (and so are the pages parsed apart, but a fresh start is fresh)
             return run()
         finally:
             gc.unfreeze()
@@ -172,19 +174,29 @@ class _Out:
     """What build() holds for _build(): the output folder's lock (when writing), the
     verification of what the last build left there (when cached), whether work is worth
     handing to forked processes (a large site's cache, read from disk) and, if so, the
-    templates compiled by one."""
+    templates compiled by one and the pages changed since the last build parsed by another."""
 
     held: contextlib.ExitStack
     lock: IO[str] | None = None
     check: OutputCheck | None = None
     apart: bool = False
     templates: Callable[[], dict[str, bytes]] | None = None
+    parsed: Callable[[], ParseCache] | None = None
 
 
-def _precompiled(templates_dir: Path) -> dict[str, bytes]:
-    from .render import precompiled  # in the forked process: Jinja2 is imported there
+def _worked_apart(
+    config: Config, listing: Listing, since: int | None, authors: frozenset[str]
+) -> tuple[ParseCache, dict[str, bytes]]:
+    """In a forked process, while a rebuild loads its cache: the pages changed since the
+    last build (`since`, if known) parsed, then the templates compiled. Markdown-it and
+    Jinja2's compiler are imported there; one process, so that the build keeps a core."""
+    from .parallel import parse_changed
+    from .render import precompiled
 
-    return precompiled(templates_dir)
+    parsed = {}
+    if since is not None:
+        parsed = parse_changed(config.content_dir, listing, since, config.default_author, authors)
+    return parsed, precompiled(config.templates_dir)
 
 
 def _build(
@@ -223,10 +235,17 @@ def _build(
         if same is not None:
             lap("no-op")
             return replace(same, timings=timings)
-    if out.apart:  # a rebuild of a large site: its templates compiled meanwhile, apart
-        handed: Apart[dict[str, bytes]] = Apart(_precompiled, config.templates_dir, otherwise=dict)
+    authors = frozenset(a.id for a in config.authors)
+    if out.apart:  # a rebuild of a large site: work done meanwhile by a forked process
+        since = None
+        if cache is not None and cache.last is not None:
+            since = changed_since(cache.last)
+        handed: Apart[tuple[ParseCache, dict[str, bytes]]] = Apart(
+            _worked_apart, config, listing, since, authors, otherwise=lambda: ({}, {})
+        )
         out.held.enter_context(handed)
-        out.templates = handed.result
+        out.parsed = lambda: handed.result()[0]
+        out.templates = lambda: handed.result()[1]
     # The stages are imported here, not at the top: a no-op build (above) then never loads
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
@@ -266,10 +285,13 @@ def _build(
     lap("discover")
 
     say("parse")
-    authors = frozenset(a.id for a in config.authors)
     parsed = cache.parsed if cache is not None else None
     sources, found = found.sources, replace(found, sources=())
     cached = dict(parsed) if parsed is not None else {}  # the last build's pages
+    if parsed is not None and out.parsed is not None:
+        # the pages a forked process parsed meanwhile: taken like cached ones, only for a
+        # file read here with the same path and digest
+        parsed.update((k, page) for k, page in out.parsed().items() if k not in parsed)
     pages = parse_all(sources, config.default_author, authors, parsed, jobs)
     # the last build's version of each page parsed again (or gone): see graph.patch_graph
     earlier = None
@@ -517,9 +539,13 @@ def _build(
     if cache is not None:
         sink.prune()
         cache.known = known_files(found.stats, pages, inputs.taken_ns)
+        # kept with an empty fingerprint too (inputs still changing: no no-op next time),
+        # for when it was taken (see cache.changed_since)
         cache.last = (
-            LastBuild(inputs.digest, result.diagnostics, result.pages, result.search)
-            if inputs.digest and (result.written or not write)
+            LastBuild(
+                inputs.digest, result.diagnostics, result.pages, result.search, inputs.taken_ns
+            )
+            if result.written or not write
             else None
         )
         if store is not None:

@@ -54,7 +54,7 @@ from .write import Manifest
 if TYPE_CHECKING:
     from .graph import Graph
 
-FORMAT = 5
+FORMAT = 6
 MAGIC = b"intimacy-ssg build cache\n"
 RACY_NS = 2_000_000_000  # a file changed this close to a build may change again unseen
 
@@ -75,6 +75,13 @@ class LastBuild:
     diagnostics: tuple[Diagnostic, ...]
     pages: int
     search: str
+    taken_ns: int = 0  # when its fingerprint was taken (see changed_since)
+
+
+def changed_since(last: LastBuild) -> int:
+    """The moment from which a file may have changed unseen by the last build: its stats
+    were taken then, and a file changed just before may have changed again (RACY_NS)."""
+    return last.taken_ns - RACY_NS
 
 
 @dataclass

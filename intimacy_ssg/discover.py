@@ -87,8 +87,7 @@ def discover_sources(
     sources: list[SourceFile] = []
     clusters: set[str] = set()
     stats: dict[str, StatKey] = {}
-    shown_dir = display_path(content_dir)
-    prefix = "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
+    prefix = _shown_prefix(content_dir)
 
     for rel, st in _walk(content_dir, problems, listing):
         shown = prefix + rel
@@ -104,25 +103,14 @@ def discover_sources(
                     clusters.add(page.source.cluster)
                 sources.append(page.source)  # its slug and place were checked when cached
                 continue
-        why = next((w for p in rel[: -len(".md")].split("/") if (w := slug_problem(p))), None)
-        if why is not None:
-            message, hint = why
-            problems.append(diag.make("invalid-slug", message, Location(shown, 1, 1), hint=hint))
+        source = _source(content_dir, rel, shown, hit[1] if hit and hit[0] == stat else None)
+        if isinstance(source, Diagnostic):
+            problems.append(source)
             continue
-        kind = classify(rel)
-        if isinstance(kind, str):
-            problems.append(diag.make("invalid-path", kind, Location(shown, 1, 1)))
-            continue
-        page_id, page_kind, cluster = kind
-        if cluster:
-            clusters.add(cluster)
+        if source.cluster:
+            clusters.add(source.cluster)
         stats[rel] = stat
-        if hit is not None and hit[0] == stat:
-            data, sha = b"", hit[1]
-        else:
-            data = (content_dir / rel).read_bytes()
-            sha = hashlib.sha256(data).digest()
-        sources.append(SourceFile(rel, shown, data, page_id, page_kind, cluster, sha))
+        sources.append(source)
 
     statics: list[StaticFile] = []
     if static_dir.is_dir():
@@ -138,6 +126,48 @@ def discover_sources(
         diagnostics=tuple(problems),
         stats=stats,
     )
+
+
+def _shown_prefix(content_dir: Path) -> str:
+    """What a content file's path is prefixed with where it is shown ("content/")."""
+    shown_dir = display_path(content_dir)
+    return "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
+
+
+def _source(
+    content_dir: Path, rel: str, shown: str, sha: bytes | None = None
+) -> SourceFile | Diagnostic:
+    """The source of a content file, read unless `sha` (its cached digest) is given; or why
+    its name or place is refused."""
+    why = next((w for p in rel[: -len(".md")].split("/") if (w := slug_problem(p))), None)
+    if why is not None:
+        message, hint = why
+        return diag.make("invalid-slug", message, Location(shown, 1, 1), hint=hint)
+    kind = classify(rel)
+    if isinstance(kind, str):
+        return diag.make("invalid-path", kind, Location(shown, 1, 1))
+    page_id, page_kind, cluster = kind
+    data = b""
+    if sha is None:
+        data = (content_dir / rel).read_bytes()
+        sha = hashlib.sha256(data).digest()
+    return SourceFile(rel, shown, data, page_id, page_kind, cluster, sha)
+
+
+def changed_sources(content_dir: Path, listing: Listing, since_ns: int) -> list[SourceFile]:
+    """The pages in `listing` (see discover_sources) last changed at or after `since_ns`,
+    read: what a rebuild will probably parse again, for a forked process to parse first
+    (parallel.parse_changed). A guess, never trusted: the build uses a page parsed here only
+    for a file it reads with the same bytes. Files refused or gone are left out."""
+    prefix = _shown_prefix(content_dir)
+    found = []
+    for rel, st in _walk(content_dir, [], listing):
+        if rel.endswith(".md") and max(st.st_mtime_ns, st.st_ctime_ns) >= since_ns:
+            with contextlib.suppress(OSError):
+                source = _source(content_dir, rel, prefix + rel)
+                if isinstance(source, SourceFile):
+                    found.append(source)
+    return found
 
 
 def _walk(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -26,9 +26,13 @@ from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.container import container_plugin
 
 from .diagnostics import Location
-from .model import Heading, LinkKind, LinkRef
-
-PLACEHOLDER_RE = re.compile("\x00([HT])([0-9]+)\x00")
+from .model import (  # the placeholders are made here and filled by views, without markdown-it
+    Heading,
+    LinkKind,
+    LinkRef,
+    href_placeholder,
+    title_placeholder,
+)
 
 # Ids the templates use themselves; a heading called "Common questions" gets another one.
 TEMPLATE_IDS = frozenset(
@@ -52,19 +56,6 @@ TEMPLATE_IDS = frozenset(
         "clusters-title",
     }
 )
-
-
-def href_placeholder(index: int) -> str:
-    return f"\x00H{index}\x00"
-
-
-def title_placeholder(index: int) -> str:
-    return f"\x00T{index}\x00"
-
-
-def fill_placeholders(html: str, fill: Callable[[str, int], str]) -> str:
-    """Replace every placeholder: fill("H" or "T", index) returns escaped HTML."""
-    return PLACEHOLDER_RE.sub(lambda m: fill(m.group(1), int(m.group(2))), html)
 
 
 def slugify(text: str) -> str:

@@ -14,8 +14,9 @@ import array
 import datetime
 import enum
 import hashlib
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -182,7 +183,7 @@ class Page:
 
     @property
     def body_html(self) -> str:
-        """The body as HTML; it may hold link placeholders, see markdown.placeholder().
+        """The body as HTML; it may hold link placeholders (see PLACEHOLDER_RE).
         Kept compressed: read once, when the page is rendered."""
         return unpack_html(self.body_z)
 
@@ -197,6 +198,26 @@ def pack_html(html: str) -> bytes:
 
 def unpack_html(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8", "surrogatepass") if packed else ""
+
+
+# A link in a page's body HTML before it is resolved: its href ("H") or, for an unlabelled
+# wikilink, its text ("T"), numbered by the LinkRef's index. Made while parsing (markdown),
+# filled while rendering (views); NUL, which markdown-it replaces in its input, means that
+# content can never forge one.
+PLACEHOLDER_RE = re.compile("\x00([HT])([0-9]+)\x00")
+
+
+def href_placeholder(index: int) -> str:
+    return f"\x00H{index}\x00"
+
+
+def title_placeholder(index: int) -> str:
+    return f"\x00T{index}\x00"
+
+
+def fill_placeholders(html: str, fill: Callable[[str, int], str]) -> str:
+    """Replace every placeholder: fill("H" or "T", index) returns escaped HTML."""
+    return PLACEHOLDER_RE.sub(lambda m: fill(m.group(1), int(m.group(2))), html)
 
 
 def pack_text(lines: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> bytes:

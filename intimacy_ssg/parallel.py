@@ -13,11 +13,14 @@ import os
 import signal
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 from . import diagnostics as diag
+from . import discover
 from .diagnostics import Diagnostic, Location
 from .model import (
     FrontMatter,
+    Listing,
     Page,
     SourceFile,
     anchors_of,
@@ -27,7 +30,6 @@ from .model import (
     outlinks_of,
     shape_of,
 )
-from .parse import parse_page
 
 ParseCache = dict[tuple[str, bytes], Page]
 EMPTY = hashlib.sha256(b"").digest()
@@ -65,6 +67,10 @@ def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[st
 
 
 def _guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:
+    # imported here: a rebuild whose pages were parsed by a forked process (parse_changed)
+    # never loads markdown-it itself
+    from .parse import parse_page
+
     where = Location(source.display, 1, 1)
     if len(source.data) > MAX_PAGE_BYTES:
         return _failed(
@@ -116,6 +122,23 @@ def _parse_chunk(
     chunk: list[SourceFile], default_author: str, authors: frozenset[str]
 ) -> list[Page]:
     return [guarded_parse(source, default_author, authors) for source in chunk]
+
+
+def parse_changed(
+    content_dir: Path,
+    listing: Listing,
+    since_ns: int,
+    default_author: str,
+    authors: frozenset[str],
+) -> ParseCache:
+    """The pages changed at or after `since_ns` (discover.changed_sources), parsed, by path
+    and digest; none if there are more than a pool would take. Worked out by a forked
+    process while a rebuild loads its cache (see build): the build takes a page from here
+    only where the file it reads has the same path and digest, as it takes a cached one."""
+    sources = discover.changed_sources(content_dir, listing, since_ns)
+    if len(sources) >= 2 * POOL_MIN:  # parse_all hands that many to a pool
+        return {}
+    return {(s.rel, s.digest): guarded_parse(s, default_author, authors) for s in sources}
 
 
 def default_jobs() -> int:

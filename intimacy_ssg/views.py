@@ -22,8 +22,16 @@ from markupsafe import Markup
 
 from .config import Config
 from .graph import Graph
-from .markdown import fill_placeholders
-from .model import Cluster, Heading, Links, Page, PageKind, ResolvedLink, Site
+from .model import (
+    Cluster,
+    Heading,
+    Links,
+    Page,
+    PageKind,
+    ResolvedLink,
+    Site,
+    fill_placeholders,
+)
 from .quiz import SCALE, Dimension, quiz_data
 from .structured import PageFacts, page_jsonld
 from .svgmap import MapNode, cluster_map_svg

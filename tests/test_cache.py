@@ -8,6 +8,7 @@ mtime), and that a corrupt, foreign or planted cache is ignored, never trusted.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -1384,6 +1385,58 @@ def test_a_large_sites_rebuild_gets_its_templates_compiled_by_a_forked_process(
         result = cached_build(root)
     assert result.rendered == 1 and compiled == []
     assert tree(root / "output") == clean_tree(root)
+
+
+@pytest.mark.parametrize("guess", ["right", "wrong"])
+def test_a_large_sites_rebuild_gets_its_edited_pages_parsed_by_a_forked_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guess: str
+) -> None:
+    """A command-line rebuild of a large site has the forked process that compiles the
+    templates parse the pages changed since the last build first: this process parses none.
+    A page parsed there from other bytes than the build reads (the file changed again
+    meanwhile) is not used: this process parses the file it read, and keeps only that."""
+    from intimacy_ssg import discover, parallel
+
+    monkeypatch.setattr(importlib.import_module("intimacy_ssg.build"), "APART_MIN", 0)
+    if guess == "wrong":
+        real_changed = discover.changed_sources
+
+        def changed_again(*args: Any) -> Any:  # runs in the forked process
+            return [
+                replace(s, data=(older := s.data + OLDER), digest=hashlib.sha256(older).digest())
+                for s in real_changed(*args)
+            ]
+
+        monkeypatch.setattr(discover, "changed_sources", changed_again)
+    with trusting_stats():
+        root = project(tmp_path)
+        cached_build(root)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        parsed_here: list[str] = []
+        real_parse = parallel.guarded_parse
+
+        def spied(source: Any, *args: Any) -> Any:
+            if os.getpid() == parent:  # a forked process's record is not seen here anyway
+                parsed_here.append(source.page_id)
+            return real_parse(source, *args)
+
+        parent = os.getpid()
+        monkeypatch.setattr(parallel, "guarded_parse", spied)
+        result = cached_build(root)
+        store = CacheStore.for_config(root / ".cache", config_of(root))
+        cache = store.load()
+        store.load_pages(cache)
+    assert result.rendered == 1
+    assert parsed_here == ([] if guess == "right" else ["topic/b"])
+    assert tree(root / "output") == clean_tree(root)
+    assert OLDER.strip() not in (root / "output/topic/b/index.html").read_bytes()
+    read = b.read_bytes()
+    assert ("topic/b.md", hashlib.sha256(read).digest()) in cache.parsed  # the page as read
+    assert ("topic/b.md", hashlib.sha256(read + OLDER).digest()) not in cache.parsed
+
+
+OLDER = b"\nOlder words.\n"
 
 
 def test_mentions_checked_by_a_forked_process_fill_the_cache(

@@ -133,3 +133,47 @@ def test_the_fingerprints_scan_is_used_not_made_again(tmp_path: Path) -> None:
     assert (
         found.stats["index.md"] == discover_sources(content, tmp_path / "static").stats["index.md"]
     )
+
+
+def test_the_pages_changed_since_a_moment_are_read_for_parsing_apart(tmp_path: Path) -> None:
+    """changed_sources: the pages (valid names and places only) whose mtime or ctime is at or
+    after the moment, read, for a forked process to parse ahead of the build; parse_changed
+    parses them, or none when there are more than a pool would take."""
+    import hashlib
+    import time
+
+    from intimacy_ssg import parallel
+    from intimacy_ssg.cache import fingerprint
+    from intimacy_ssg.discover import changed_sources
+
+    files = {
+        "index.md": "---\ntitle: Home\ndescription: d\n---\nHi.\n",
+        "topic/a.md": "---\ntitle: A\ndescription: d\n---\nA.\n",
+        "topic/b.md": "---\ntitle: B\ndescription: d\n---\nB.\n",
+        "Bad Name.md": "",
+        "topic/deep/x.md": "",
+        "topic/notes.txt": "",
+    }
+    content = write_content(tmp_path, files)
+    later = time.time_ns() + 3600 * 10**9  # every file's ctime is now: only mtimes are later
+    for rel in ("topic/a.md", "Bad Name.md", "topic/deep/x.md", "topic/notes.txt"):
+        os.utime(content / rel, ns=(later + 10**9, later + 10**9))
+    listing: Listing = {}
+    fingerprint((content,), "", listing)
+    with chdir(tmp_path):
+        assert [
+            (s.rel, s.display, s.page_id) for s in changed_sources(content, listing, later)
+        ] == [("topic/a.md", "content/topic/a.md", "topic/a")]
+        everything = changed_sources(content, listing, 0)  # ctimes count too
+        assert [s.rel for s in everything] == ["index.md", "topic/a.md", "topic/b.md"]
+        assert all(s.data == (content / s.rel).read_bytes() for s in everything)
+        assert all(s.digest == hashlib.sha256(s.data).digest() for s in everything)
+        parsed = parallel.parse_changed(content, listing, 0, "editor", frozenset())
+        assert parsed == {
+            (s.rel, s.digest): parallel.guarded_parse(s, "editor", frozenset()) for s in everything
+        }
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(parallel, "POOL_MIN", 2)  # a pool would take 4 or more
+            assert len(parallel.parse_changed(content, listing, 0, "editor", frozenset())) == 3
+            patch.setattr(parallel, "POOL_MIN", 1)
+            assert parallel.parse_changed(content, listing, 0, "editor", frozenset()) == {}

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from intimacy_ssg.markdown import MarkdownPage, fill_placeholders, slugify
-from intimacy_ssg.model import LinkKind
+from intimacy_ssg.markdown import MarkdownPage, slugify
+from intimacy_ssg.model import LinkKind, fill_placeholders
 
 
 @pytest.mark.parametrize(
