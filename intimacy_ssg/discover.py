@@ -21,6 +21,7 @@ from .diagnostics import Diagnostic, Location, display_path
 from .model import Discovered, Listing, Page, PageKind, SourceFile, StaticFile, StatKey
 
 # Editors' temporary and swap files, and hidden files, are never content.
+# (A name ending in ".md" can match only if it starts with a dot: most are not searched.)
 _IGNORED = re.compile(r"^\.|~$|\.sw[a-p]$|^4913$|___jb_(tmp|old)___$|^#.*#$")
 
 
@@ -184,7 +185,7 @@ def _walk(
         if entries is None:
             entries = _scan(folder)
         for name, st in entries:
-            if _IGNORED.search(name):
+            if (name[0] == "." or not name.endswith(".md")) and _IGNORED.search(name):
                 continue
             rel = rel_dir + name
             if S_ISLNK(st.st_mode):

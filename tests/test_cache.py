@@ -1207,6 +1207,19 @@ def test_a_summary_edited_and_put_back_is_shown_as_put_back(tmp_path: Path) -> N
             assert tree(root / "output") == clean_tree(root)
 
 
+def test_a_memos_changes_are_its_new_and_changed_entries_and_its_removed_keys() -> None:
+    """What `.changes` saves of a memo (cache._changes): the entries that are not the very
+    objects last saved and differ from them, in the memo's order, and the keys gone."""
+    kept, equal, moved = ("kept",), (b"equal",), [1, 2]
+    old = {"a": kept, "b": (b"equal",), "c": moved, "gone": 1, "d": None, "also gone": 2}
+    new = {"new": 0, "a": kept, "b": equal, "c": [1, 3], "d": 0}
+    changed, removed = cache_module._changes(new, old)
+    assert list(changed.items()) == [("new", 0), ("c", [1, 3]), ("d", 0)]
+    assert removed == ["gone", "also gone"]
+    assert cache_module._changes(old, old) == ({}, [])
+    assert cache_module._changes({"x": None}, {}) == ({"x": None}, [])  # a new None too
+
+
 def test_the_structure_memo_is_kept_on_disk_and_checked(tmp_path: Path) -> None:
     with trusting_stats():
         root = project(tmp_path)
