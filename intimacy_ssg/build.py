@@ -262,7 +262,7 @@ def _build(
     from .mentions import unlinked_mentions
     from .parallel import parse_all
     from .render import Sink, keys_without, render_site
-    from .site import assemble_site, shapes_key, structure_key
+    from .site import assemble_site, shapes_key, shapes_keys, structure_key
     from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
     from .structured import review_overdue
 
@@ -308,14 +308,16 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    structure = frame = link_frame = link_base = assembly = landings = b""
+    structure = frame = link_frame = link_base = assembly = landings = matter = b""
     if cache is not None:
-        shapes = shapes_key(pages, found.statics, shown, config.drafts)
-        frames = shapes_key(pages, found.statics, shown, config.drafts, "frame")
-        landings = shapes_key(pages, found.statics, shown, config.drafts, "landing")
-        assembly = shapes_key(pages, found.statics, shown, config.drafts, "assembly")
-        structure, frame = structure_key(shapes, config), structure_key(frames, config)
+        parts = shapes_keys(pages, found.statics, shown, config.drafts)
+        landings, assembly = parts["landing"], parts["assembly"]
+        structure, frame = (
+            structure_key(parts["shape"], config),
+            structure_key(parts["frame"], config),
+        )
         link_frame = structure_key(landings, config)
+        matter = structure_key(parts["matter"], config)  # what the sitemap and feeds read
         link_base = structure_key(
             shapes_key((), found.statics, shown, config.drafts, "landing"), config
         )
@@ -350,8 +352,10 @@ def _build(
             link_base=link_base,
             relink=relink,
             stale=stale,
+            extras=extras_then,  # keyed by the pages' matter, not the structure: see render
         )
 
+    extras_then = memo.extras if memo is not None else ()  # the files the last build made
     if memo is not None and (same_links or relinking):
         # Every link resolves as it did but those of the pages whose own links changed, or
         # moved (a line added to the front matter: their diagnostics point elsewhere now),
@@ -500,8 +504,10 @@ def _build(
             rel, key = f"{cluster.name}/feed.xml", feed_key(site, cluster, settings)
             if sink.reuse(rel, key) is None:
                 sink.emit(rel, cluster_feed(site, config, cluster).data, key)
+        # the sitemap, robots.txt, the site's feed and redirects: made from the pages'
+        # place and front matter (and the configuration) alone, as the pages' matter key is
         extras = memo.extras if memo is not None else ()
-        if not extras or any(sink.reuse(rel, structure) is None for rel in extras):
+        if not extras or any(sink.reuse(rel, matter) is None for rel in extras):
             made = (
                 sitemap(site, config),
                 robots(config),
@@ -509,7 +515,7 @@ def _build(
                 *redirects(site, config),
             )
             for extra in made:
-                sink.emit(extra.rel, extra.data, structure)
+                sink.emit(extra.rel, extra.data, matter)
             if memo is not None:
                 memo.extras = tuple(extra.rel for extra in made)
         problems += render_problems

@@ -365,6 +365,8 @@ class CacheStore:
             if key and frame and made.get("key") == frame:
                 phrases = made.get("phrases")
                 phrases = phrases if isinstance(phrases, bytes) else b""
+                if type(extras) is not tuple or not all(type(rel) is str for rel in extras):
+                    extras = ()  # made again (a later build reads the names)
                 links, graph = made["links"], made["graph"]
                 outlinks = made.get("outlinks")
                 outlinks = outlinks if isinstance(outlinks, dict) else {}

@@ -176,6 +176,7 @@ class Page:
     anchored: bytes = b""  # digest of its anchors (heading and FAQ ids): see anchors_of()
     outlinks: bytes = b""  # digest of its own links as written, and where: see outlinks_of()
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
+    matter: bytes = b""  # digest of its place and front matter: see matter_of()
 
     @property
     def id(self) -> str:
@@ -333,6 +334,13 @@ def outlinks_of(page: Page) -> bytes:
         page.front.quiz,
     )
     return _digest(seen)
+
+
+def matter_of(page: Page) -> bytes:
+    """A digest of the page's place and front matter: all the site's sitemap, feeds and
+    redirect pages read of it (with its URL, made from its place). An edit to its links,
+    headings, FAQ or prose leaves it as it was, and those files with it."""
+    return _digest((*_place(page.source), page.front))
 
 
 def faq_digest_of(page: Page) -> bytes:

@@ -27,6 +27,7 @@ from .model import (
     faq_digest_of,
     frame_of,
     landing_of,
+    matter_of,
     outlinks_of,
     shape_of,
 )
@@ -52,7 +53,7 @@ def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[st
     """parse_page, within a size cap and (where signals work) a time limit; a page that
     breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
     comes back without its source bytes and with its digests (see model.shape_of,
-    frame_of, landing_of, anchors_of and outlinks_of)."""
+    frame_of, landing_of, anchors_of, outlinks_of and matter_of)."""
     page = _guarded_parse(source, default_author, authors)
     return replace(
         page,
@@ -63,6 +64,7 @@ def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[st
         anchored=anchors_of(page),
         outlinks=outlinks_of(page),
         faq_digest=faq_digest_of(page),
+        matter=matter_of(page),
     )
 
 

@@ -8,6 +8,7 @@ file, a page taking a URL the generator reserves, or a static file shadowing a p
 from __future__ import annotations
 
 import hashlib
+import itertools
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
@@ -15,7 +16,17 @@ from typing import Literal
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
-from .model import Cluster, Page, PageKind, Site, StaticFile, frame_of, landing_of, shape_of
+from .model import (
+    Cluster,
+    Page,
+    PageKind,
+    Site,
+    StaticFile,
+    frame_of,
+    landing_of,
+    matter_of,
+    shape_of,
+)
 from .sitefiles import alias_path
 
 # Output paths the generator writes (or will write) itself.
@@ -57,33 +68,59 @@ AssembleMemo = dict[
 ]
 
 
+Part = Literal["shape", "frame", "landing", "assembly", "matter"]
+
+
 def shapes_key(
     pages: tuple[Page, ...],
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
-    part: Literal["shape", "frame", "landing", "assembly"] = "shape",
+    part: Part = "shape",
 ) -> bytes:
     """A digest of every page's shape (model.shape_of: all but its prose), the static files
     and the options. By "frame", of every page's frame and title instead (model.frame_of:
     its place and links, what the graph and the mention search read); by "landing", of
     what links to each page read of it (model.landing_of): while that is unchanged, only
     the pages whose own links changed need resolving again; by "assembly", of its landing
-    and title, all assemble_site() reads."""
-    h = hashlib.blake2b(
-        repr((statics, content_display, include_drafts, part)).encode(), digest_size=16
-    )
-    # joined and hashed once: the same bytes as an update a page, without 10,000 calls
-    if part == "shape":
-        parts = [page.shape or shape_of(page) for page in pages]
-    elif part == "landing":
-        parts = [page.landing or landing_of(page) for page in pages]
-    elif part == "frame":
-        parts = [(page.frame or frame_of(page)) + _titled(page) for page in pages]
-    else:
-        parts = [(page.landing or landing_of(page)) + _titled(page) for page in pages]
-    h.update(b"".join(parts))
-    return h.digest()
+    and title, all assemble_site() reads; by "matter", of its place and front matter
+    (model.matter_of), all the sitemap, feeds and redirect pages read."""
+    return shapes_keys(pages, statics, content_display, include_drafts, (part,))[part]
+
+
+def shapes_keys(
+    pages: tuple[Page, ...],
+    statics: tuple[StaticFile, ...],
+    content_display: str,
+    include_drafts: bool = False,
+    parts: tuple[Part, ...] = ("shape", "frame", "landing", "assembly", "matter"),
+) -> dict[Part, bytes]:
+    """shapes_key() of each of `parts`, from one pass over the pages."""
+    wanted = set(parts)
+    titles = [_titled(page) for page in pages] if wanted & {"frame", "assembly"} else []
+    landings = []
+    if wanted & {"landing", "assembly"}:
+        landings = [page.landing or landing_of(page) for page in pages]
+    keys: dict[Part, bytes] = {}
+    for part in parts:
+        # joined and hashed once: the same bytes as an update a page, without 10,000 calls
+        if part == "shape":
+            joined = b"".join([page.shape or shape_of(page) for page in pages])
+        elif part == "landing":
+            joined = b"".join(landings)
+        elif part == "frame":
+            frames = [page.frame or frame_of(page) for page in pages]
+            joined = b"".join(itertools.chain.from_iterable(zip(frames, titles, strict=True)))
+        elif part == "assembly":
+            joined = b"".join(itertools.chain.from_iterable(zip(landings, titles, strict=True)))
+        else:
+            joined = b"".join([page.matter or matter_of(page) for page in pages])
+        h = hashlib.blake2b(
+            repr((statics, content_display, include_drafts, part)).encode(), digest_size=16
+        )
+        h.update(joined)
+        keys[part] = h.digest()
+    return keys
 
 
 def _titled(page: Page) -> bytes:

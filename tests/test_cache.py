@@ -1207,6 +1207,52 @@ def test_a_summary_edited_and_put_back_is_shown_as_put_back(tmp_path: Path) -> N
             assert tree(root / "output") == clean_tree(root)
 
 
+@pytest.mark.parametrize(
+    ("edit", "made"),
+    [
+        ("[[other]] added to the prose.", False),
+        ("## A new heading", False),
+        ("date: 2024-05-06", True),
+        ("aliases: [/old-b/]", True),
+        ("title: Beta, retitled", True),
+    ],
+)
+def test_the_sitemap_feeds_and_redirects_are_made_again_only_when_front_matter_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, made: bool
+) -> None:
+    """The site-wide files are made from the pages' places and front matter alone: an
+    edit to a page's links or headings keeps them as they were (they are not even made);
+    one to its front matter makes them again, as a clean build does."""
+    from intimacy_ssg import sitefiles
+
+    calls: list[str] = []
+    real = sitefiles.sitemap
+
+    def spied(*args: Any) -> Any:
+        calls.append("sitemap")
+        return real(*args)
+
+    monkeypatch.setattr(sitefiles, "sitemap", spied)
+    with trusting_stats():
+        files = {**SITE, "topic/b.md": page("Beta", "Second. [[a]] [[topic]]\n", date="2024-01-02")}
+        root = project(tmp_path, files)
+        cached_build(root)
+        assert calls == ["sitemap"]
+        b = root / "content/topic/b.md"
+        text = b.read_text()
+        if ":" in edit.split()[0]:  # a front matter line
+            key = edit.split(":")[0]
+            lines = [line for line in text.splitlines() if not line.startswith(f"{key}:")]
+            text = "\n".join(lines).replace("---\n", f"---\n{edit}\n", 1) + "\n"
+        else:
+            text += f"\n{edit}\n"
+        touch(b, text)
+        result = cached_build(root)
+    assert result.rendered >= 1
+    assert calls == ["sitemap"] * (1 + made)
+    assert tree(root / "output") == clean_tree(root)
+
+
 def test_a_memos_changes_are_its_new_and_changed_entries_and_its_removed_keys() -> None:
     """What `.changes` saves of a memo (cache._changes): the entries that are not the very
     objects last saved and differ from them, in the memo's order, and the keys gone."""

@@ -149,3 +149,60 @@ def test_a_title_edit_sorts_its_cluster_again_from_the_assembly_memo(tmp_path: P
     assert retitled.clusters[0].spokes == ("topic/b", "topic/c", "topic/a")
     assert retitled == site_module.assemble_site(pages(), (), "content", False)
     assert list(memo) == [site_module.shapes_key(pages(), (), "content", False, "assembly")]
+
+
+def test_the_shapes_keys_are_digests_of_each_pages_part_and_each_moves_with_it(
+    tmp_path: Path,
+) -> None:
+    """shapes_keys(): each part's key from one pass, equal to shapes_key() of it, made of
+    every page's digest of that part (with its title for the frame and the assembly). A
+    link edit moves the shape and the frame, not the matter; a title edit moves the matter,
+    frame and assembly, not the landing."""
+    import hashlib
+    from dataclasses import replace
+
+    from intimacy_ssg import model
+    from intimacy_ssg import site as site_module
+    from intimacy_ssg.discover import discover_sources
+    from intimacy_ssg.parallel import parse_all
+
+    content = write_content(
+        tmp_path,
+        {"topic/index.md": page("Topic", "[[a]]\n"), "topic/a.md": page("Alpha", "Words.\n")},
+    )
+
+    def keys() -> dict[site_module.Part, bytes]:
+        found = discover_sources(content, tmp_path / "static")
+        pages = parse_all(found.sources, "", frozenset(), None, 1)
+        made = site_module.shapes_keys(pages, (), "content", False)
+        for part, key in made.items():
+            assert key == site_module.shapes_key(pages, (), "content", False, part)
+            assert site_module.shapes_keys(pages, (), "content", False, (part,)) == {part: key}
+            bare = tuple(replace(p, shape=b"", frame=b"", landing=b"", matter=b"") for p in pages)
+            assert site_module.shapes_key(bare, (), "content", False, part) == key
+        title = [p.front.title.encode() + b"\0" for p in pages]
+        each: dict[site_module.Part, list[bytes]] = {
+            "shape": [p.shape for p in pages],
+            "landing": [p.landing for p in pages],
+            "matter": [model.matter_of(p) for p in pages],
+            "frame": [p.frame + t for p, t in zip(pages, title, strict=True)],
+            "assembly": [p.landing + t for p, t in zip(pages, title, strict=True)],
+        }
+        for part, parts in each.items():
+            h = hashlib.blake2b(repr(((), "content", False, part)).encode(), digest_size=16)
+            h.update(b"".join(parts))
+            assert made[part] == h.digest(), part
+        return made
+
+    first = keys()
+    (content / "topic/a.md").write_text(page("Alpha", "Words. [[topic]]\n"))
+    linked = keys()
+    assert {p for p in first if first[p] != linked[p]} == {"shape", "frame"}
+    (content / "topic/a.md").write_text(page("Alpha, retitled", "Words. [[topic]]\n"))
+    retitled = keys()
+    assert {p for p in first if linked[p] != retitled[p]} == {
+        "shape",
+        "frame",
+        "assembly",
+        "matter",
+    }
