@@ -526,7 +526,7 @@ SIDE_MAGIC = b"intimacy-ssg build cache side file\n"
 
 class _SideWriter:
     """Writes a side file (see pickling.divert): SIDE_MAGIC, a token naming this very file,
-    then blobs, each found by the offset, length and CRC-32 its Stored reference gives.
+    then each object's packed groups, end to end, found by the Span put() returns.
     The pickle naming them holds the token too, so a side file and a pickle from different
     saves never pair up. Renamed into place when the block ends without an error."""
 
@@ -540,11 +540,12 @@ class _SideWriter:
         self.handle.write(SIDE_MAGIC + self.token)
         self.offset = len(SIDE_MAGIC) + len(self.token)
 
-    def put(self, blob: bytes) -> pickling.Stored:
-        self.handle.write(blob)
-        stored = (self.token, self.offset, len(blob), zlib.crc32(blob))
-        self.offset += len(blob)
-        return stored
+    def put(self, blobs: tuple[bytes, ...]) -> pickling.Span:
+        span = pickling.span_of(self.token, self.offset, blobs)
+        for blob in blobs:
+            self.handle.write(blob)
+            self.offset += len(blob)
+        return span
 
     def __enter__(self) -> _SideWriter:
         return self
@@ -558,7 +559,7 @@ class _SideWriter:
 
 
 def _open_side(path: Path, token: object) -> bool:
-    """Make the side file `token` names readable to packed objects (see pickling.blob_of);
+    """Make the side file `token` names readable to packed objects (see pickling.span_blobs);
     False if it is missing or is not that file. Kept open (mapped) for the process's life:
     objects loaded from it may be read at any time, even after a later save replaced it."""
     if not isinstance(token, bytes):

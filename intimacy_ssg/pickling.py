@@ -11,7 +11,7 @@ qualify (all of ours), so the maker rebuilds the same value the class would.
 
 Packed variants (packed_variant) go further for what the build cache saves in bulk: a
 page, its front matter, the resolved links and the graph keep their bulky fields pickled
-until first read, and a page's packed body can live in a side file (divert, Stored),
+until first read, and a page's packed groups can live in a side file (divert, Span),
 mapped rather than read. SafeUnpickler loads all of it: it admits this package's data
 types and makers only.
 """
@@ -23,8 +23,10 @@ import dataclasses
 import enum
 import importlib
 import io
+import itertools
 import operator
 import pickle
+import struct
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -37,8 +39,12 @@ MAKERS: dict[str, Callable[..., Any]] = {}  # name in this module -> maker (see 
 def register(namespace: dict[str, Any]) -> None:
     """Register every dataclass defined in a module; call with the module's globals()."""
     for value in list(namespace.values()):
-        if isinstance(value, enum.EnumMeta) and value.__module__ == namespace["__name__"]:
-            _enum_maker(value)
+        if (
+            isinstance(value, type)
+            and issubclass(value, enum.Enum)
+            and value.__module__ == namespace["__name__"]
+        ):
+            _enum_by_name(value)
         elif (
             isinstance(value, type)
             and "__dataclass_fields__" in value.__dict__  # not a subclass of one
@@ -53,17 +59,11 @@ def register(namespace: dict[str, Any]) -> None:
                 copyreg.pickle(value, _reducer(make, names))
 
 
-def _enum_maker(cls: enum.EnumMeta) -> None:
-    """An enum member is pickled as its value and found again by it in the class's map: an
-    enum's own call (how pickle rebuilds a member) is ten times slower, and a cached page
-    holds one."""
-    members = cls._value2member_map_
-
-    def make(value: Any) -> Any:
-        return members[value]
-
-    add_maker(_label(cls.__module__, cls.__name__), make)
-    copyreg.pickle(cls, lambda member: (make, (member._value_,)))
+def _enum_by_name(cls: type[enum.Enum]) -> None:
+    """An enum member is pickled as a global, its class's qualified name and its own
+    ("PageKind.HUB"): the unpickler finds it once, then remembers it. Rebuilt by a call
+    (the enum's own, or a maker's), each of 10,000 cached pages cost one."""
+    copyreg.pickle(cls, lambda member: f"{cls.__qualname__}.{member.name}")
 
 
 def _maker(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
@@ -161,8 +161,9 @@ def packed_variant(
         if values is None:
             what = f"a cached {base.__name__}'s {', '.join(groups[n])}"
             try:
-                raw = self._packed[n]
-                values = (PackedMap(raw),) if n >= keyed else safe_loads(blob_of(raw))
+                packed = self._packed
+                raw = packed[n] if type(packed) is tuple else span_blobs(packed)[n]
+                values = (PackedMap(raw),) if n >= keyed else safe_loads(raw)
             except Exception as exc:  # anything at all: a cache is advice, never trusted
                 raise CacheDamaged(f"{what} could not be read ({type(exc).__name__})") from exc
             if not isinstance(values, tuple) or len(values) != len(groups[n]):
@@ -192,7 +193,7 @@ def packed_variant(
 
     slots = {name: base.__dict__[name] for name in head}
     slots["_packed"] = variant.__dict__["_packed"]
-    make = _slot_setter(variant, slots, "_unpacked = [None] * len(_packed)")
+    make = _slot_setter(variant, slots, f"_unpacked = [None] * {len(groups)}")
     add_maker(label, make)
     copyreg.pickle(
         variant, lambda obj: (make, (*(getattr(obj, name) for name in head), obj._packed))
@@ -222,7 +223,8 @@ def _blobs_of(mapping: Mapping[str, Any]) -> dict[str, bytes]:
 
 PACKERS: dict[type, Callable[[Any], Any]] = {}
 VARIANTS: dict[type, type] = {}  # a packed base -> its packed variant
-REBUILD: dict[type, Callable[[Any, tuple[Any, ...]], Any]] = {}  # variant -> (obj, packed)
+# variant -> (obj, its packed groups: a tuple of them, or a Span) -> a new one
+REBUILD: dict[type, Callable[[Any, tuple[Any, ...] | Span], Any]] = {}
 
 
 class CacheDamaged(Exception):
@@ -233,41 +235,55 @@ class CacheDamaged(Exception):
 # -- side files: packed blobs kept out of the pickle that names them -------------------------
 
 
-# A packed blob in a side file of the build cache (see divert): the file's token, where the
-# blob starts, its length and CRC-32. A plain tuple: 40,000 of them load with a page cache,
-# and a tuple is rebuilt by the unpickler itself, a class by a call (a third of the load).
-Stored = tuple[bytes, int, int, int]
+# Where an object's packed groups are in a side file of the build cache (see divert): the
+# file's token (16 bytes), then little-endian the offset of the first group (8), the CRC-32
+# of all of them (4) and each group's length (4 each); the groups lie end to end. One bytes
+# object for all of an object's groups: 10,000 of them load with a page cache, and a tuple
+# of numbers for each group was four objects more to make (a tenth of the load).
+Span = bytes
+_SPAN = struct.Struct("<16sQI")
 
 SIDE_FILES: dict[bytes, Any] = {}  # token -> a side file's bytes (mapped): cache._open_side
 
 
-def blob_of(raw: object) -> bytes:
-    """A packed blob, read from its side file when it is Stored there."""
-    if isinstance(raw, bytes):
-        return raw
-    if type(raw) is not tuple or len(raw) != 4:
-        raise TypeError("not a packed blob")
-    token, offset, length, crc = raw
+def span_of(token: bytes, offset: int, blobs: tuple[bytes, ...]) -> Span:
+    """The Span of `blobs` written end to end at `offset` in the side file `token` names."""
+    crc = 0
+    for blob in blobs:
+        crc = zlib.crc32(blob, crc)
+    lengths = struct.pack(f"<{len(blobs)}I", *(len(blob) for blob in blobs))
+    return _SPAN.pack(token, offset, crc) + lengths
+
+
+def span_blobs(span: object) -> list[bytes]:
+    """The packed groups a Span names, read from their side file and checked."""
+    if type(span) is not bytes or len(span) < _SPAN.size or (len(span) - _SPAN.size) % 4:
+        raise TypeError("not a span of packed blobs")
+    token, offset, crc = _SPAN.unpack_from(span)
+    lengths = struct.unpack_from(f"<{(len(span) - _SPAN.size) // 4}I", span, _SPAN.size)
     side = SIDE_FILES.get(token)
     if side is None:
         raise LookupError("its side file is not open")
-    blob = bytes(side[offset : offset + length])
-    if len(blob) != length or zlib.crc32(blob) != crc:
+    whole = bytes(side[offset : offset + sum(lengths)])
+    if len(whole) != sum(lengths) or zlib.crc32(whole) != crc:
         raise ValueError("checksum mismatch")
-    return blob
+    starts = list(itertools.accumulate(lengths, initial=0))
+    return [whole[a:b] for a, b in itertools.pairwise(starts)]
 
 
-def divert(obj: Any, put: Callable[[bytes], Stored]) -> Any:
-    """`obj` (a packed variant) with each of its packed blobs handed to `put` (which writes it
-    to a side file) and replaced by where it went. Anything else is returned as it is."""
+def divert(obj: Any, put: Callable[[tuple[bytes, ...]], Span]) -> Any:
+    """`obj` (a packed variant) with its packed groups handed to `put` (which writes them
+    to a side file, end to end) and replaced by the Span of where they went. Anything
+    else, and a variant with a group packed by key (a dict), is returned as it is."""
     rebuild = REBUILD.get(type(obj))
     if rebuild is None:
         return obj
-    moved = tuple(
-        raw if isinstance(raw, dict) else put(blob_of(raw))
-        for raw in obj._packed  # a by_key group (a dict) stays where it is
-    )
-    return rebuild(obj, moved)
+    packed = obj._packed
+    if type(packed) is tuple:
+        if any(isinstance(raw, dict) for raw in packed):
+            return obj
+        return rebuild(obj, put(packed))
+    return rebuild(obj, put(tuple(span_blobs(packed))))
 
 
 class PackedMap(Mapping[str, Any]):
@@ -369,6 +385,8 @@ class SafeUnpickler(pickle.Unpickler):
             if isinstance(found, type) and (
                 dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)
             ):
+                return found
+            if isinstance(found, enum.Enum):  # a member, by name: see _enum_by_name
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a build cache")
 

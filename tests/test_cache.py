@@ -1888,6 +1888,26 @@ def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
         assert pickling.safe_loads(pickle.dumps(saved, protocol=5)) == saved
 
 
+def test_enum_members_are_saved_by_name_once_and_nothing_else_is_found_by_a_dotted_name() -> None:
+    """A member (every cached page holds a PageKind) is pickled as a global, named once per
+    file and remembered after; only members and this package's dataclasses and enums are
+    admitted by a dotted name, never what an attribute chain reaches past them."""
+    from intimacy_ssg import pickling
+    from intimacy_ssg.model import LinkKind, PageKind
+
+    members = [PageKind.HUB, PageKind.SPOKE, PageKind.HUB, LinkKind.WIKI] * 50
+    blob = pickle.dumps(members, protocol=5)
+    assert blob.count(b"PageKind.HUB") == 1 and blob.count(b"LinkKind.WIKI") == 1
+    loaded = pickling.safe_loads(blob)
+    assert all(a is b for a, b in zip(loaded, members, strict=True))
+    for name in ("PageKind._value2member_map_", "PageKind.HUB.__class__.__call__", "Page.id"):
+        planted = b"\x80\x05\x8c\x12intimacy_ssg.model\x94\x8c" + bytes([len(name)])
+        planted += name.encode() + b"\x94\x93\x94."
+        with pytest.raises(pickle.UnpicklingError, match="not allowed"):
+            pickling.safe_loads(planted)
+    assert pickling.safe_loads(planted.replace(b"\x07Page.id", b"\x0cPageKind.HUB")) is PageKind.HUB
+
+
 def test_a_new_process_reads_every_cache_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -2090,10 +2110,52 @@ def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) ->
     with pytest.raises(pickling.CacheDamaged, match="unexpected shape"):
         page.body_z  # noqa: B018 - reading it is the test
     page = pickling.pack(result.site.pages[0])
-    nowhere = (b"no such side file", 0, 10, 0)
-    object.__setattr__(page, "_packed", (nowhere,))
+    nowhere = pickling.span_of(b"no such side fil", 0, (b"x", b"y"))  # a 16-byte token
+    object.__setattr__(page, "_packed", nowhere)
     with pytest.raises(pickling.CacheDamaged, match="could not be read"):
         page.headings  # noqa: B018
+
+
+def test_a_pages_packed_groups_go_to_a_side_file_end_to_end_and_are_checked(
+    tmp_path: Path,
+) -> None:
+    """divert() writes a packed page's groups to a side file, end to end, and keeps one
+    Span naming them: each group reads back as it was; a page read back is diverted again
+    (to a newer side file) from its groups; a damaged byte anywhere in them, a span of the
+    wrong shape or an unknown side file is a CacheDamaged when a group is read."""
+    from intimacy_ssg import pickling
+
+    root = project(tmp_path)
+    result = build(config_of(root), write=False)
+    assert result.site is not None
+    original = result.site.pages[2]
+    packed = pickling.pack(original)
+    groups: tuple[bytes, ...] = packed._packed  # type: ignore[attr-defined]
+    paths = [tmp_path / "first.bodies", tmp_path / "second.bodies"]
+    with cache_module._SideWriter(paths[0]) as side:
+        side.put((b"another page's",))
+        diverted = pickling.divert(packed, side.put)
+    assert type(diverted._packed) is bytes
+    assert cache_module._open_side(paths[0], side.token)
+    assert diverted == original and diverted.headings == original.headings
+    read_back = pickling.safe_loads(pickle.dumps(diverted, protocol=5))
+    with cache_module._SideWriter(paths[1]) as again:
+        moved = pickling.divert(read_back, again.put)
+    assert cache_module._open_side(paths[1], again.token)
+    assert pickling.span_blobs(moved._packed) == list(groups)
+    assert moved == original
+    span = diverted._packed
+    offset, size = int.from_bytes(span[16:24], "little"), sum(len(g) for g in groups)
+    for where in (offset, offset + size - 1):
+        side_bytes = bytearray(pickling.SIDE_FILES[side.token])
+        side_bytes[where] ^= 0xFF
+        pickling.SIDE_FILES[b"damaged copy...."] = bytes(side_bytes)
+        damaged = pickling.REBUILD[type(packed)](packed, b"damaged copy...." + span[16:])
+        with pytest.raises(pickling.CacheDamaged, match="could not be read"):
+            damaged.faq  # noqa: B018 - reading it is the test
+    for wrong in (span[:-1], span[:20], b"no such side fil" + span[16:]):
+        with pytest.raises(pickling.CacheDamaged, match="could not be read"):
+            pickling.REBUILD[type(packed)](packed, wrong).text_z  # noqa: B018
 
 
 @pytest.mark.parametrize("how", ["flipped", "missing", "swapped"])
