@@ -247,24 +247,26 @@ def _build(
         out.parsed = lambda: handed.result()[0]
         out.templates = lambda: handed.result()[1]
     # The stages are imported here, not at the top: a no-op build (above) then never loads
-    # Jinja2 or markdown-it, which is most of its time.
-    from .discover import discover_sources
-    from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import build_graph, links_out, patch_graph
-    from .links import (
-        named_again,
-        read_relink,
-        relink_table,
-        resolve_again,
-        resolve_links,
-        written_targets,
-    )
-    from .mentions import unlinked_mentions
-    from .parallel import parse_all
-    from .render import Sink, keys_without, render_site
-    from .site import assemble_site, shapes_key, shapes_keys, structure_key
-    from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
-    from .structured import review_overdue
+    # Jinja2 or markdown-it, which is most of its time. (With the collector off: see
+    # __init__.py.)
+    with no_gc():
+        from .discover import discover_sources
+        from .faq import canonical_questions, check_repeated, repeated_groups
+        from .graph import build_graph, links_out, patch_graph
+        from .links import (
+            named_again,
+            read_relink,
+            relink_table,
+            resolve_again,
+            resolve_links,
+            written_targets,
+        )
+        from .mentions import unlinked_mentions
+        from .parallel import parse_all
+        from .render import Sink, keys_without, render_site
+        from .site import assemble_site, shapes_key, shapes_keys, structure_key
+        from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
+        from .structured import review_overdue
 
     if store is not None and cache is not None:
         with no_gc():

@@ -338,3 +338,19 @@ def test_watch_says_when_the_folders_cannot_be_watched(
         "intimacy-ssg build: cannot watch .: inotify watch limit reached "
         "(on Linux, raise fs.inotify.max_user_watches)"
     )
+
+
+def test_importing_the_package_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """The package turns the cyclic collector off while its modules load (see __init__.py),
+    then on again only if it was on."""
+    code = (
+        "import gc, sys\n"
+        "if sys.argv[1] == 'off': gc.disable()\n"
+        "import intimacy_ssg.cli\n"
+        "print(gc.isenabled())\n"
+    )
+    for state, expected in (("on", "True"), ("off", "False")):
+        done = subprocess.run(
+            [sys.executable, "-c", code, state], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip() == expected
