@@ -158,7 +158,7 @@ def build(
             if store is not None:
                 store.discard()
             out.apart = False  # the templates compiled apart, if any, are still good
-            out.parsed = None  # (and so are the pages parsed apart, but a fresh start is fresh)
+            out.parsed = None  # a build without the cache parses every page itself
             return run()
         finally:
             gc.unfreeze()

@@ -23,7 +23,6 @@ import dataclasses
 import enum
 import importlib
 import io
-import itertools
 import operator
 import pickle
 import struct
@@ -162,7 +161,7 @@ def packed_variant(
             what = f"a cached {base.__name__}'s {', '.join(groups[n])}"
             try:
                 packed = self._packed
-                raw = packed[n] if type(packed) is tuple else span_blobs(packed)[n]
+                raw = packed[n] if type(packed) is tuple else span_blob(packed, n)
                 values = (PackedMap(raw),) if n >= keyed else safe_loads(raw)
             except Exception as exc:  # anything at all: a cache is advice, never trusted
                 raise CacheDamaged(f"{what} could not be read ({type(exc).__name__})") from exc
@@ -236,39 +235,44 @@ class CacheDamaged(Exception):
 
 
 # Where an object's packed groups are in a side file of the build cache (see divert): the
-# file's token (16 bytes), then little-endian the offset of the first group (8), the CRC-32
-# of all of them (4) and each group's length (4 each); the groups lie end to end. One bytes
-# object for all of an object's groups: 10,000 of them load with a page cache, and a tuple
-# of numbers for each group was four objects more to make (a tenth of the load).
+# file's token (16 bytes), the offset of the first group (8), then each group's length and
+# CRC-32 (4 and 4), little-endian; the groups lie end to end. One bytes object for all of
+# an object's groups: 10,000 of them load with a page cache, and a tuple of numbers for
+# each group was four objects more to make (a tenth of the load).
 Span = bytes
-_SPAN = struct.Struct("<16sQI")
+_SPAN = struct.Struct("<16sQ")
 
 SIDE_FILES: dict[bytes, Any] = {}  # token -> a side file's bytes (mapped): cache._open_side
 
 
 def span_of(token: bytes, offset: int, blobs: tuple[bytes, ...]) -> Span:
     """The Span of `blobs` written end to end at `offset` in the side file `token` names."""
-    crc = 0
-    for blob in blobs:
-        crc = zlib.crc32(blob, crc)
-    lengths = struct.pack(f"<{len(blobs)}I", *(len(blob) for blob in blobs))
-    return _SPAN.pack(token, offset, crc) + lengths
+    sizes = (x for blob in blobs for x in (len(blob), zlib.crc32(blob)))
+    return _SPAN.pack(token, offset) + struct.pack(f"<{2 * len(blobs)}I", *sizes)
 
 
-def span_blobs(span: object) -> list[bytes]:
-    """The packed groups a Span names, read from their side file and checked."""
-    if type(span) is not bytes or len(span) < _SPAN.size or (len(span) - _SPAN.size) % 4:
+def span_blob(span: object, n: int) -> bytes:
+    """The `n`th packed group a Span names, read from its side file and checked (the
+    others are not read: the mention search reads one group of every page)."""
+    if type(span) is not bytes or len(span) < _SPAN.size or (len(span) - _SPAN.size) % 8:
         raise TypeError("not a span of packed blobs")
-    token, offset, crc = _SPAN.unpack_from(span)
-    lengths = struct.unpack_from(f"<{(len(span) - _SPAN.size) // 4}I", span, _SPAN.size)
+    token, offset = _SPAN.unpack_from(span)
+    sizes = struct.unpack_from(f"<{(len(span) - _SPAN.size) // 4}I", span, _SPAN.size)
+    length, crc = sizes[2 * n], sizes[2 * n + 1]  # an IndexError if there is no such group
+    start = offset + sum(sizes[0 : 2 * n : 2])
     side = SIDE_FILES.get(token)
     if side is None:
         raise LookupError("its side file is not open")
-    whole = bytes(side[offset : offset + sum(lengths)])
-    if len(whole) != sum(lengths) or zlib.crc32(whole) != crc:
+    blob = bytes(side[start : start + length])
+    if len(blob) != length or zlib.crc32(blob) != crc:
         raise ValueError("checksum mismatch")
-    starts = list(itertools.accumulate(lengths, initial=0))
-    return [whole[a:b] for a, b in itertools.pairwise(starts)]
+    return blob
+
+
+def span_blobs(span: object) -> tuple[bytes, ...]:
+    """Every packed group a Span names (see span_blob)."""
+    count = (len(span) - _SPAN.size) // 8 if type(span) is bytes else 0
+    return tuple(span_blob(span, n) for n in range(count)) if count else (span_blob(span, 0),)
 
 
 def divert(obj: Any, put: Callable[[tuple[bytes, ...]], Span]) -> Any:
@@ -283,7 +287,7 @@ def divert(obj: Any, put: Callable[[tuple[bytes, ...]], Span]) -> Any:
         if any(isinstance(raw, dict) for raw in packed):
             return obj
         return rebuild(obj, put(packed))
-    return rebuild(obj, put(tuple(span_blobs(packed))))
+    return rebuild(obj, put(span_blobs(packed)))
 
 
 class PackedMap(Mapping[str, Any]):

@@ -2121,8 +2121,9 @@ def test_a_pages_packed_groups_go_to_a_side_file_end_to_end_and_are_checked(
 ) -> None:
     """divert() writes a packed page's groups to a side file, end to end, and keeps one
     Span naming them: each group reads back as it was; a page read back is diverted again
-    (to a newer side file) from its groups; a damaged byte anywhere in them, a span of the
-    wrong shape or an unknown side file is a CacheDamaged when a group is read."""
+    (to a newer side file) from its groups; a damaged byte in a group, a span of the wrong
+    shape or an unknown side file is a CacheDamaged when that group is read, and only
+    that group is read."""
     from intimacy_ssg import pickling
 
     root = project(tmp_path)
@@ -2142,18 +2143,25 @@ def test_a_pages_packed_groups_go_to_a_side_file_end_to_end_and_are_checked(
     with cache_module._SideWriter(paths[1]) as again:
         moved = pickling.divert(read_back, again.put)
     assert cache_module._open_side(paths[1], again.token)
-    assert pickling.span_blobs(moved._packed) == list(groups)
+    assert pickling.span_blobs(moved._packed) == groups
     assert moved == original
     span = diverted._packed
-    offset, size = int.from_bytes(span[16:24], "little"), sum(len(g) for g in groups)
-    for where in (offset, offset + size - 1):
-        side_bytes = bytearray(pickling.SIDE_FILES[side.token])
-        side_bytes[where] ^= 0xFF
-        pickling.SIDE_FILES[b"damaged copy...."] = bytes(side_bytes)
-        damaged = pickling.REBUILD[type(packed)](packed, b"damaged copy...." + span[16:])
-        with pytest.raises(pickling.CacheDamaged, match="could not be read"):
-            damaged.faq  # noqa: B018 - reading it is the test
-    for wrong in (span[:-1], span[:20], b"no such side fil" + span[16:]):
+    start = int.from_bytes(span[16:24], "little")
+    fields = ("body_z", "headings", "faq", "text_z")  # one of each group, in order
+    for n, group in enumerate(groups):
+        for where in (start, start + len(group) // 2, start + len(group) - 1):
+            side_bytes = bytearray(pickling.SIDE_FILES[side.token])
+            side_bytes[where] ^= 0xFF
+            pickling.SIDE_FILES[b"damaged copy...."] = bytes(side_bytes)
+            damaged = pickling.REBUILD[type(packed)](packed, b"damaged copy...." + span[16:])
+            for m, name in enumerate(fields):  # found in its own group, which alone is read
+                if m == n:
+                    with pytest.raises(pickling.CacheDamaged, match="could not be read"):
+                        getattr(damaged, name)
+                else:
+                    assert getattr(damaged, name) == getattr(original, name)
+        start += len(group)
+    for wrong in (span[:-1], span[:20], b"no such side fil" + span[16:], span[:32]):
         with pytest.raises(pickling.CacheDamaged, match="could not be read"):
             pickling.REBUILD[type(packed)](packed, wrong).text_z  # noqa: B018
 
