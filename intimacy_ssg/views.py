@@ -50,22 +50,26 @@ _LINK_SLOTS = {name: LinkView.__dict__[name] for name in ("title", "url", "summa
 
 class _WatchedLink(LinkView):
     """A spoke as the site-wide view lists it: reading its summary (however: the attribute,
-    its repr, equality, hashing) is reported to `seen` (see ViewBuilder.watched_key)."""
+    its repr, equality, hashing) is reported to `seen` (see ViewBuilder.watched_key). The
+    summary is read from the page only then: a list of every spoke shown by title (the
+    home page's) leaves every other page's front matter packed."""
 
-    __slots__ = ("_seen",)
+    __slots__ = ("_page", "_seen")
+    _page: Page
     _seen: Callable[[], None]
 
     @property
     def summary(self) -> str:
         self._seen()
-        summary: str = _LINK_SLOTS["summary"].__get__(self, LinkView)
-        return summary
+        return self._page.front.summary or self._page.front.description
 
 
-def _watched_link(link: LinkView, seen: Callable[[], None]) -> LinkView:
+def _watched_link(page: Page, url: str, seen: Callable[[], None]) -> LinkView:
+    """ViewBuilder.link(page's id) as a _WatchedLink."""
     made = object.__new__(_WatchedLink)
-    for name, slot in _LINK_SLOTS.items():
-        slot.__set__(made, _LINK_SLOTS[name].__get__(link, LinkView))
+    for name, value in (("title", page.front.title), ("url", url), ("current", False)):
+        _LINK_SLOTS[name].__set__(made, value)
+    object.__setattr__(made, "_page", page)
     object.__setattr__(made, "_seen", seen)
     return made
 
@@ -552,7 +556,8 @@ class ViewBuilder:
             Watched(  # made when read: most pages never read a spoke's title or summary
                 len(cluster.spokes),
                 lambda: tuple(
-                    _watched_link(self.link(s), self._read_summaries) for s in cluster.spokes
+                    _watched_link(self.by_id[s], self.url(s), self._read_summaries)
+                    for s in cluster.spokes
                 ),
                 self._read_members,
             ),

@@ -1385,6 +1385,44 @@ def test_a_summary_edit_renders_again_the_outputs_that_read_summaries_site_wide(
     assert (edited.rendered == first.rendered) is shown
 
 
+def test_spokes_listed_site_wide_by_title_leave_their_front_matter_packed(
+    tmp_path: Path,
+) -> None:
+    """The site-wide view lists every cluster's spokes (as a home page does): reading their
+    titles leaves the front matter of pages loaded from the cache packed; reading a
+    summary unpacks that page's alone, gives its summary (or its description when it has
+    none) and is reported as a summary read."""
+    from intimacy_ssg import pickling
+    from intimacy_ssg.model import FrontMatter
+    from intimacy_ssg.site import assemble_site
+    from intimacy_ssg.views import ViewBuilder
+
+    with trusting_stats():
+        root = project(tmp_path, {**SITE, "topic/b.md": page("Beta", summary="Bee.")})
+        cached_build(root)
+        config = config_of(root)
+        store = CacheStore.for_config(root / ".cache", config)
+        cache = store.load()
+        store.load_pages(cache)
+    assert cache.structure is not None
+    assembled = assemble_site(tuple(cache.parsed.values()), (), "content")  # reads drafts
+    store = CacheStore.for_config(root / ".cache", config)
+    store.load_pages(again := store.load())  # the pages afresh, as a rebuild loads them
+    pages = tuple(sorted(again.parsed.values(), key=lambda p: p.id))
+    assert all(type(p.front) is pickling.VARIANTS[FrontMatter] for p in pages)
+    site = replace(assembled, pages=pages, by_id={p.id: p for p in pages})
+    views = ViewBuilder(site, cache.structure.links, cache.structure.graph, config)
+
+    def unpacked() -> set[str]:
+        return {p.id for p in pages if p.front._unpacked[0] is not None}  # type: ignore[attr-defined]
+
+    listed = {c.name: c.spokes for c in views.site_view().clusters}
+    assert [s.title for s in listed["topic"]] == ["Alpha", "Beta"]
+    assert unpacked() == set() and not views.summaries_read
+    assert [s.summary for s in listed["topic"]] == ["About alpha.", "Bee."]
+    assert unpacked() == {"topic/a", "topic/b"} and views.summaries_read
+
+
 def _render_keys(root: Path) -> dict[str, tuple[bytes, str]]:
     """Each output's render memo (its key, and the site-wide key it read) from the cache."""
     store = CacheStore.for_config(root / ".cache", config_of(root))
