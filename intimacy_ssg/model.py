@@ -419,18 +419,20 @@ pickling.register(globals())
 PackedLinks = pickling.packed_variant(Links, ("related",), by_key=("resolved",))
 # After a one-page edit, the review date of every page is read (the review-overdue check)
 # and the title of the hubs the header names; after an edit to a title, a tag or a link,
-# every page's tags and weight too (the graph's related reading) and every hub's planned
-# topics (most pages have none). The rest of the front matter is read only for the pages
-# rendered and the few they show, so it stays packed, in two groups: where related pages
-# and sources were written is read for a rendered page only.
+# every page's tags and weight too (the graph's related reading), every hub's planned
+# topics and every page's keywords (the mention search); after one to any front matter,
+# every page's dates, aliases and draft flag (the sitemap, feeds and redirects, and the
+# site's assembly) and FAQ flag. Those are small, and most are empty, shared or a flag.
+# The rest of the front matter is read only for the pages rendered and the few they show
+# (summaries, descriptions, authors), so it stays packed, in two groups: where related
+# pages and sources were written is read for a rendered page only.
+FRONT_HEAD = frozenset(
+    {"title", "last_reviewed", "tags", "weight", "planned", "date", "updated", "aliases"}
+    | {"draft", "keywords", "faq_canonical"}
+)
 PackedFrontMatter = pickling.packed_variant(
     FrontMatter,
-    tuple(
-        f.name
-        for f in fields(FrontMatter)
-        if f.name
-        not in {"title", "last_reviewed", "tags", "weight", "planned", "related", "sources"}
-    ),
+    tuple(f.name for f in fields(FrontMatter) if f.name not in FRONT_HEAD | {"related", "sources"}),
     ("related", "sources"),
 )
 # Every stage reads each page's source, front matter, diagnostics and digests, even in a

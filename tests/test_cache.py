@@ -1423,6 +1423,45 @@ def test_spokes_listed_site_wide_by_title_leave_their_front_matter_packed(
     assert unpacked() == {"topic/a", "topic/b"} and views.summaries_read
 
 
+def test_the_sitemap_feeds_redirects_and_assembly_read_no_packed_front_matter(
+    tmp_path: Path,
+) -> None:
+    """What every page is read for after a front matter edit (dates, aliases, draft flags,
+    keywords: model.FRONT_HEAD) loads unpacked: assembling the site and making the
+    sitemap and redirects unpack no cached page's front matter, and the site feed only
+    that of the articles it shows (for their summaries and authors)."""
+    from intimacy_ssg import pickling
+    from intimacy_ssg.model import FrontMatter
+    from intimacy_ssg.site import assemble_site
+    from intimacy_ssg.sitefiles import redirects, site_feed, sitemap
+
+    files = {
+        **SITE,
+        "topic/a.md": page("Alpha", "[[b]]\n", date="2024-01-02", aliases="[/old-a/]"),
+        "other/c.md": page("Gamma", "Third.\n", updated="2024-03-04", keywords="[gamma ray]"),
+    }
+    with trusting_stats():
+        root = project(tmp_path, files)
+        cached_build(root)
+        config = config_of(root)
+        store = CacheStore.for_config(root / ".cache", config)
+        store.load_pages(cache := store.load())
+    pages = tuple(sorted(cache.parsed.values(), key=lambda p: p.id))
+    assert all(type(p.front) is pickling.VARIANTS[FrontMatter] for p in pages)
+
+    def unpacked() -> set[str]:
+        return {p.id for p in pages if p.front._unpacked[0] is not None}  # type: ignore[attr-defined]
+
+    site = assemble_site(pages, (), "content")
+    made = [sitemap(site, config), *redirects(site, config)]
+    assert unpacked() == set()
+    assert b"<lastmod>2024-03-04</lastmod>" in made[0].data
+    assert [f.rel for f in made[1:]] == ["old-a/index.html"]
+    assert [p.front.keywords for p in pages if p.front.keywords] == [("gamma ray",)]
+    assert b"Alpha" in site_feed(site, config).data
+    assert unpacked() == {"topic/a"}  # the one article: a spoke with a date
+
+
 def _render_keys(root: Path) -> dict[str, tuple[bytes, str]]:
     """Each output's render memo (its key, and the site-wide key it read) from the cache."""
     store = CacheStore.for_config(root / ".cache", config_of(root))
