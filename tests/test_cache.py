@@ -310,6 +310,37 @@ def test_cached_builds_after_any_edits_equal_a_clean_build(
                 assert tree(root / "preview") == tree(root / "output"), edit
 
 
+@settings(
+    deadline=None,
+    max_examples=50 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 5,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(EDITS)
+def test_cached_builds_with_their_forked_steps_after_any_edits_equal_a_clean_build(
+    edits: list[tuple[str, str, str]],
+) -> None:
+    """The same from the command line, with every step a large site's rebuild hands to a
+    forked process handed over: the output check, the parse of the pages changed since the
+    last build with the templates' compiling, graph.json and the mention check."""
+    build_module = importlib.import_module("intimacy_ssg.build")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        trusting_stats(),
+        mock.patch.object(build_module, "APART_MIN", 0),
+        mock.patch.object(build_module, "APART_MIN_PAGES", 0),
+    ):
+        root = project(Path(tmp))
+        current = dict(SITE)
+        assert cached_build(root).written
+        for edit in edits:
+            before = tree(root / "output")
+            apply(root, current, edit)
+            result = cached_build(root)
+            problems, clean = clean_build(root)
+            assert [d.format() for d in result.diagnostics] == problems, edit
+            assert tree(root / "output") == (clean if clean is not None else before), edit
+
+
 # -- what is skipped ---------------------------------------------------------------------------
 
 
