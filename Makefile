@@ -48,6 +48,7 @@ test: $(DEV_STAMP) ## run the whole test suite (fails if no test ran)
 
 fuzz: $(DEV_STAMP) ## the property tests with many more examples (slow)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_cache.py -k after_any_edits
 
 ci: lint test ## what CI runs: lint, tests, strict check, build with a report
 	$(SSG) check --strict --format github
