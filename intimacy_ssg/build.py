@@ -174,7 +174,7 @@ class _Out:
     """What build() holds for _build(): the output folder's lock (when writing), the
     verification of what the last build left there (when cached), whether work is worth
     handing to forked processes (a large site's cache, read from disk) and, if so, the
-    templates compiled by one and the pages changed since the last build parsed by another."""
+    pages changed since the last build parsed and the templates compiled by one."""
 
     held: contextlib.ExitStack
     lock: IO[str] | None = None

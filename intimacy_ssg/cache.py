@@ -184,7 +184,7 @@ def fingerprint(
             where = pending.pop()
             try:
                 with os.scandir(where) as scan:
-                    entries = sorted(scan, key=_name)
+                    entries = sorted(scan, key=_NAME)
             except OSError:
                 h.update(f"{where}\0unlisted\0".encode("utf-8", "surrogateescape"))
                 continue
@@ -213,9 +213,7 @@ def fingerprint(
     return Fingerprint(b"" if racy else h.digest(), taken)
 
 
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
-
+_NAME = operator.attrgetter("name")  # a directory entry's: the key called in C
 
 _STAT = struct.Struct("<IQqQq")  # mode, size, mtime, inode, ctime: packed, not formatted
 
