@@ -320,6 +320,7 @@ def _watch(
         )
         return EXIT_USAGE
     handlers = {held: signal.signal(held, on_signal) for held in (signal.SIGINT, signal.SIGTERM)}
+    interrupted = False
     try:
         print(f"watching {display_path(project)} for changes (Ctrl-C to stop)", file=sys.stderr)
         while (kinds := debouncer.wait(stop)) is not None:
@@ -343,13 +344,16 @@ def _watch(
             if later is not None and cache is not None:
                 later.save(cache, pages_changed=True)
     except KeyboardInterrupt:
-        print("interrupted: the previous output was left as it was", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        interrupted = True
     finally:
         observer.stop()
         observer.join(timeout=5)
         for held, handler in handlers.items():
             signal.signal(held, handler)
+    # said once the watcher's threads have stopped: anything they log comes before it
+    if interrupted:
+        print("interrupted: the previous output was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print("stopped watching", file=sys.stderr)
     return EXIT_OK
 
