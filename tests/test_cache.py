@@ -1253,7 +1253,8 @@ def test_the_sitemap_feeds_and_redirects_are_made_again_only_when_front_matter_c
 ) -> None:
     """The site-wide files are made from the pages' places and front matter alone: an
     edit to a page's links or headings keeps them as they were (they are not even made);
-    one to its front matter makes them again, as a clean build does."""
+    one to its front matter makes them again, as a clean build does. They are made
+    together: the sitemap's calls are counted."""
     from intimacy_ssg import sitefiles
 
     calls: list[str] = []
