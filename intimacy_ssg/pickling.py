@@ -251,13 +251,19 @@ def span_of(token: bytes, offset: int, blobs: tuple[bytes, ...]) -> Span:
     return _SPAN.pack(token, offset) + struct.pack(f"<{2 * len(blobs)}I", *sizes)
 
 
-def span_blob(span: object, n: int) -> bytes:
-    """The `n`th packed group a Span names, read from its side file and checked (the
-    others are not read: the mention search reads one group of every page)."""
+def _span_parts(span: object) -> tuple[bytes, int, tuple[int, ...]]:
+    """A Span's token, offset and each group's length and CRC-32, in turn."""
     if type(span) is not bytes or len(span) < _SPAN.size or (len(span) - _SPAN.size) % 8:
         raise TypeError("not a span of packed blobs")
     token, offset = _SPAN.unpack_from(span)
     sizes = struct.unpack_from(f"<{(len(span) - _SPAN.size) // 4}I", span, _SPAN.size)
+    return token, offset, sizes
+
+
+def span_blob(span: object, n: int) -> bytes:
+    """The `n`th packed group a Span names, read from its side file and checked (the
+    others are not read: the mention search reads one group of every page)."""
+    token, offset, sizes = _span_parts(span)
     length, crc = sizes[2 * n], sizes[2 * n + 1]  # an IndexError if there is no such group
     start = offset + sum(sizes[0 : 2 * n : 2])
     side = SIDE_FILES.get(token)
@@ -271,8 +277,7 @@ def span_blob(span: object, n: int) -> bytes:
 
 def span_blobs(span: object) -> tuple[bytes, ...]:
     """Every packed group a Span names (see span_blob)."""
-    count = (len(span) - _SPAN.size) // 8 if type(span) is bytes else 0
-    return tuple(span_blob(span, n) for n in range(count)) if count else (span_blob(span, 0),)
+    return tuple(span_blob(span, n) for n in range(len(_span_parts(span)[2]) // 2))
 
 
 def divert(obj: Any, put: Callable[[tuple[bytes, ...]], Span]) -> Any:

@@ -297,17 +297,27 @@ def test_cached_builds_after_any_edits_equal_a_clean_build(
         preview = replace(config_of(root), output_dir=root / "preview")
         assert cached_build(root).written  # on disk, as the command line does
         assert build(preview, cache=in_memory).written  # in memory, as the preview does
-        for edit in edits:
-            before = tree(root / "output")
-            apply(root, current, edit)
-            result = cached_build(root)
-            problems, clean = clean_build(root)
-            assert [d.format() for d in result.diagnostics] == problems, edit
-            # a failed build leaves the last output as it was; a good one equals a clean build
-            assert tree(root / "output") == (clean if clean is not None else before), edit
+        for edit, clean in _each_edit_built_as_clean(root, current, edits):
             build(preview, cache=in_memory)
             if clean is not None:
                 assert tree(root / "preview") == tree(root / "output"), edit
+
+
+def _each_edit_built_as_clean(
+    root: Path, current: dict[str, str], edits: list[tuple[str, str, str]]
+) -> Iterator[tuple[tuple[str, str, str], dict[str, bytes] | None]]:
+    """Apply each edit and build from the command line's cache: the diagnostics must be a
+    clean build's, and the output a clean build's (or, if the build failed, the last one).
+    Yields each edit with the clean build's tree (None if it failed)."""
+    for edit in edits:
+        before = tree(root / "output")
+        apply(root, current, edit)
+        result = cached_build(root)
+        problems, clean = clean_build(root)
+        assert [d.format() for d in result.diagnostics] == problems, edit
+        # a failed build leaves the last output as it was; a good one equals a clean build
+        assert tree(root / "output") == (clean if clean is not None else before), edit
+        yield edit, clean
 
 
 @settings(
@@ -330,15 +340,9 @@ def test_cached_builds_with_their_forked_steps_after_any_edits_equal_a_clean_bui
         mock.patch.object(build_module, "APART_MIN_PAGES", 0),
     ):
         root = project(Path(tmp))
-        current = dict(SITE)
         assert cached_build(root).written
-        for edit in edits:
-            before = tree(root / "output")
-            apply(root, current, edit)
-            result = cached_build(root)
-            problems, clean = clean_build(root)
-            assert [d.format() for d in result.diagnostics] == problems, edit
-            assert tree(root / "output") == (clean if clean is not None else before), edit
+        for _ in _each_edit_built_as_clean(root, dict(SITE), edits):
+            pass
 
 
 # -- what is skipped ---------------------------------------------------------------------------
