@@ -1,9 +1,10 @@
 """Parse pages across cores: markdown parsing is most of a cold build's time.
 
-Pages are parsed in chunks by a process pool (one per core unless --jobs says otherwise);
-results come back in input order, so the output does not depend on scheduling. Workers send
-pages back without their source bytes (the parent still has them), to keep results compact.
-Small sites, and builds with everything cached, never start a pool.
+Pages are parsed in spans by this process and a pool of forked ones (as many processes in
+all as cores, unless --jobs says otherwise); results come back in input order, so the
+output does not depend on scheduling. Workers inherit the sources and send pages back
+without their source bytes (the parent still has them), to keep results compact. Small
+sites, and builds with everything cached, never start a pool.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -120,10 +122,61 @@ def _failed(source: SourceFile, problem: Diagnostic) -> Page:
     return Page(source, FrontMatter(source.slug, ""), b"", (), (), (), 0, (problem,))
 
 
-def _parse_chunk(
-    chunk: list[SourceFile], default_author: str, authors: frozenset[str]
-) -> list[Page]:
-    return [guarded_parse(source, default_author, authors) for source in chunk]
+# What forked parse workers inherit (set just before the pool starts, cleared after): the
+# sources to parse, in order, with the default author and the known authors.
+_SHARED: tuple[list[SourceFile], str, frozenset[str]] | None = None
+
+
+def _parse_span(span: tuple[int, int]) -> list[Page]:
+    assert _SHARED is not None
+    todo, default_author, authors = _SHARED
+    return [guarded_parse(source, default_author, authors) for source in todo[span[0] : span[1]]]
+
+
+def _parse_todo(
+    sources: tuple[SourceFile, ...],
+    todo: list[int],
+    default_author: str,
+    authors: frozenset[str],
+    workers: int,
+) -> Iterator[Page]:
+    """The pages of sources[i] for i in todo, in order. With more than one worker allowed,
+    the n - 1 forked processes of a pool and this one share the work (as in
+    render._render_all): the sources are inherited, not sent, and only the other
+    processes' pages come back pickled. This process takes spans from the front, the pool
+    from the back, a few spans ahead each, until they meet: a process slowed by the
+    machine, or this one by unpickling the others' pages, leaves the rest the more to do."""
+    global _SHARED
+    if workers > 1:
+        import multiprocessing  # here: a rebuild parsing a few pages never loads them
+        from concurrent.futures import Future, ProcessPoolExecutor
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for i in todo:
+            yield guarded_parse(sources[i], default_author, authors)
+        return
+    size = max(16, len(todo) // (workers * 64))
+    spans = [(n, min(n + size, len(todo))) for n in range(0, len(todo), size)]
+    done: list[list[Page] | Future[list[Page]]] = []
+    _SHARED = ([sources[i] for i in todo], default_author, authors)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            theirs: dict[int, Future[list[Page]]] = {}
+            front, back = 0, len(spans)  # spans[front:back] are not taken yet
+            while front < back:
+                while front < back and sum(not f.done() for f in theirs.values()) < 3 * (
+                    workers - 1
+                ):
+                    back -= 1
+                    theirs[back] = pool.submit(_parse_span, spans[back])
+                if front < back:
+                    done.append(_parse_span(spans[front]))
+                    front += 1
+            done.extend(theirs[n] for n in sorted(theirs))
+    finally:
+        _SHARED = None
+    for part in done:
+        yield from part if isinstance(part, list) else part.result()
 
 
 def parse_changed(
@@ -167,26 +220,10 @@ def parse_all(
     if unread:  # discover skips reading only files whose page the cache holds
         raise RuntimeError(f"not read and not cached: {sources[unread[0]].display}")
     workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
-    if workers > 1:
-        size = max(16, len(todo) // (workers * 4))
-        chunks = [[sources[i] for i in todo[n : n + size]] for n in range(0, len(todo), size)]
-        import multiprocessing  # here: a rebuild parsing a few pages never loads them
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            parsed = [
-                page
-                for chunk in pool.map(
-                    _parse_chunk, chunks, [default_author] * len(chunks), [authors] * len(chunks)
-                )
-                for page in chunk
-            ]
-        for i, page in zip(todo, parsed, strict=True):
-            found[i] = page
-    else:
-        for i in todo:
-            found[i] = guarded_parse(sources[i], default_author, authors)  # without its bytes
+    for i, page in zip(
+        todo, _parse_todo(sources, todo, default_author, authors, workers), strict=True
+    ):
+        found[i] = page  # without its bytes
     pages = tuple(p for p in found if p is not None)
     if cache is not None:
         cache.clear()  # keep only this build's versions: deleted and edited files drop out

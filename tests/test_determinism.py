@@ -121,3 +121,57 @@ def test_outputs_written_by_forked_processes_are_the_same_files(
         checked[jobs] = {rel: memo[1] for rel, memo in cache.rendered.items()}
     assert checked[1] == checked[2] == {rel: s[0] for rel, s in one.items() if rel in checked[1]}
     assert len(checked[1]) > 30
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_parsing_shared_with_forked_processes_gives_the_same_pages_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A cold build's parse is shared between this process and jobs - 1 forked ones, each
+    taking spans of pages from its own end of the list: the pages, their order and their
+    diagnostics (a page too large, a page with a YAML error) must be those of one process
+    parsing every page, and this process must really have parsed some of them and the
+    others the rest."""
+    from intimacy_ssg import parallel
+    from intimacy_ssg.discover import discover_sources
+
+    from .support import page, write_content
+
+    files: dict[str, str | bytes] = {"index.md": page("Home")}
+    for c in range(10):  # 130 pages: spans of 16, more than the pool takes ahead
+        files[f"topic-{c}/index.md"] = page(f"Topic {c}", f"Hub {c} links [[topic-{c}/p-0]].\n")
+        for n in range(12):
+            body = f"## Part {n}\n\nWords about {c} and {n}, see [[topic-{c}/p-{(n + 1) % 12}]].\n"
+            files[f"topic-{c}/p-{n}.md"] = page(f"Page {c} {n}", body)
+    files["topic-1/p-3.md"] = "---\ntitle: [unclosed\n---\nBody.\n"
+    files["topic-2/p-5.md"] = page("Huge", "word " * (parallel.MAX_PAGE_BYTES // 5 + 1))
+    content = write_content(tmp_path, files)
+    sources = discover_sources(content, tmp_path / "static").sources
+    serial = parallel.parse_all(sources, "editor", frozenset(), None, 1)
+
+    pools: list[int] = []
+    real_pool = concurrent.futures.ProcessPoolExecutor
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        pools.append(kwargs["max_workers"])
+        return real_pool(*args, **kwargs)
+
+    here: list[str] = []  # pages parsed in this process (a forked one appends to its copy)
+    real_parse = parallel.guarded_parse
+
+    def spied(source: Any, default_author: str, authors: frozenset[str]) -> Any:
+        here.append(source.rel)
+        return real_parse(source, default_author, authors)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)  # imported late
+    monkeypatch.setattr(parallel, "guarded_parse", spied)
+    monkeypatch.setattr(parallel, "POOL_MIN", 4)
+    shared = parallel.parse_all(sources, "editor", frozenset(), None, jobs)
+
+    assert pools == [jobs - 1]
+    assert 0 < len(here) < len(sources)
+    assert [p.source.rel for p in shared] == [p.source.rel for p in serial]
+    assert shared == serial
+    codes = sorted(d.code for p in shared for d in p.diagnostics)
+    assert "page-too-large" in codes and any(c.startswith("yaml") for c in codes)
+    assert all(p.source.data == b"" for p in shared)
