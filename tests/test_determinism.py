@@ -56,7 +56,8 @@ def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The shipped site rendered in forked workers (the pool threshold lowered so a small
-    site uses it) equals the site rendered in one process, template failures included."""
+    site uses it) equals the site rendered in one process, template failures included. The
+    build's own process renders a share of the outputs, the forked one the rest."""
     from intimacy_ssg import render
 
     pools: list[int] = []
@@ -66,7 +67,15 @@ def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
         pools.append(1)
         return real(*args, **kwargs)
 
+    here: list[str] = []  # outputs rendered in this process (a forked one appends to its copy)
+    real_render = render._render_one
+
+    def spied(job: Any, *args: Any) -> Any:
+        here.append(job.rel)
+        return real_render(job, *args)
+
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)  # imported late
+    monkeypatch.setattr(render, "_render_one", spied)
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     broken = tmp_path / "templates/article.html"
     for name, templates in (("good", REPO / "templates"), ("broken", tmp_path / "templates")):
@@ -75,10 +84,14 @@ def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
         config = replace(
             load_config(REPO), output_dir=tmp_path / f"{name}-1", templates_dir=templates
         )
+        here.clear()
         one = build(config, jobs=1, keep_outputs=True)
+        everything = len(here)
         monkeypatch.setattr(render, "POOL_MIN", 2)
+        here.clear()
         two = build(replace(config, output_dir=tmp_path / f"{name}-2"), jobs=2, keep_outputs=True)
         monkeypatch.setattr(render, "POOL_MIN", 10**9)
+        assert 0 < len(here) < everything
         assert one.rendered == two.rendered
         assert len(pools) == (1 if name == "good" else 2)  # only the second build forked
         assert one.outputs == two.outputs
