@@ -285,8 +285,10 @@ def _unsettled(
     graph's, when `changed` holds every page (by id) whose own tags, body links, related
     pages, title, weight or place may have changed, or that was added or removed: those
     pages; the members of each tag group and link-target group one of them is in, or was
-    (any other member of a group has it now, as it had it then); the hubs whose spokes
-    may have moved; and every page of a cluster whose hub changed."""
+    (any other member of a group has it now, as it had it then), unless the group has more
+    than COMMON members now and had then (a key reads such a group as "*", whoever is in
+    it); the hubs whose spokes may have moved; and every page of a cluster whose hub
+    changed."""
     pages = site.by_id or {p.id: p for p in site.pages}
     found = set(changed)
     tags: set[str] = set()
@@ -296,10 +298,15 @@ def _unsettled(
             if page is not None:
                 tags.update(page.front.tags)
         targets.update(old_to.get(page_id, ()), links_to.get(page_id, ()))
+    # Only the pages in `changed` can have joined or left a group: one larger than this
+    # now had more than COMMON members then too.
+    common = COMMON + len(changed)
     for tag in tags:
-        found.update(index.by_tag.get(tag, ()))
+        if len(group := index.by_tag.get(tag, ())) <= common:
+            found.update(group)
     for target in targets:
-        found.update(index.by_target.get(target, ()))
+        if len(group := index.by_target.get(target, ())) <= common:
+            found.update(group)
     hubs = {n.cluster: n.id for n in before.nodes if n.role == PageKind.HUB.value}
     for cluster in site.clusters:
         if hubs.get(cluster.name) != cluster.hub:

@@ -1061,10 +1061,12 @@ def test_a_graph_patched_after_an_edit_equals_one_made_afresh(
     assert tree(root / "output") == clean_tree(root)
 
 
-def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(tmp_path: Path) -> None:
+@pytest.mark.parametrize("common", [graph_module.COMMON, 3, 2])
+def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(tmp_path: Path, common: int) -> None:
     """The same edits one after another, each build patching the graph the last one made
-    (itself patched)."""
-    with trusting_stats():
+    (itself patched). Also with groups (pages sharing a tag or a link target) larger than
+    COMMON, which related reading ignores, and groups growing past it and shrinking below."""
+    with trusting_stats(), mock.patch.object(graph_module, "COMMON", common):
         root = project(tmp_path, GRAPH_SITE)
         cached_build(root)
         with patched_graphs() as counts:
@@ -1073,6 +1075,39 @@ def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(tmp_path: Path) -
                 assert_clean(root, cached_build(root), edit)
     assert len(counts) == len(GRAPH_EDITS)
     assert any(counts)  # some edits changed edges, and the patch matched them
+
+
+def test_the_pages_of_a_group_too_large_to_count_are_not_keyed_again(tmp_path: Path) -> None:
+    """Related reading ignores a tag or link target shared by more than COMMON pages, and
+    its members' keys read such a group as "*": when a spoke with tag x is added to a site
+    where x (and every target the new spoke or Gamma link to) was shared by more than
+    COMMON pages already, Gamma, which is in those groups only, keeps its related-reading
+    key unmade; with COMMON larger it is made again. The graph equals one made afresh."""
+    unsettled: list[set[str]] = []
+    real = graph_module._unsettled
+
+    def spy(*args: Any) -> set[str]:
+        unsettled.append(real(*args))
+        return unsettled[-1]
+
+    added = page("Delta", "[[topic]] [[a]] [[b]]\n", tags="[x]")
+    for n, common in enumerate([2, 3]):
+        with (
+            trusting_stats(),
+            mock.patch.object(graph_module, "COMMON", common),
+            mock.patch.object(graph_module, "_unsettled", side_effect=spy),
+        ):
+            (tmp_path / str(n)).mkdir()
+            root = project(tmp_path / str(n), GRAPH_SITE)
+            cached_build(root)
+            with patched_graphs() as counts:
+                edit_graph(root, "topic/d.md", None, added)
+                assert_clean(root, cached_build(root), f"COMMON {common}")
+            assert counts
+    assert [("topic/d" in found, "other/c" in found) for found in unsettled] == [
+        (True, False),
+        (True, True),
+    ]
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
