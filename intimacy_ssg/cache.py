@@ -395,9 +395,7 @@ class CacheStore:
                 self.structure_saved, self.links_saved = frame, links
         cache.note = cache.note or made_why
         # a file is skipped unread only when its page is really here
-        cache.known = {
-            rel: (stat, sha) for rel, (stat, sha) in cache.known.items() if (rel, sha) in parsed
-        }
+        cache.known = {rel: hit for rel, hit in cache.known.items() if (rel, hit[1]) in parsed}
 
     def _load_memo(self) -> tuple[dict[str, Any] | None, str]:
         """`.memo` with the `.changes` made since it was written, and keep `.memo` as read
