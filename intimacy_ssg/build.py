@@ -254,6 +254,7 @@ def _build(
         from .faq import canonical_questions, check_repeated, repeated_groups
         from .graph import build_graph, links_out, patch_graph
         from .links import (
+            landings_of,
             named_again,
             read_relink,
             relink_table,
@@ -380,7 +381,8 @@ def _build(
             for p in site.pages:
                 if p.id in stale or p.id not in written:
                     written[p.id] = written_targets(p)
-            again.update(named_again(pages, site, named, written, links))
+            landed = landings_of(pages)  # made once: the new table holds them too
+            again.update(named_again(landed, site, named, written, links))
         linked, table = graph.links_to, memo.phrases if reused else b""
         # a page removed or made a draft: its links and their diagnostics go, even when no
         # page is to be resolved again (none named it, none has a broken link)
@@ -396,7 +398,7 @@ def _build(
                 now = {
                     p.id: written_targets(p) if p.id in again else written[p.id] for p in site.pages
                 }
-                relink, stale = relink_table(pages, now), frozenset()
+                relink, stale = relink_table(landed, now), frozenset()
         if reused and memo.key != structure and cache is not None:
             kept = keys_without(memo.render_keys, site, links, graph, config)
             memo = cache.structure = remember(kept, table)
@@ -408,7 +410,8 @@ def _build(
         outlinks = {p.id: p.outlinks for p in site.pages}
         anchors = {p.id: p.anchored for p in site.pages}
         if cache is not None:
-            relink = relink_table(pages, {p.id: written_targets(p) for p in site.pages})
+            written_now = {p.id: written_targets(p) for p in site.pages}
+            relink = relink_table(landings_of(pages), written_now)
         stale = frozenset()
         lap("link")
     link_problems = links.diagnostics

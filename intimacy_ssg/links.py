@@ -156,10 +156,14 @@ Written = dict[str, frozenset[str]]
 BROKEN = ("broken-link", "unknown-related")  # their hints name the closest page
 
 
-def relink_table(pages: Iterable[Page], written: Written) -> bytes:
-    """The landings and names of `pages` (every page parsed) and `written`, packed and
-    compressed (it is saved with the links after every link edit, and read rarely)."""
-    landings = {p.id: (p.landing, names_of(p, page_url(p))) for p in pages}
+def landings_of(pages: Iterable[Page]) -> Landings:
+    """Each page's landing and names (`pages`: every page parsed, drafts too)."""
+    return {p.id: (p.landing, names_of(p, page_url(p))) for p in pages}
+
+
+def relink_table(landings: Landings, written: Written) -> bytes:
+    """`landings` (landings_of() every page parsed) and `written`, packed and compressed
+    (it is saved with the links after every link edit, and read rarely)."""
     return zlib.compress(pickle.dumps((landings, written), protocol=5), 1)
 
 
@@ -186,14 +190,14 @@ def read_relink(table: bytes) -> tuple[Landings, Written]:
 
 
 def named_again(
-    pages: Iterable[Page], site: Site, landings: Landings, written: Written, links: Links
+    now: Landings, site: Site, landings: Landings, written: Written, links: Links
 ) -> set[str]:
     """After landings changed (a page added, removed, moved or made a draft; its FAQ
     questions, aliases or weight edited), the pages whose links may resolve differently:
     the changed pages themselves, the pages with a link naming one of them as it is or as
     it was (written_targets), and the pages with a broken link or related entry, whose
-    hints name the closest page."""
-    now = {p.id: (p.landing, names_of(p, page_url(p))) for p in pages}
+    hints name the closest page. `now`: landings_of() every page parsed, `landings` the
+    last build's."""
     changed: set[str] = set()
     names: set[str] = set()
     for page_id in now.keys() | landings.keys():
