@@ -7,7 +7,10 @@ staged at all: unchanged files are not rewritten, so their mtimes stay. Then com
 - A **full** commit (the first build, `--no-cache`, a changed configuration, a search
   index to rebuild) stages the complete tree, hard-linking unchanged files from the current
   output, and swaps it in with Linux's atomic renameat2(RENAME_EXCHANGE) (elsewhere, two
-  renames). Stale files cannot survive: the tree is new.
+  renames). Stale files cannot survive: the tree is new. The old tree, which the swap
+  leaves beside output/, is deleted before the build ends; a large one (BACKGROUND_MIN
+  outputs or more: seconds of work at 10,000 pages) is renamed `.output.old-*` and
+  deleted by a separate process, so the build does not wait for it.
 - An **incremental** commit (a cached rebuild) moves the staged files into output/ one
   atomic rename each and deletes the files this build no longer makes. It first writes a
   journal of those steps; a build killed part-way through leaves the journal, and the next
@@ -28,7 +31,9 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +47,7 @@ from .model import OutputFile, StaticFile, WriteReport
 from .searchindex import canonicalise
 
 MARKER = ".intimacy-ssg-output"
+BACKGROUND_MIN = 1000  # outputs from which an old tree is deleted in the background
 MARKER_TEXT = b"Built by intimacy-ssg; replaced on every build.\n"
 
 
@@ -126,6 +132,7 @@ class OutputWriter:
         self.staged: list[str] = []
         self._lock: IO[str] | None = None
         self.staging = self.parent / f".{output_dir.name}.staging-{os.getpid()}"
+        self.swapped = False  # staging holds the old tree: see commit()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -139,6 +146,8 @@ class OutputWriter:
                 self.previous = None  # a build was interrupted: trust nothing about output/
             for stale in self.parent.glob(f".{self.output_dir.name}.staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
+            if any(self.parent.glob(f".{self.output_dir.name}.old-*")):
+                delete_apart(None, self.output_dir)  # old trees a deleting process left
             self.trusted = _trusted(self.output_dir, self.previous, self._check)
             if not self.trusted or not (self.output_dir / MARKER).exists():
                 self.incremental = False
@@ -151,7 +160,11 @@ class OutputWriter:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if not _journal(self.output_dir).exists():  # else recover() needs the staged files
+            if _journal(self.output_dir).exists():
+                pass  # recover() needs the staged files
+            elif self.swapped and len(self.manifest) >= BACKGROUND_MIN:
+                delete_apart(self.staging, self.output_dir)  # the old tree, after a swap
+            else:
                 shutil.rmtree(self.staging, ignore_errors=True)
         finally:
             self._release()
@@ -239,6 +252,7 @@ class OutputWriter:
         (self.staging / MARKER).write_bytes(MARKER_TEXT)
         indexed = index_search(self.staging) if search else "off"
         _swap_in(self.staging, self.output_dir)
+        self.swapped = True
         return indexed
 
     def _commit_in_place(self) -> None:
@@ -511,6 +525,40 @@ def _swap_in(staging: Path, output_dir: Path) -> None:
         os.rename(old, output_dir)
         raise
     os.rename(old, staging)
+
+
+_DELETERS: list[subprocess.Popen[bytes]] = []  # started by delete_apart(), not yet reaped
+_DELETE = "import shutil, sys\nfor path in sys.argv[1:]:\n    shutil.rmtree(path, True)\n"
+
+
+def delete_apart(old: Path | None, output_dir: Path) -> None:
+    """Delete the old tree `old` (the staging folder after a swap) by a separate process,
+    not waited for, with any old trees such processes left (`.output.old-*`: one was
+    killed, or is still at work, which a second one does not disturb). `old` is renamed
+    to such a name first (or deleted here, if it cannot be). Where that process cannot be
+    started, this one deletes them."""
+    if old is not None:
+        trash = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}-{time.time_ns()}"
+        try:
+            os.rename(old, trash)
+        except OSError:  # deleted here: the next build may make a folder of that name
+            shutil.rmtree(old, ignore_errors=True)
+    trees = sorted(output_dir.parent.glob(f".{output_dir.name}.old-*"))
+    if not trees:
+        return
+    _DELETERS[:] = [d for d in _DELETERS if d.poll() is None]  # reaped once done
+    try:
+        deleter = subprocess.Popen(  # this interpreter, this script, these paths: no shell
+            [sys.executable, "-I", "-S", "-c", _DELETE, *map(str, trees)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _DELETERS.append(deleter)  # kept: a Popen dropped while running warns
+    except OSError:
+        for tree in trees:
+            shutil.rmtree(tree, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,80 @@ def test_swap_replaces_an_existing_tree(tmp_path: Path) -> None:
     write_output((OutputFile("y/index.html", b"2"),), (), tmp_path, out)
     assert tree(out) == {MARKER: (out / MARKER).read_bytes(), "y/index.html": b"2"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
+def _gone_soon(paths: list[Path], seconds: float = 20.0) -> bool:
+    """Whether every path is gone within `seconds` (deleted by a process of its own)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while any(p.exists() for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not any(p.exists() for p in paths)
+
+
+def test_a_large_old_tree_is_deleted_by_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a full commit swaps a large tree in, the old one is renamed `.out.old-*` and
+    deleted by a separate process the build does not wait for; old trees such a process
+    left (killed) go with it. The new tree is complete at once, no staging folder is left,
+    and nothing else beside it is touched."""
+    import subprocess
+
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def spied(args: list[str], **kwargs: object) -> object:
+        started.append(args)
+        return real_popen(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(write_module, "BACKGROUND_MIN", 2)
+    monkeypatch.setattr(subprocess, "Popen", spied)
+    out = tmp_path / "out"
+    first = tuple(OutputFile(f"p{n}/index.html", b"old %d" % n) for n in range(3))
+    write_output(first, (), tmp_path, out)
+    assert started == []  # nothing was swapped out yet
+    left = tmp_path / ".out.old-99999-1"  # by a deleting process that was killed
+    (left / "deep/er").mkdir(parents=True)
+    (left / "deep/er/file").write_bytes(b"x")
+    mine = tmp_path / "notes.old-1"
+    mine.mkdir()
+    second = tuple(OutputFile(f"q{n}/index.html", b"new %d" % n) for n in range(3))
+    write_output(second, (), tmp_path, out)
+    assert tree(out) == {MARKER: (out / MARKER).read_bytes(), **{o.rel: o.data for o in second}}
+    # one process for the tree left over, started as the build began; one for the tree
+    # swapped out (with the other, if it is not gone yet)
+    assert len(started) == 2 and all(args[0] == sys.executable for args in started)
+    before, after = ([Path(a) for a in args[args.index("-c") + 2 :]] for args in started)
+    assert before == [left]
+    swapped = [p for p in after if p != left]
+    assert len(swapped) == 1 and swapped[0].name.startswith(f".out.old-{os.getpid()}-")
+    assert _gone_soon([left, *swapped])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "notes.old-1", "out"]
+
+
+def test_an_old_tree_is_deleted_at_once_when_small_or_no_process_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below BACKGROUND_MIN outputs, or where the deleting process cannot be started, the
+    build deletes the old tree itself before it ends."""
+    import subprocess
+
+    out = tmp_path / "out"
+    files = tuple(OutputFile(f"p{n}/index.html", b"%d" % n) for n in range(3))
+    write_output(files, (), tmp_path, out)
+    write_output(files[:2], (), tmp_path, out)  # 2 outputs: below the default
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+    def refused(*args: object, **kwargs: object) -> object:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(write_module, "BACKGROUND_MIN", 1)
+    monkeypatch.setattr(subprocess, "Popen", refused)
+    write_output(files, (), tmp_path, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert len(tree(out)) == 4
 
 
 def test_stale_staging_folders_from_killed_builds_are_removed(tmp_path: Path) -> None:
