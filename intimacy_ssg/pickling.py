@@ -171,7 +171,11 @@ def packed_variant(
         return values
 
     def field(n: int, i: int) -> property:
-        return property(lambda self: unpack(self, n)[i])
+        def read(self: Any) -> Any:  # read often (a page's cards): one call once unpacked
+            values = self._unpacked[n]
+            return (values if values is not None else unpack(self, n))[i]
+
+        return property(read)
 
     def equal(self: Any, other: object) -> Any:
         if not isinstance(other, base):
