@@ -152,7 +152,7 @@ def _parse_todo(
     _SHARED = ([sources[i] for i in todo], default_author, authors)
     try:
         size = max(16, len(todo) // (workers * 64))
-        yield from share_spans(len(todo), size, workers, _parse_span, _parse_span)
+        yield from share_spans(len(todo), size, workers, _parse_span)
     finally:
         _SHARED = None
 
@@ -171,12 +171,11 @@ def share_spans(
     count: int,
     size: int,
     workers: int,
-    here: Callable[[tuple[int, int]], list[T]],
-    apart: Callable[[tuple[int, int]], list[T]],
+    work: Callable[[tuple[int, int]], list[T]],
 ) -> Iterator[T]:
     """The results of `count` items, in order, worked out in spans of `size` (start, end)
-    by this process (`here`) and a pool of workers - 1 forked processes (`apart`, a
-    module-level function, reading what the fork left it). This process takes spans from
+    by `work` (a module-level function, reading what the fork left it) in this process
+    and in a pool of workers - 1 forked processes. This process takes spans from
     the front, the pool from the back, a few ahead for each of its processes, until they
     meet: whichever is slowed down (by the machine, or this process by taking the others'
     results) leaves the more to the other. This process's results are given as it makes
@@ -197,9 +196,9 @@ def share_spans(
         while front < back:
             while front < back and sum(not f.done() for f in theirs.values()) < ahead:
                 back -= 1
-                theirs[back] = pool.submit(apart, spans[back])
+                theirs[back] = pool.submit(work, spans[back])
             if front < back:
-                yield from here(spans[front])
+                yield from work(spans[front])
                 front += 1
         for n in sorted(theirs):
             yield from theirs[n].result()
