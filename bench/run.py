@@ -167,15 +167,16 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         shutil.rmtree(project / ".cache", ignore_errors=True)
 
     edited = next(content.glob("*/topic-02.md"))
-    template = project / "templates/article.html"
+    template = project / "templates/base.html"
 
     def edit_page() -> None:
         edited.write_text(edited.read_text() + "\nOne more sentence.\n")
 
-    def edit_template() -> None:
-        template.write_text(template.read_text() + "\n")
-
     edits = iter(range(1, 1_000_000))
+
+    def edit_template() -> None:  # a change every output shows: every file is written again
+        text = template.read_text()
+        template.write_text(text.replace("</body>", f"<!-- edit {next(edits)} --></body>", 1))
 
     def edit_summary() -> None:  # in place: the page's frame, links and graph stay
         text = edited.read_text()

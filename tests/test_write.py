@@ -168,6 +168,76 @@ def test_an_old_tree_is_deleted_at_once_when_small_or_no_process_starts(
     assert len(tree(out)) == 4
 
 
+def _written(out: Path, files: dict[str, bytes], previous: Manifest | None) -> Manifest:
+    """One cached commit of `files` into `out` (as a rebuild does): its new manifest."""
+    with write_module.OutputWriter(out, previous) as writer:
+        for rel, data in files.items():
+            writer.put(rel, data)
+        writer.commit()
+    return writer.manifest
+
+
+@pytest.mark.parametrize(
+    ("changed", "whole"), [(0, False), (1, False), (2, False), (3, True), (5, True)]
+)
+def test_a_rebuild_that_changes_most_of_the_site_swaps_in_a_whole_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: int, whole: bool
+) -> None:
+    """A cached rebuild moves its changed files into output/ one by one, unless they are
+    at least WHOLE_MIN and more than half the site: then the new tree is swapped in whole,
+    with the unchanged files linked into it. Either way output/ ends as the new site, the
+    unchanged files keep their inode and mtime, and nothing is left beside output/."""
+    monkeypatch.setattr(write_module, "WHOLE_MIN", 2)
+    out = tmp_path / "out"
+    old = {f"p{n}/index.html": b"old %d" % n for n in range(6)}
+    manifest = _written(out, old, None)
+    kept = {rel: os.stat(out / rel) for rel in old}
+    folder = os.stat(out).st_ino
+    new = {rel: b"new" if n < changed else data for n, (rel, data) in enumerate(old.items())}
+    new["p0/more.html"] = b"added"
+    del new["p5/index.html"]  # a page gone: its file must not survive either commit
+    # Staged: the changed pages and the new one, of 6 files in all. With 2 changed, 3 are
+    # staged: half the site, which is not more than half.
+    after = _written(out, new, manifest)
+    assert tree(out) == {MARKER: (out / MARKER).read_bytes(), **new}
+    assert (os.stat(out).st_ino != folder) is whole  # swapped, or the same folder updated
+    for rel, data in new.items():
+        st = os.stat(out / rel)
+        assert after[rel] == file_state(digest(data), st)
+        if rel in old and data == old[rel]:
+            assert (st.st_ino, st.st_mtime_ns) == (kept[rel].st_ino, kept[rel].st_mtime_ns)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
+def test_many_files_moved_in_leave_their_folders_to_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From BACKGROUND_MIN files moved into output/ one by one, the staging folder's
+    emptied tree is deleted by a separate process, as an old tree is after a swap."""
+    import subprocess
+
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def spied(args: list[str], **kwargs: object) -> object:
+        started.append(args)
+        return real_popen(args, **kwargs)  # type: ignore[call-overload]
+
+    out = tmp_path / "out"
+    old = {f"p{n}/index.html": b"old %d" % n for n in range(6)}
+    manifest = _written(out, old, None)
+    monkeypatch.setattr(write_module, "BACKGROUND_MIN", 2)
+    monkeypatch.setattr(subprocess, "Popen", spied)
+    new = {**old, "p0/index.html": b"new 0", "p1/index.html": b"new 1"}
+    _written(out, new, manifest)
+    assert tree(out) == {MARKER: (out / MARKER).read_bytes(), **new}
+    assert len(started) == 1
+    (trash,) = (Path(a) for a in started[0][started[0].index("-c") + 2 :])
+    assert trash.name.startswith(f".out.old-{os.getpid()}-")
+    assert _gone_soon([trash])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
 def test_stale_staging_folders_from_killed_builds_are_removed(tmp_path: Path) -> None:
     stale = tmp_path / ".out.staging-99999"
     (stale / "junk").mkdir(parents=True)
