@@ -13,13 +13,20 @@ import hashlib
 import re
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
 import jinja2
 from jinja2 import meta
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+try:  # MarkupSafe 3: escape() is Python around this C core (see quick_escape)
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # MarkupSafe 2 (its escape() all C) or without its C part: as it is
+    _escape_inner = None  # type: ignore[assignment]
 
 from . import diagnostics as diag
 from .config import Config
@@ -44,7 +51,7 @@ TEMPLATES = {
 def make_environment(
     templates_dir: Path, compiled: jinja2.BytecodeCache | None = None
 ) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         bytecode_cache=compiled,
         autoescape=True,
@@ -53,6 +60,42 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    if _escape_inner is not None:
+        env.template_class = _Template
+    return env
+
+
+def quick_escape(value: object) -> Markup:
+    """markupsafe.escape(value), the same Markup, in half the time for the two values
+    templates print most: a str (made a Markup without Markup.__new__, which first looks
+    for an __html__ the str lacks, at the cost of an exception: 620 to 290 ns) and a
+    Markup (already safe and immutable: returned as it is, not copied)."""
+    if type(value) is str:
+        return _new_str(Markup, _escape_inner(value))
+    if type(value) is Markup:
+        return value
+    return escape(value)
+
+
+_new_str = str.__new__
+
+
+class _Template(jinja2.Template):
+    """A template whose `{{ ... }}` are escaped by quick_escape (about 150 per page)."""
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: jinja2.Environment,
+        code: CodeType,
+        globals: MutableMapping[str, Any],
+        uptodate: Callable[[], bool] | None = None,
+    ) -> jinja2.Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        # Every function a compiled template defines (root, blocks, macros) finds
+        # `escape` in this one module namespace, where the compiled code imported it.
+        template.root_render_func.__globals__["escape"] = quick_escape
+        return template
 
 
 class Sink:

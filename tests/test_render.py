@@ -5,9 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from intimacy_ssg.render import Handed, make_environment, precompiled
+from intimacy_ssg.render import Handed, make_environment, precompiled, quick_escape
 
 from .support import REPO, build_content, page
 
@@ -165,3 +168,75 @@ def test_a_template_that_does_not_compile_is_left_out_and_reported_as_usual(
     env = make_environment(tmp_path, Handed(lambda: codes))
     with pytest.raises(jinja2.TemplateSyntaxError):
         env.get_template("bad.html")
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<i>own</i>"
+
+
+class _Marked(markupsafe.Markup):
+    pass
+
+
+ESCAPED: list[object] = [
+    "",
+    "plain",
+    "<b>\"quoted\" & 'single'</b>",
+    markupsafe.Markup("<b>safe</b> &amp;"),
+    _Marked("<u>sub</u>"),
+    _Html(),
+    7,
+    1.5,
+    None,
+    ("a", "<b>"),
+]
+
+
+@pytest.mark.parametrize("value", ESCAPED, ids=repr)
+def test_quick_escape_is_markupsafes_escape(value: object) -> None:
+    mine, theirs = quick_escape(value), markupsafe.escape(value)
+    assert mine == theirs and type(mine) is markupsafe.Markup is type(theirs)
+
+
+@given(st.text())
+def test_quick_escape_is_markupsafes_escape_for_any_text(text: str) -> None:
+    mine = quick_escape(text)
+    assert mine == markupsafe.escape(text) and type(mine) is markupsafe.Markup
+
+
+def test_templates_print_through_quick_escape_with_the_same_output(tmp_path: Path) -> None:
+    """Every template the environment loads (extended, imported, included, or made from a
+    string) escapes with quick_escape, and prints what stock Jinja2 prints."""
+    (tmp_path / "base.html").write_text(
+        "<title>{{ title }}</title>{% block main %}{% endblock %}{% include 'part.html' %}"
+    )
+    (tmp_path / "_macros.html").write_text(
+        "{% macro show(x) %}<li>{{ x }}</li>{% endmacro %}"
+        "{% macro wrap() %}<div>{{ caller() }}</div>{% endmacro %}"
+    )
+    (tmp_path / "part.html").write_text("<p>{{ values[0] }}|{{ values|length }}</p>")
+    (tmp_path / "page.html").write_text(
+        "{% extends 'base.html' %}{% import '_macros.html' as m %}{% block main %}"
+        "{% for v in values %}{{ m.show(v) }}{% endfor %}"
+        "{% call m.wrap() %}{{ values[2] }}{% endcall %}"
+        "{% set made %}<em>{{ values[2] }}</em>{% endset %}{{ made }}{{ made|upper }}"
+        "{{ values[2] ~ values[3] }}{{ values[2]|e }}{% endblock %}"
+    )
+    values = ESCAPED
+    env = make_environment(tmp_path)
+    stock = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(tmp_path),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    for name in ("page.html", "base.html", "_macros.html", "part.html"):
+        assert env.get_template(name).root_render_func.__globals__["escape"] is quick_escape
+    html = env.get_template("page.html").render(title="<T>", values=values)
+    assert html == stock.get_template("page.html").render(title="<T>", values=values)
+    assert "&lt;b&gt;&#34;quoted&#34;" in html and "<b>safe</b> &amp;" in html
+    made = env.from_string("{{ x }}")
+    assert made.root_render_func.__globals__["escape"] is quick_escape
+    assert made.render(x="<&>") == "&lt;&amp;&gt;"
