@@ -59,6 +59,9 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # An environment is made again whenever a template's text changes (_templates):
+        # its templates are not stat'ed again on every get_template (three a page).
+        auto_reload=False,
     )
     if _escape_inner is not None:
         env.template_class = _Template
