@@ -14,7 +14,7 @@ import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -361,6 +361,7 @@ class ViewBuilder:
         self.cluster_of = {c.name: c for c in site.clusters}
         self._site_view: SiteView | None = None
         self._cards: dict[str, str] = {}
+        self._links: dict[str, LinkView] = {}
         self._cluster_keys: dict[str, str] = {}
         self._unmarked_of: dict[str, list[str]] = defaultdict(list)
         for page_id, anchor in sorted(unmarked):
@@ -531,9 +532,14 @@ class ViewBuilder:
         return self.by_id[page_id].front.title
 
     def link(self, page_id: str, current: str = "") -> LinkView:
-        page = self.by_id[page_id]
-        summary = page.front.summary or page.front.description
-        return LinkView(page.front.title, self.url(page_id), summary, page_id == current)
+        if page_id == current:
+            return replace(self.link(page_id), current=True)
+        made = self._links.get(page_id)
+        if made is None:  # made once a build: a page is linked from a dozen others
+            page = self.by_id[page_id]
+            summary = page.front.summary or page.front.description
+            made = self._links[page_id] = LinkView(page.front.title, self.url(page_id), summary)
+        return made
 
     def cluster_view(self, cluster: Cluster, current_page: str = "") -> ClusterView:
         return ClusterView(
