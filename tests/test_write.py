@@ -95,12 +95,15 @@ def test_swap_replaces_an_existing_tree(tmp_path: Path) -> None:
 
 
 def _gone_soon(paths: list[Path], seconds: float = 20.0) -> bool:
-    """Whether every path is gone within `seconds` (deleted by a process of its own)."""
+    """Whether every path is gone within `seconds` (deleted by a process of its own). The
+    deleting processes are reaped after (a process never waited for warns at exit)."""
     import time
 
     deadline = time.monotonic() + seconds
     while any(p.exists() for p in paths) and time.monotonic() < deadline:
         time.sleep(0.02)
+    for deleter in write_module._DELETERS:
+        deleter.wait(timeout=seconds)
     return not any(p.exists() for p in paths)
 
 
