@@ -176,6 +176,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
 
     def edit_template() -> None:  # a change every output shows: every file is written again
         text = template.read_text()
+        if "</body>" not in text:  # else the edit would change nothing, and measure no edit
+            raise SystemExit(f"{template} has no </body> for the template edit to mark")
         template.write_text(text.replace("</body>", f"<!-- edit {next(edits)} --></body>", 1))
 
     def edit_summary() -> None:  # in place: the page's frame, links and graph stay
