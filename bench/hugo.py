@@ -198,6 +198,9 @@ def _clean(site_dir: Path) -> None:
         shutil.rmtree(site_dir / part, ignore_errors=True)
 
 
+HUGO_TIMEOUT = 600  # seconds: 10,000 pages take 7-15 s; more than this, Hugo is stuck
+
+
 def _hugo_build(command: list[str], site_dir: Path, *flags: str) -> Measured:
     site_dir = site_dir.resolve()  # Hugo wants an absolute --cacheDir
     return run_measured(
@@ -212,7 +215,8 @@ def _hugo_build(command: list[str], site_dir: Path, *flags: str) -> Measured:
             "--cacheDir",
             str(site_dir / "resources" / "_cache"),
             *flags,
-        ]
+        ],
+        timeout=HUGO_TIMEOUT,
     )
 
 
@@ -223,6 +227,8 @@ def timed_hugo_build(command: list[str], site_dir: Path) -> tuple[float, int | N
     nothing), so a failed build is run again with `--logLevel error` to report why.
     """
     done = _hugo_build(command, site_dir, "--quiet")
+    if done.timed_out:
+        raise SystemExit(f"hugo build did not finish within {HUGO_TIMEOUT} s (killed)")
     if done.returncode != 0:
         if not done.stderr.strip():
             done = _hugo_build(command, site_dir, "--logLevel", "error")

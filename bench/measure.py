@@ -9,12 +9,16 @@ With `tree=True`, a thread also samples (every 50 ms, from /proc) the proportion
 of the process and all its descendants together: "all processes together", with memory
 shared between a parent and its forked workers counted once. Sampling costs CPU, so it is
 done on a run of its own, never on a timed one.
+
+With `timeout`, a process still running after that many seconds is killed, and the result
+says so (`timed_out`): a tool that hangs fails the benchmark instead of stalling it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -31,6 +35,7 @@ class Measured:
     stdout: str
     stderr: str
     tree_peak_kb: int = 0  # with tree=True: the largest PSS of the process tree, summed
+    timed_out: bool = False  # killed after `timeout` seconds (see run_measured)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -57,7 +62,7 @@ def _sample_tree(pid: int, done: threading.Event, peak: list[int]) -> None:
         peak[0] = max(peak[0], sum(_pss_kb(p) for p in _descendants(pid)))
 
 
-def run_measured(argv: list[str], tree: bool = False) -> Measured:
+def run_measured(argv: list[str], tree: bool = False, timeout: float | None = None) -> Measured:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=err)
@@ -65,6 +70,24 @@ def run_measured(argv: list[str], tree: bool = False) -> Measured:
         sampler = threading.Thread(target=_sample_tree, args=(process.pid, done, peak))
         if tree:  # never on a timed run: sampling costs CPU
             sampler.start()
+        expired, ended, lock = threading.Event(), [False], threading.Lock()
+
+        def expire() -> None:
+            with lock:
+                if not ended[0]:  # not yet reaped, so the pid is still this process's
+                    expired.set()
+                    os.kill(process.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, expire) if timeout is not None else None
+        if timer is not None:
+            timer.start()
+        # Waited for without reaping first (the pid stays this process's while the timer
+        # may still fire), then reaped with its resource usage.
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+        with lock:
+            ended[0] = True
+        if timer is not None:
+            timer.cancel()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         done.set()
@@ -80,4 +103,5 @@ def run_measured(argv: list[str], tree: bool = False) -> Measured:
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
             peak[0],
+            expired.is_set(),
         )

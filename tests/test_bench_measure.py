@@ -30,3 +30,11 @@ def test_the_largest_process_and_all_processes_together() -> None:
     assert alone.tree_peak_kb == 0  # not sampled unless asked
     assert together.tree_peak_kb > 95 * mb  # 40 + 2 x 30 MB, all at once
     assert together.tree_peak_kb < 150 * mb  # the parent's 40 MB counted once, not thrice
+
+
+def test_a_process_running_past_its_timeout_is_killed_and_said_to_be() -> None:
+    stuck = run_measured([sys.executable, "-c", "import time; time.sleep(60)"], timeout=0.5)
+    assert stuck.timed_out and stuck.returncode == -9
+    assert stuck.seconds < 30
+    quick = run_measured([sys.executable, "-c", "print('done')"], timeout=30)
+    assert not quick.timed_out and quick.returncode == 0 and quick.stdout == "done\n"
