@@ -682,7 +682,7 @@ def graph_json(graph: Graph) -> bytes:
     and quick to write (json's C encoder only runs without `indent`). Each line is written
     as that encoder would write its object: strings by its own C function, the page ids
     edges share encoded once each, and the opening of an edge shared by the edges that
-    follow from the same page (106,000 edges at 10,000 pages: 56 to 31 ms)."""
+    follow from the same page (at 10,000 pages, 106,000 edges: the whole 107 to 50 ms)."""
     text = encode_basestring  # json's own: what JSONEncoder(ensure_ascii=False) calls for a str
     nodes = [
         f'  {{"id": {text(n.id)}, "url": {text("/" + n.url)}, "title": {text(n.title)}, '
