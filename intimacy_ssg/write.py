@@ -12,11 +12,12 @@ staged at all: unchanged files are not rewritten, so their mtimes stay. Then com
   outputs or more: seconds of work at 10,000 pages) is renamed `.output.old-*` and
   deleted by a separate process, so the build does not wait for it.
 - An **incremental** commit (a cached rebuild) moves the staged files into output/ one
-  atomic rename each and deletes the files this build no longer makes. (When a cached
-  rebuild changes more than half the site, a template edited say, it commits whole
-  instead: fewer files to link than to move.) It first writes a
+  atomic rename each and deletes the files this build no longer makes. It first writes a
   journal of those steps; a build killed part-way through leaves the journal, and the next
-  build (or recover()) completes it before doing anything else.
+  build (or recover()) completes it before doing anything else. The staging folder those
+  moves empty is deleted like an old tree (by a separate process from BACKGROUND_MIN
+  moves). A cached rebuild that stages more than half the site (WHOLE_MIN files or more: a
+  template edited, say) commits whole instead: it has fewer files to link than to move.
 
 A failure or Ctrl-C before commit removes the staging folder and leaves output/ as it was.
 output/ carries a marker file; a non-empty folder without it is refused rather than replaced,
