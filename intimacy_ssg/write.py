@@ -167,8 +167,8 @@ class OutputWriter:
         try:
             if _journal(self.output_dir).exists():
                 pass  # recover() needs the staged files
-            elif max(len(self.manifest) if self.swapped else 0, len(self.staged)) >= BACKGROUND_MIN:
-                # the old tree after a swap, or the many folders left by files moved out
+            elif (len(self.manifest) if self.swapped else len(self.staged)) >= BACKGROUND_MIN:
+                # the old tree after a swap, or the folders left by the files moved out
                 delete_apart(self.staging, self.output_dir)
             else:
                 shutil.rmtree(self.staging, ignore_errors=True)
