@@ -174,14 +174,16 @@ def patch_graph(
     old_nodes = {n.id: n for n in before.nodes}
     spokes: dict[str, set[str]] = defaultdict(set)  # cluster -> its spokes in `before`
     for n in before.nodes:
-        if n.role == PageKind.SPOKE.value:
+        if n.role == _SPOKE:
             spokes[n.cluster].add(n.id)
+    urls = site.urls
     for page in site.pages:
-        old = old_nodes.get(page.id)
+        file = page.source
+        old = old_nodes.get(file.page_id)
         if old is not None and (
-            old.url != site.urls[page.id]
-            or old.cluster != page.source.cluster
-            or old.role != page.source.kind.value
+            old.url != urls[file.page_id]
+            or old.cluster != file.cluster
+            or old.role != _ROLE[file.kind]
         ):
             return build_graph(site, links, config, memo, links_to)
     old_to, old_related, related = before.links_to, before_links.related, links.related
@@ -308,7 +310,7 @@ def _unsettled(
     for target in targets:
         if len(group := index.by_target.get(target, ())) <= common:
             found.update(group)
-    hubs = {n.cluster: n.id for n in before.nodes if n.role == PageKind.HUB.value}
+    hubs = {n.cluster: n.id for n in before.nodes if n.role == _HUB}
     for cluster in site.clusters:
         if hubs.get(cluster.name) != cluster.hub:
             found.update((cluster.hub, *cluster.spokes))
@@ -346,8 +348,13 @@ def _bodies(links_to: Mapping[str, tuple[str, ...]]) -> dict[str, set[str]]:
 
 def _node_of(site: Site, page: Page) -> Node:
     return Node(
-        page.id, site.urls[page.id], page.front.title, page.source.cluster, page.source.kind.value
+        page.id, site.urls[page.id], page.front.title, page.source.cluster, _ROLE[page.source.kind]
     )
+
+
+# A page's role in a node, by its kind: an enum member's .value is a slow descriptor lookup.
+_ROLE = {kind: kind.value for kind in PageKind}
+_HUB, _SPOKE = PageKind.HUB.value, PageKind.SPOKE.value
 
 
 END_CODES = frozenset({"orphan", "dead-end"})
@@ -384,12 +391,18 @@ def _check_contracts(
     for cluster in site.clusters:
         hub = pages[cluster.hub]
         spokes = cluster.spokes
+        members = frozenset(spokes)
         reach = body[hub.id] | {
             t for t in links.related.get(hub.id, ()) if t != hub.id and t in pages
         }
-        for spoke_id in spokes:
+        need = min(config.min_sibling_links, len(spokes) - 1)
+        for spoke_id in spokes:  # most spokes keep their contract: read only what says so
+            mine = body[spoke_id]
+            siblings = len(members.intersection(mine))  # a page never links to itself here
+            if hub.id in mine and spoke_id in reach and siblings >= need:
+                continue
             spoke = pages[spoke_id]
-            if hub.id not in body[spoke_id]:
+            if hub.id not in mine:
                 found.report(
                     spoke,
                     "contract-hub-link",
@@ -404,15 +417,13 @@ def _check_contracts(
                     f"link it from the body, e.g. [{spoke.front.title}]"
                     f"({spoke.source.slug}.md), or add it to related:",
                 )
-            need = min(config.min_sibling_links, len(spokes) - 1)
-            linked = [s for s in spokes if s in body[spoke_id]]
-            if len(linked) < need:
-                missing = [s for s in spokes if s != spoke_id and s not in linked][:2]
+            if siblings < need:
+                missing = [s for s in spokes if s != spoke_id and s not in mine][:2]
                 found.report(
                     spoke,
                     "contract-siblings",
-                    f"spoke '{spoke_id}' links to {len(linked)} sibling "
-                    f"{'spoke' if len(linked) == 1 else 'spokes'}; the cluster contract asks "
+                    f"spoke '{spoke_id}' links to {siblings} sibling "
+                    f"{'spoke' if siblings == 1 else 'spokes'}; the cluster contract asks "
                     f"for {need}",
                     "for example: " + ", ".join(f"[[{pages[s].source.slug}]]" for s in missing),
                 )
@@ -505,8 +516,15 @@ def _all_related(
         moved = {i for i, rank in ranks.items() if (hit := memo.get(i)) is None or hit[2] != rank}
     shifted = index.sharing(moved)
     explicit = links.related
+    settled = memo if memo is not None and unsettled is not None else None
+    unsure = unsettled or set()
     for page in site.pages:
         page_id = page.source.page_id
+        if settled is not None and page_id not in shifted and page_id not in unsure:
+            hit = settled.get(page_id)
+            if hit is not None and hit[2] == ranks[page_id]:  # what the loop below keeps
+                related[page_id], fresh[page_id] = hit[1], hit
+                continue
         chosen = list(explicit.get(page_id, ()))
         key = b""
         if not page.source.cluster or len(chosen) >= count:
