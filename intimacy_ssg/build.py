@@ -282,6 +282,7 @@ def _build(
         cache.known if cache is not None else None,
         listing,
         cache.parsed if cache is not None else None,
+        defer=cache is None or not cache.parsed,  # no page to reuse: each parser reads its own
     )
     del listing
     problems += found.diagnostics
@@ -295,7 +296,7 @@ def _build(
         # the pages a forked process parsed meanwhile: taken like cached ones, only for a
         # file read here with the same path and digest
         parsed.update((k, page) for k, page in out.parsed().items() if k not in parsed)
-    pages = parse_all(sources, config.default_author, authors, parsed, jobs)
+    pages = parse_all(sources, config.default_author, authors, parsed, jobs, config.content_dir)
     # the last build's version of each page parsed again (or gone): see graph.patch_graph
     earlier = None
     if parsed is not None:

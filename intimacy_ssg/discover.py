@@ -1,4 +1,5 @@
-"""discover_sources(): read content/ and list static/; the only stage (with write) that does I/O.
+"""discover_sources(): read content/ and list static/; the only stage (with write) that does I/O
+(but for the reads it leaves to the parse: see read_source()).
 
 A file's place decides what it is: content/index.md is the home page, content/<slug>.md a
 standalone page, content/<cluster>/index.md a hub and content/<cluster>/<slug>.md a spoke.
@@ -13,13 +14,14 @@ import operator
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from . import diagnostics as diag
 from .config import SLUG_RE
 from .diagnostics import Diagnostic, Location, display_path
-from .model import Discovered, Listing, Page, PageKind, SourceFile, StaticFile, StatKey
+from .model import UNREAD, Discovered, Listing, Page, PageKind, SourceFile, StaticFile, StatKey
 
 # Editors' temporary and swap files, and hidden files, are never content.
 # (A name ending in ".md" can match only if it starts with a dot: most are not searched.)
@@ -79,12 +81,15 @@ def discover_sources(
     known: Mapping[str, tuple[StatKey, bytes]] | None = None,
     listing: Listing | None = None,
     cached: Mapping[tuple[str, bytes], Page] | None = None,
+    defer: bool = False,
 ) -> Discovered:
     """`known` (from the build cache): files whose parse is cached, by stat and digest. A file
     whose stat has not changed is not read again; its page comes from the cache.
     `listing`: folders already scanned in this build (cache.fingerprint), used instead of
     scanning them again. `cached` (the build cache's pages, by path and digest): an
-    unchanged file's source is its cached page's, already checked."""
+    unchanged file's source is its cached page's, already checked. `defer`: no file is
+    read here; each source's digest is UNREAD, and the process that parses it reads it
+    (read_source()), so a build with nothing to reuse reads its pages on every core."""
     problems: list[Diagnostic] = []
     sources: list[SourceFile] = []
     clusters: set[str] = set()
@@ -105,7 +110,8 @@ def discover_sources(
                     clusters.add(page.source.cluster)
                 sources.append(page.source)  # its slug and place were checked when cached
                 continue
-        source = _source(content_dir, rel, shown, hit[1] if hit and hit[0] == stat else None)
+        sha = hit[1] if hit and hit[0] == stat else None
+        source = _source(content_dir, rel, shown, UNREAD if defer and sha is None else sha)
         if isinstance(source, Diagnostic):
             problems.append(source)
             continue
@@ -142,8 +148,8 @@ def _shown_prefix(content_dir: Path) -> str:
 def _source(
     content_dir: Path, rel: str, shown: str, sha: bytes | None = None
 ) -> SourceFile | Diagnostic:
-    """The source of a content file, read unless `sha` (its cached digest) is given; or why
-    its name or place is refused."""
+    """The source of a content file, read unless `sha` (its cached digest, or UNREAD) is
+    given; or why its name or place is refused."""
     why = next((w for p in rel[: -len(".md")].split("/") if (w := slug_problem(p))), None)
     if why is not None:
         message, hint = why
@@ -157,6 +163,13 @@ def _source(
         data = (content_dir / rel).read_bytes()
         sha = hashlib.sha256(data).digest()
     return SourceFile(rel, shown, data, page_id, page_kind, cluster, sha)
+
+
+def read_source(content_dir: str, source: SourceFile) -> SourceFile:
+    """A source left unread by discover_sources(defer=True), read, with its digest."""
+    with open(os.path.join(content_dir, source.rel), "rb") as handle:
+        data = handle.read()
+    return replace(source, data=data, digest=hashlib.sha256(data).digest())
 
 
 def changed_sources(content_dir: Path, listing: Listing, since_ns: int) -> list[SourceFile]:

@@ -41,6 +41,11 @@ StatKey = tuple[int, int, int, int]  # size, mtime_ns, inode, ctime_ns: "the sam
 Listing = dict[str, list[tuple[str, "os.stat_result"]]]
 
 
+# A SourceFile's digest while its file is still to be read, by the process that parses it
+# (see discover.discover_sources(defer=True) and discover.read_source()).
+UNREAD = b"unread"
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     """One content file as read from disk; its identity is fixed by its path."""

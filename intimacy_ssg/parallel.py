@@ -22,6 +22,7 @@ from . import diagnostics as diag
 from . import discover
 from .diagnostics import Diagnostic, Location
 from .model import (
+    UNREAD,
     FrontMatter,
     Listing,
     Page,
@@ -52,11 +53,16 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise _Timeout
 
 
-def guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:
+def guarded_parse(
+    source: SourceFile, default_author: str, authors: frozenset[str], content_dir: str = ""
+) -> Page:
     """parse_page, within a size cap and (where signals work) a time limit; a page that
     breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
     comes back without its source bytes and with its digests (see model.shape_of,
-    frame_of, landing_of, anchors_of, outlinks_of and matter_of)."""
+    frame_of, landing_of, anchors_of, outlinks_of and matter_of). A source not read yet
+    (UNREAD) is read here, from `content_dir`."""
+    if source.digest == UNREAD:
+        source = discover.read_source(content_dir, source)
     page = _guarded_parse(source, default_author, authors)
     return replace(
         page,
@@ -124,14 +130,15 @@ def _failed(source: SourceFile, problem: Diagnostic) -> Page:
 
 
 # What forked parse workers inherit (set just before the pool starts, cleared after): the
-# sources to parse, in order, with the default author and the known authors.
-_SHARED: tuple[list[SourceFile], str, frozenset[str]] | None = None
+# sources to parse, in order, with the default author, the known authors and the content
+# folder (where the sources left unread are).
+_SHARED: tuple[list[SourceFile], str, frozenset[str], str] | None = None
 
 
 def _parse_span(span: tuple[int, int]) -> list[Page]:
     assert _SHARED is not None
-    todo, default_author, authors = _SHARED
-    return [guarded_parse(source, default_author, authors) for source in todo[span[0] : span[1]]]
+    todo, default_author, authors, where = _SHARED
+    return [guarded_parse(s, default_author, authors, where) for s in todo[span[0] : span[1]]]
 
 
 def _parse_todo(
@@ -140,6 +147,7 @@ def _parse_todo(
     default_author: str,
     authors: frozenset[str],
     workers: int,
+    where: str,
 ) -> Iterator[Page]:
     """The pages of sources[i] for i in todo, in order, parsed by this process and
     workers - 1 forked ones (see share_spans): the sources are inherited, not sent, and
@@ -147,9 +155,9 @@ def _parse_todo(
     global _SHARED
     if workers <= 1 or not can_fork():
         for i in todo:
-            yield guarded_parse(sources[i], default_author, authors)
+            yield guarded_parse(sources[i], default_author, authors, where)
         return
-    _SHARED = ([sources[i] for i in todo], default_author, authors)
+    _SHARED = ([sources[i] for i in todo], default_author, authors, where)
     try:
         size = max(16, len(todo) // (workers * 64))
         yield from share_spans(len(todo), size, workers, _parse_span)
@@ -234,21 +242,30 @@ def parse_all(
     authors: frozenset[str],
     cache: ParseCache | None = None,
     jobs: int | None = None,
+    content_dir: Path | None = None,
 ) -> tuple[Page, ...]:
+    """The page of each source, in order: from `cache` (by path and digest) or parsed, by
+    this process and forked ones. A source left UNREAD (discover_sources(defer=True)) is
+    read from `content_dir` by the process that parses it."""
     keys = [(s.rel, s.digest or hashlib.sha256(s.data).digest()) for s in sources]
     found: list[Page | None] = []
     for source, key in zip(sources, keys, strict=True):
-        hit = cache.get(key) if cache is not None else None
+        hit = cache.get(key) if cache is not None and key[1] != UNREAD else None
         found.append(hit if hit is not None and hit.source.display == source.display else None)
     todo = [i for i, page in enumerate(found) if page is None]
+    # discover skips reading only files whose page the cache holds, or all when told to
     unread = [i for i in todo if not sources[i].data and sources[i].digest != EMPTY]
-    if unread:  # discover skips reading only files whose page the cache holds
+    unread = [i for i in unread if sources[i].digest != UNREAD or content_dir is None]
+    if unread:
         raise RuntimeError(f"not read and not cached: {sources[unread[0]].display}")
     workers = min(jobs or default_jobs(), len(todo) // POOL_MIN or 1)
+    where = os.fspath(content_dir) if content_dir is not None else ""
     for i, page in zip(
-        todo, _parse_todo(sources, todo, default_author, authors, workers), strict=True
+        todo, _parse_todo(sources, todo, default_author, authors, workers, where), strict=True
     ):
         found[i] = page  # without its bytes
+        if keys[i][1] == UNREAD:
+            keys[i] = (keys[i][0], page.source.digest)
     pages = tuple(p for p in found if p is not None)
     if cache is not None:
         cache.clear()  # keep only this build's versions: deleted and edited files drop out

@@ -36,7 +36,7 @@ from intimacy_ssg import render as render_module
 from intimacy_ssg.build import BuildResult, build
 from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore
 from intimacy_ssg.config import Config
-from intimacy_ssg.model import Links
+from intimacy_ssg.model import UNREAD, Links
 from intimacy_ssg.render import UNMARKED_KEY
 from intimacy_ssg.write import OutputCheck, OutputWriter, recover
 
@@ -1108,6 +1108,45 @@ def test_the_pages_of_a_group_too_large_to_count_are_not_keyed_again(tmp_path: P
         (True, False),
         (True, True),
     ]
+
+
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_a_build_with_no_page_cached_leaves_each_file_to_the_process_parsing_it(
+    tmp_path: Path, from_disk: bool
+) -> None:
+    """With no page to reuse, discovery reads no file: each is read where it is parsed (by
+    every core at once, in a large build), and its digest taken there, under which the
+    cache keeps its page. Once pages are cached, a file with a new stat is read first,
+    and one whose bytes did not change is found in the cache by its digest, unparsed."""
+    from intimacy_ssg import parallel
+
+    unread: list[set[bool]] = []
+    parsed: list[str] = []
+    real_all, real_one = parallel.parse_all, parallel.guarded_parse
+
+    def spy_all(sources: Any, *rest: Any) -> Any:
+        unread.append({s.digest == UNREAD for s in sources})
+        return real_all(sources, *rest)
+
+    def spy_one(source: Any, *rest: Any) -> Any:
+        parsed.append(source.rel)
+        return real_one(source, *rest)
+
+    with (
+        trusting_stats(),
+        mock.patch.object(parallel, "parse_all", side_effect=spy_all),
+        mock.patch.object(parallel, "guarded_parse", side_effect=spy_one),
+    ):
+        root = project(tmp_path)
+        cache = None if from_disk else BuildCache()
+        assert cached_build(root, cache).written
+        pages = len(parsed)
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text())  # a new stat, the same bytes
+        result = cached_build(root, cache)
+    assert unread == [{True}, {False}]
+    assert pages > 3 and len(parsed) == pages  # none parsed again
+    assert_clean(root, result, "touched")
 
 
 @pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from intimacy_ssg import build, load_config
+from intimacy_ssg.model import UNREAD
 
 from .support import REPO, SITES, tree
 
@@ -136,15 +137,17 @@ def test_outputs_written_by_forked_processes_are_the_same_files(
     assert len(checked[1]) > 30
 
 
+@pytest.mark.parametrize("deferred", [False, True], ids=["read first", "read by each parser"])
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_parsing_shared_with_forked_processes_gives_the_same_pages_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, deferred: bool
 ) -> None:
     """A cold build's parse is shared between this process and jobs - 1 forked ones, each
     taking spans of pages from its own end of the list: the pages, their order and their
     diagnostics (a page too large, a page with a YAML error) must be those of one process
     parsing every page, and this process must really have parsed some of them and the
-    others the rest."""
+    others the rest. So they are when discovery left every file to be read by the process
+    that parses it (as a build with nothing cached does), digests included."""
     from intimacy_ssg import parallel
     from intimacy_ssg.discover import discover_sources
 
@@ -161,6 +164,9 @@ def test_parsing_shared_with_forked_processes_gives_the_same_pages_in_order(
     content = write_content(tmp_path, files)
     sources = discover_sources(content, tmp_path / "static").sources
     serial = parallel.parse_all(sources, "editor", frozenset(), None, 1)
+    if deferred:
+        sources = discover_sources(content, tmp_path / "static", defer=True).sources
+        assert {(s.data, s.digest) for s in sources} == {(b"", UNREAD)}
 
     pools: list[int] = []
     real_pool = concurrent.futures.ProcessPoolExecutor
@@ -172,14 +178,14 @@ def test_parsing_shared_with_forked_processes_gives_the_same_pages_in_order(
     here: list[str] = []  # pages parsed in this process (a forked one appends to its copy)
     real_parse = parallel.guarded_parse
 
-    def spied(source: Any, default_author: str, authors: frozenset[str]) -> Any:
+    def spied(source: Any, *rest: Any) -> Any:
         here.append(source.rel)
-        return real_parse(source, default_author, authors)
+        return real_parse(source, *rest)
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)  # imported late
     monkeypatch.setattr(parallel, "guarded_parse", spied)
     monkeypatch.setattr(parallel, "POOL_MIN", 4)
-    shared = parallel.parse_all(sources, "editor", frozenset(), None, jobs)
+    shared = parallel.parse_all(sources, "editor", frozenset(), None, jobs, content)
 
     assert pools == [jobs - 1]
     assert 0 < len(here) < len(sources)
