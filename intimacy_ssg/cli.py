@@ -237,10 +237,15 @@ def _run(
         )
     except OSError as exc:  # disk full, permissions: the machine's problem, not the content's
         progress.clear()
+        read = _input_named(config, exc.filename)
+        failed = (
+            f"could not read {read}"
+            if read
+            else f"could not write {config.output_dir}"
+            f"{f' ({exc.filename})' if exc.filename else ''}"
+        )
         print(
-            f"error: could not write {config.output_dir}: {exc.strerror or exc}"
-            f"{f' ({exc.filename})' if exc.filename else ''}; the previous output was "
-            "left as it was",
+            f"error: {failed}: {exc.strerror or exc}; the previous output was left as it was",
             file=sys.stderr,
         )
         return None
@@ -250,6 +255,19 @@ def _run(
         return None
     finally:
         progress.clear()
+
+
+def _input_named(config: Config, name: object) -> str:
+    """The file an OSError names, as diagnostics show it, when it is one of the build's
+    inputs (in the content, templates or static folder: a file that went between the scan
+    and its reading, say); else ""."""
+    if not isinstance(name, str) or not name:
+        return ""
+    path = Path(name).absolute()
+    for folder in (config.content_dir, config.templates_dir, config.static_dir):
+        if path.is_relative_to(Path(folder).absolute()):
+            return display_path(path)
+    return ""
 
 
 def _report(

@@ -235,6 +235,38 @@ def test_a_write_error_is_reported_and_keeps_the_previous_output(
     assert tree(tmp_path / "output") == before
 
 
+def test_a_page_gone_before_it_is_read_is_reported_and_keeps_the_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file deleted between the scan and its reading (which a build with nothing cached
+    leaves to the parse) fails the build with the file named, as read, not written."""
+    from intimacy_ssg import discover
+    from intimacy_ssg.model import SourceFile
+
+    files = {"index.md": page("Home", "[[b]]\n"), "b.md": page("B", "[[index]]\n")}
+    build_content(tmp_path, files, write=True)
+    before = tree(tmp_path / "output")
+    real = discover.read_source
+
+    def gone(content_dir: str, source: SourceFile) -> SourceFile:
+        if source.rel == "b.md":
+            (tmp_path / "content/b.md").unlink()
+        return real(content_dir, source)
+
+    monkeypatch.setattr(discover, "read_source", gone)
+    args = ["--project", str(REPO), "--content", "content", "--output", "output", "--no-cache"]
+    with chdir(tmp_path):
+        code = main(["build", *args])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().endswith(
+        "error: could not read content/b.md: No such file or directory; the previous output "
+        "was left as it was"
+    )
+    assert "Traceback" not in err
+    assert tree(tmp_path / "output") == before
+
+
 def test_a_second_concurrent_build_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
