@@ -158,17 +158,14 @@ def _source(
     if isinstance(kind, str):
         return diag.make("invalid-path", kind, Location(shown, 1, 1))
     page_id, page_kind, cluster = kind
-    data = b""
-    if sha is None:
-        data = (content_dir / rel).read_bytes()
-        sha = hashlib.sha256(data).digest()
-    return SourceFile(rel, shown, data, page_id, page_kind, cluster, sha)
+    source = SourceFile(rel, shown, b"", page_id, page_kind, cluster, sha or UNREAD)
+    return read_source(content_dir, source) if sha is None else source
 
 
-def read_source(content_dir: str, source: SourceFile) -> SourceFile:
-    """A source left unread by discover_sources(defer=True), read, with its digest."""
-    with open(os.path.join(content_dir, source.rel), "rb") as handle:
-        data = handle.read()
+def read_source(content_dir: str | Path, source: SourceFile) -> SourceFile:
+    """A source not read yet (UNREAD: by discover_sources(defer=True), or just made by
+    _source), read, with its digest."""
+    data = Path(content_dir, source.rel).read_bytes()
     return replace(source, data=data, digest=hashlib.sha256(data).digest())
 
 
