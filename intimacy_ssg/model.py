@@ -173,7 +173,7 @@ class Page:
     links: tuple[LinkRef, ...]
     word_count: int
     diagnostics: tuple[Diagnostic, ...]
-    text_z: bytes = b""  # body text outside links, by file line: see pack_text()
+    text_z: bytes = b""  # body text outside links, by file line, packed (not zipped): pack_text()
     profile_html: tuple[str, ...] = ()  # a quiz's profile descriptions, rendered
     shape: bytes = b""  # digest of everything but the body's prose: see shape_of()
     frame: bytes = b""  # digest of what other pages' links and the graph read: frame_of()
@@ -227,15 +227,15 @@ def fill_placeholders(html: str, fill: Callable[[str, int], str]) -> str:
 
 
 def pack_text(lines: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> bytes:
-    """(file line, text) of the body's prose outside links, for the mention search, kept
-    compressed (a third of a page's memory otherwise, and rarely read): the line numbers,
-    then the texts joined by NUL (markdown-it turns NUL in a source into U+FFFD, so no text
-    holds one)."""
+    """(file line, text) of the body's prose outside links, for the mention search: the
+    line numbers, then the texts joined by NUL (markdown-it turns NUL in a source into
+    U+FFFD, so no text holds one), as UTF-8. Not compressed: the mention search reads every
+    page's after a title edit, and inflating it cost more than the search itself."""
     if not lines:
         return b""
     numbers = array.array("i", (line for line, _ in lines))
     joined = "\0".join(text for _, text in lines).encode("utf-8", "surrogatepass")
-    return len(numbers).to_bytes(4, "little") + numbers.tobytes() + zlib.compress(joined, 1)
+    return len(numbers).to_bytes(4, "little") + numbers.tobytes() + joined
 
 
 def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
@@ -245,7 +245,7 @@ def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
     count = int.from_bytes(packed[:4], "little")
     numbers = array.array("i")
     numbers.frombytes(packed[4 : 4 + 4 * count])
-    joined = zlib.decompress(packed[4 + 4 * count :]).decode("utf-8", "surrogatepass")
+    joined = packed[4 + 4 * count :].decode("utf-8", "surrogatepass")
     return numbers, joined
 
 
