@@ -112,6 +112,13 @@ def build(
     if cache is None and store is not None:
         cache = store.load()
     with contextlib.ExitStack() as held:
+        # The cyclic garbage collector is off for the whole build, and on again (if it
+        # was) when it ends. A build makes almost no cyclic garbage (a cold build of
+        # 10,000 pages: a few dozen objects), but it keeps what it makes, and the
+        # collector walked it all again and again as it grew: at 10,000 pages, eight full
+        # collections while parsing (0.9 s, finding nothing) and about 0.4 s more later.
+        # Forked processes start with it off too; each lives for one task.
+        held.enter_context(no_gc())
         out = _Out(held)
         # A fresh process reading a large site's cache from disk: its first steps take
         # long enough for forked processes to do some of the others meanwhile.
@@ -159,6 +166,7 @@ def build(
                 store.discard()
             out.apart = False  # the templates compiled apart, if any, are still good
             out.parsed = None  # a build without the cache parses every page itself
+            gc.collect()  # the failed attempt's objects (a traceback holds them in a cycle)
             return run()
         finally:
             gc.unfreeze()
@@ -222,9 +230,10 @@ def _build(
         clock = now
 
     # Everything alive now (the cache's pages) and everything parsed below lives until the
-    # end of the build: keep the cyclic garbage collector from walking it again and again
-    # (on 10,000 pages that costs more than rendering). No gc.collect() first: at 10,000
-    # pages it alone takes half a second.
+    # end of the build: frozen (here and below), so that the collector, on again after the
+    # build (see build()), does not walk it again and again in a process that builds many
+    # times (`build --watch`, `serve`). No gc.collect() first: at 10,000 pages it alone
+    # takes half a second.
     gc.freeze()
     if cache is not None:
         cache.reset(scope_digest(config))
@@ -247,32 +256,29 @@ def _build(
         out.parsed = lambda: handed.result()[0]
         out.templates = lambda: handed.result()[1]
     # The stages are imported here, not at the top: a no-op build (above) then never loads
-    # Jinja2 or markdown-it, which is most of its time. (With the collector off: see
-    # __init__.py.)
-    with no_gc():
-        from .discover import discover_sources
-        from .faq import canonical_questions, check_repeated, repeated_groups
-        from .graph import build_graph, links_out, patch_graph
-        from .links import (
-            landings_of,
-            named_again,
-            read_relink,
-            relink_table,
-            resolve_again,
-            resolve_links,
-            written_targets,
-        )
-        from .mentions import unlinked_mentions
-        from .parallel import parse_all
-        from .render import Sink, keys_without, render_site
-        from .site import assemble_site, shapes_key, shapes_keys, structure_key
-        from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
-        from .structured import review_overdue
+    # Jinja2 or markdown-it, which is most of its time.
+    from .discover import discover_sources
+    from .faq import canonical_questions, check_repeated, repeated_groups
+    from .graph import build_graph, links_out, patch_graph
+    from .links import (
+        landings_of,
+        named_again,
+        read_relink,
+        relink_table,
+        resolve_again,
+        resolve_links,
+        written_targets,
+    )
+    from .mentions import unlinked_mentions
+    from .parallel import parse_all
+    from .render import Sink, keys_without, render_site
+    from .site import assemble_site, shapes_key, shapes_keys, structure_key
+    from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
+    from .structured import review_overdue
 
     if store is not None and cache is not None:
-        with no_gc():
-            store.load_pages(cache)
-            gc.freeze()  # frozen before the collector, enabled again, walks every object
+        store.load_pages(cache)
+        gc.freeze()
     lap("load")
 
     say("discover")
@@ -296,16 +302,7 @@ def _build(
         # the pages a forked process parsed meanwhile: taken like cached ones, only for a
         # file read here with the same path and digest
         parsed.update((k, page) for k, page in out.parsed().items() if k not in parsed)
-    # The collector off while parsing: this process keeps every page it parses or is sent,
-    # and the collector walked them all again and again as they grew (a cold build of
-    # 10,000 pages: eight full collections, 0.9 s, finding no garbage). A page's parse makes
-    # little cyclic garbage, if any (a caught exception's traceback): it is kept until the
-    # build ends, as the pages are frozen before the collector is on again (else its first
-    # pass would walk millions of young objects). Forked parse processes start with it off
-    # too: each sends its pages back and drops them, so their heaps stay small.
-    with no_gc():
-        pages = parse_all(sources, config.default_author, authors, parsed, jobs, config.content_dir)
-        gc.freeze()
+    pages = parse_all(sources, config.default_author, authors, parsed, jobs, config.content_dir)
     # the last build's version of each page parsed again (or gone): see graph.patch_graph
     earlier = None
     if parsed is not None:

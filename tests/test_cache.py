@@ -8,6 +8,7 @@ mtime), and that a corrupt, foreign or planted cache is ignored, never trusted.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import importlib.util
@@ -346,6 +347,29 @@ def test_cached_builds_with_their_forked_steps_after_any_edits_equal_a_clean_bui
 
 
 # -- what is skipped ---------------------------------------------------------------------------
+
+
+def test_a_build_runs_with_the_collector_off_and_leaves_it_as_it_found_it(
+    tmp_path: Path,
+) -> None:
+    """The cyclic garbage collector is off while a build runs (it walked the pages over and
+    over as they grew), and as it was afterwards: on or off, and after a failed build."""
+    config = config_of(project(tmp_path))
+    during: list[bool] = []
+    try:
+        for before in (True, False):
+            gc.enable() if before else gc.disable()
+            result = build(config, progress=lambda _stage: during.append(gc.isenabled()))
+            assert result.written
+            assert gc.isenabled() is before
+        gc.enable()
+        failing = mock.patch.object(render_module, "render_site", side_effect=RuntimeError("boom"))
+        with failing, pytest.raises(RuntimeError, match="boom"):
+            build(config, progress=lambda _stage: during.append(gc.isenabled()))
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    assert len(during) > 10 and not any(during)
 
 
 def test_a_no_op_build_reads_renders_and_writes_nothing(tmp_path: Path) -> None:
