@@ -187,10 +187,10 @@ def share_spans(
     the front, the pool from the back, a few ahead for each of its processes, until they
     meet: whichever is slowed down (by the machine, or this process by taking the others'
     results) leaves the more to the other. This process's results are given as it makes
-    them; the pool's, which are held until then, come last. (Rendering alternates spans
-    instead, render._render_all: there this process also records every output as it comes,
-    work which a split like this one leaves to the end, when the pool has nothing to do.
-    Paired cold builds rendered 1.2 s slower with it at 10,000 pages.)"""
+    them; the pool's, which are held until then, come last. (Rendering shares its spans in
+    order instead, render._share_spans: there this process also records every output as
+    it comes, work which a split like this one leaves to the end, when the pool has
+    nothing to do. Paired cold builds rendered 1.2 s slower with it at 10,000 pages.)"""
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 

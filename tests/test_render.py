@@ -240,3 +240,50 @@ def test_templates_print_through_quick_escape_with_the_same_output(tmp_path: Pat
     made = env.from_string("{{ x }}")
     assert made.root_render_func.__globals__["escape"] is quick_escape
     assert made.render(x="<&>") == "&lt;&amp;&gt;"
+
+
+class _Pool:
+    """An executor standing in for the forked render processes: each span it is given
+    is done at once (`quick`) or only when its result is asked for (a slow process)."""
+
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.taken: list[int] = []
+
+    def submit(self, _work: Any, span: tuple[int, int]) -> Any:
+        from concurrent.futures import Future
+
+        self.taken.append(span[0])
+        future: Future[list[Any]] = Future()
+        if self.quick:
+            future.set_result([("pool", span[0])])
+        else:
+            future.result = lambda timeout=None: [("pool", span[0])]  # type: ignore[method-assign]
+        return future
+
+
+@pytest.mark.parametrize("quick", [True, False], ids=["pool quick", "pool slow"])
+def test_render_spans_come_in_order_whoever_renders_them(
+    quick: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spans go to whichever process is free: each is rendered once, the results come in
+    span order, and the build's own process takes more of them when the pool is slow."""
+    from intimacy_ssg import render
+
+    here: list[int] = []
+
+    def render_here(span: tuple[int, int]) -> list[Any]:
+        here.append(span[0])
+        return [("here", span[0])]
+
+    monkeypatch.setattr(render, "_render_range", render_here)
+    spans = [(n, n + 1) for n in range(30)]
+    pool = _Pool(quick)
+    done: list[Any] = list(render._share_spans(spans, 1, pool))  # type: ignore[arg-type]
+    assert [n for _, n in done] == list(range(30))
+    assert sorted(here + pool.taken) == list(range(30))
+    assert [n for who, n in done if who == "here"] == here
+    if quick:
+        assert here == []  # the pool always had the next span done
+    else:
+        assert len(here) > 15  # this process rendered ahead while the pool's span was due
