@@ -156,9 +156,10 @@ def _find(
     the last table's digest and the words telling the entries that changed since, see
     _telling_words) when its text holds none of those words, its findings are the same.
 
-    Looking for those words means reading every page's text (after a title edit, 0.2-0.3 s
-    at 10,000 pages): for many pages, a forked process does the second half meanwhile (this
-    may itself run in a forked process beside the graph: see build._build)."""
+    Looking for those words means reading every page's text (after a title edit, about
+    0.4 s of work at 10,000 pages): for many pages, a forked process does the second half
+    meanwhile (this may itself run in a forked process beside the graph: see
+    build._build)."""
     args = (linked_to, memo, made, table_digest, phrases, changed)
     if memo is None or changed is None or not changed[1] or len(pages) < SPLIT_MIN:
         return _find_in(pages, *args)
