@@ -553,12 +553,9 @@ def _share_spans(spans: list[tuple[int, int]], others: int, pool: Executor) -> I
             mine[free] = _render_range(spans[free])
             free += 1
             top_up()
-        if n in mine:
-            yield from mine.pop(n)
-        elif n in pending:
-            yield from pending.pop(n).result()
-        else:  # pragma: no cover - top_up() always takes span n by its turn
-            raise AssertionError(f"span {n} was never taken")
+        # span n is taken by its turn: spans are taken in order, and top_up() takes the
+        # next one whenever none is taken ahead of it
+        yield from mine.pop(n) if n in mine else pending.pop(n).result()
 
 
 _TEMPLATES: dict[Path, tuple[bytes, jinja2.Environment, dict[str, str]]] = {}
