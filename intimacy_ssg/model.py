@@ -270,7 +270,7 @@ def _place(source: SourceFile) -> tuple[str, ...]:
 
 
 def _digest(seen: object) -> bytes:
-    return hashlib.blake2b(repr(seen).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return _digest_text(repr(seen))
 
 
 def frame_of(page: Page) -> bytes:
@@ -353,6 +353,74 @@ def faq_digest_of(page: Page) -> bytes:
     repeated-question check is keyed by."""
     joined = "\x01".join(item.question for item in page.faq).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(joined, digest_size=16).digest()
+
+
+def with_digests(page: Page) -> Page:
+    """The page without its source's bytes and with all its digests: shape_of(),
+    frame_of(), landing_of(), anchors_of(), outlinks_of(), faq_digest_of() and matter_of(),
+    byte for byte, made together. Each of those digests the repr of a tuple of the page's
+    parts, and a tuple's repr is its items' reprs joined: here each part is repr'd once
+    and the tuples' reprs joined from them. The front matter and links, the largest, were
+    repr'd twice each, and all seven took a tenth of a page's parse."""
+    source, front = page.source, page.front
+    place = [repr(part) for part in _place(source)]
+    whole_front, links = repr(front), repr(page.links)
+    questions = repr(tuple((item.question, item.anchor) for item in page.faq))
+    draft, aliases, weight = repr(front.draft), repr(front.aliases), repr(front.weight)
+    canonical = repr(front.faq_canonical)
+    shape = [whole_front, repr(page.headings), repr(page.faq), links, repr(page.profile_html)]
+    frame = [
+        draft,
+        aliases,
+        weight,
+        repr(front.tags),
+        repr(front.keywords),
+        repr(tuple(ref.target for ref in front.related)),
+        repr(front.planned),
+        repr(front.quiz),
+        canonical,
+        questions,
+        repr(tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links)),
+    ]
+    # made by their makers (pickling.fast_maker), with every field named: replace() took
+    # as long as three of the digests
+    make_source, make_page = pickling.fast_maker(SourceFile), pickling.fast_maker(Page)
+    return make_page(
+        source=make_source(
+            rel=source.rel,
+            display=source.display,
+            data=b"",
+            page_id=source.page_id,
+            kind=source.kind,
+            cluster=source.cluster,
+            digest=source.digest,
+        ),
+        front=front,
+        body_z=page.body_z,
+        headings=page.headings,
+        faq=page.faq,
+        links=page.links,
+        word_count=page.word_count,
+        diagnostics=page.diagnostics,
+        text_z=page.text_z,
+        profile_html=page.profile_html,
+        shape=_joined([*place, *shape]),
+        frame=_joined([*place, *frame]),
+        landing=_joined([*place, draft, aliases, weight, canonical, questions]),
+        anchored=anchors_of(page),
+        outlinks=_joined([links, repr(front.related), repr(front.quiz)]),
+        faq_digest=faq_digest_of(page),
+        matter=_joined([*place, whole_front]),
+    )
+
+
+def _joined(reprs: list[str]) -> bytes:
+    """_digest() of a tuple (of two items or more) whose items' reprs are `reprs`."""
+    return _digest_text(f"({', '.join(reprs)})")
+
+
+def _digest_text(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,13 +26,7 @@ from .model import (
     Listing,
     Page,
     SourceFile,
-    anchors_of,
-    faq_digest_of,
-    frame_of,
-    landing_of,
-    matter_of,
-    outlinks_of,
-    shape_of,
+    with_digests,
 )
 
 ParseCache = dict[tuple[str, bytes], Page]
@@ -58,23 +51,11 @@ def guarded_parse(
 ) -> Page:
     """parse_page, within a size cap and (where signals work) a time limit; a page that
     breaks either, or the parser itself, becomes a diagnostic, never a traceback. The page
-    comes back without its source bytes and with its digests (see model.shape_of,
-    frame_of, landing_of, anchors_of, outlinks_of and matter_of). A source not read yet
-    (UNREAD) is read here, from `content_dir`."""
+    comes back without its source bytes and with its digests (model.with_digests). A
+    source not read yet (UNREAD) is read here, from `content_dir`."""
     if source.digest == UNREAD:
         source = discover.read_source(content_dir, source)
-    page = _guarded_parse(source, default_author, authors)
-    return replace(
-        page,
-        source=replace(page.source, data=b""),
-        shape=shape_of(page),
-        frame=frame_of(page),
-        landing=landing_of(page),
-        anchored=anchors_of(page),
-        outlinks=outlinks_of(page),
-        faq_digest=faq_digest_of(page),
-        matter=matter_of(page),
-    )
+    return with_digests(_guarded_parse(source, default_author, authors))
 
 
 def _guarded_parse(source: SourceFile, default_author: str, authors: frozenset[str]) -> Page:

@@ -206,3 +206,48 @@ def test_the_shapes_keys_are_digests_of_each_pages_part_and_each_moves_with_it(
         "assembly",
         "matter",
     }
+
+
+def test_a_parsed_pages_digests_are_each_digest_functions_made_together(tmp_path: Path) -> None:
+    """model.with_digests(), which parsing uses, gives every digest byte for byte as the
+    function that defines it (shape_of(), frame_of()...), with the source's bytes left
+    out: on every page of the shipped site (FAQ, related pages, sources, a quiz) and on
+    pages with nothing in them, a draft and a broken link."""
+    from dataclasses import replace
+
+    from intimacy_ssg import model
+    from intimacy_ssg.discover import discover_sources, read_source
+    from intimacy_ssg.parse import parse_page
+
+    content = write_content(
+        tmp_path,
+        {
+            "topic/index.md": page("Topic", "[[nowhere]] and [x](a.md#part)\n"),
+            "topic/a.md": page("Alpha", "", draft="true"),
+            "empty.md": "---\ntitle: Empty\ndescription: Nothing here.\n---\n",
+        },
+    )
+    sources = [
+        read_source(folder, source)
+        for folder in (REPO / "content", content)
+        for source in discover_sources(folder, tmp_path / "static", defer=True).sources
+    ]
+    assert len(sources) > 30
+    for source in sources:
+        parsed = parse_page(source, "", frozenset())
+        expected = replace(
+            parsed,
+            source=replace(parsed.source, data=b""),
+            shape=model.shape_of(parsed),
+            frame=model.frame_of(parsed),
+            landing=model.landing_of(parsed),
+            anchored=model.anchors_of(parsed),
+            outlinks=model.outlinks_of(parsed),
+            faq_digest=model.faq_digest_of(parsed),
+            matter=model.matter_of(parsed),
+        )
+        made = model.with_digests(parsed)
+        assert type(made) is model.Page and type(made.source) is model.SourceFile
+        for name in model.Page.__dataclass_fields__:
+            assert getattr(made, name) == getattr(expected, name), (source.rel, name)
+        assert made == expected
