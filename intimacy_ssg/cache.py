@@ -459,7 +459,15 @@ class CacheStore:
         for suffix in BULK_SUFFIXES:
             self.pages.with_suffix(suffix).unlink(missing_ok=True)
 
-    def save(self, cache: BuildCache, pages_changed: bool) -> None:
+    def save(
+        self,
+        cache: BuildCache,
+        pages_changed: bool,
+        saved_apart: Callable[[], bool] | None = None,
+    ) -> None:
+        """Every file that changed. `saved_apart`: given when a forked process was handed
+        save_pages() (when whole_pages_due()); it says whether that process did it (else
+        it is done here)."""
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
         memos["render_key"], memos["render_keys"], memos["render_extras"] = b"", {}, ()
@@ -486,23 +494,37 @@ class CacheStore:
         self._save_memo(memos)
         _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
         parsed = cache.parsed
-        fresh = parsed.keys() - self.base_keys
-        stale = self.base_keys - parsed.keys()
-        if (
-            not self.pages.exists()
-            or len(fresh) > max(64, DELTA_MAX * len(parsed))
-            or len(stale) > len(self.base_keys) // 2
-        ):
-            with _SideWriter(self.bodies) as side:  # the pages' bodies, read only when used
-
-                def saved(page: Page) -> Page:
-                    return pickling.divert(pickling.pack(page), side.put)  # type: ignore[no-any-return]
-
-                _write(self.pages, self.scope, {"parsed": parsed, "side": side.token}, saved)
+        if saved_apart is not None or self.whole_pages_due(parsed):
+            if saved_apart is None or not saved_apart():
+                self.save_pages(parsed)
             self.base_keys = frozenset(parsed)
             self.delta.unlink(missing_ok=True)
         elif pages_changed or not self.delta.exists():
+            fresh = parsed.keys() - self.base_keys
             _write(self.delta, self.scope, {"parsed": {k: parsed[k] for k in fresh}}, pickling.pack)
+
+    def whole_pages_due(self, parsed: dict[tuple[str, bytes], Page]) -> bool:
+        """Whether save() writes `.pages` and `.bodies` whole, rather than `.delta`: there
+        is no `.pages` yet, or many pages are new or gone since it was written."""
+        fresh = len(parsed.keys() - self.base_keys)
+        stale = len(self.base_keys - parsed.keys())
+        return (
+            not self.pages.exists()
+            or fresh > max(64, DELTA_MAX * len(parsed))
+            or stale > len(self.base_keys) // 2
+        )
+
+    def save_pages(self, parsed: dict[tuple[str, bytes], Page]) -> bool:
+        """`.pages` and `.bodies`, whole (see whole_pages_due). Nothing else in this store
+        changes: it may be done by a forked process (see build._build), and save() then
+        records it."""
+        with _SideWriter(self.bodies) as side:  # the pages' bodies, read only when used
+
+            def saved(page: Page) -> Page:
+                return pickling.divert(pickling.pack(page), side.put)  # type: ignore[no-any-return]
+
+            _write(self.pages, self.scope, {"parsed": parsed, "side": side.token}, saved)
+        return True
 
 
 def _changes(value: dict[Any, Any], old: dict[Any, Any]) -> tuple[dict[Any, Any], list[Any]]:

@@ -17,6 +17,7 @@ import pickle
 import re
 import shutil
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1773,6 +1774,80 @@ def test_graph_json_and_the_packed_graph_made_apart_equal_those_made_here(
     # the cold build and the clean one make them here; the rebuild here, or in a forked
     # process (whose own record is not seen here)
     assert made == ([False] * 2 if forked else [False] * 3)
+
+
+@pytest.mark.parametrize("how", ["here", "forked", "forked-failing"])
+def test_a_cold_builds_pages_saved_by_a_forked_process_are_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A large site's pages, when saved whole (here, the cold build), are saved by a
+    forked process while the build ends; if that process fails, by the build itself. Either
+    way the next build reads every page but the edited one back from the cache, and its
+    output is a clean build's."""
+    from intimacy_ssg.model import PackedPage
+
+    build_module = importlib.import_module("intimacy_ssg.build")
+    monkeypatch.setattr(build_module, "APART_MIN_PAGES", 10**9 if how == "here" else 0)
+    parent, record = os.getpid(), tmp_path / "savers"
+    real = CacheStore.save_pages
+
+    def spied(self: CacheStore, parsed: Any) -> bool:
+        with record.open("a") as saver:  # the forked process's own memory is not seen here
+            saver.write("apart\n" if os.getpid() != parent else "here\n")
+        if how == "forked-failing" and os.getpid() != parent:
+            raise RuntimeError("the forked process fails")
+        return real(self, parsed)
+
+    monkeypatch.setattr(CacheStore, "save_pages", spied)
+    with trusting_stats():
+        root = project(tmp_path)
+        store = CacheStore.for_config(root / ".cache", config_of(root))
+        resident = store.load()  # kept between builds, as `build --watch` keeps them
+        build(config_of(root), cache=resident, store=store)
+        saved = record.read_text().split()
+        b = root / "content/topic/b.md"
+        touch(b, b.read_text() + "\nMore prose.\n")
+        build(config_of(root), cache=resident, store=store)  # it knows they were saved
+        delta, _ = cache_module._read(store.delta, store.scope)
+        assert delta is not None and [rel for rel, _ in delta["parsed"]] == ["topic/b.md"]
+        touch(b, b.read_text() + "\nAnd more.\n")
+        store = CacheStore.for_config(root / ".cache", config_of(root))  # a new process
+        cache = store.load()
+        result = build(config_of(root), cache=cache, store=store)
+    assert (
+        saved == {"here": ["here"], "forked": ["apart"], "forked-failing": ["apart", "here"]}[how]
+    )
+    assert record.read_text().split() == saved  # the edits saved a delta, not every page
+    assert result.rendered == 1 and result.site is not None and cache.note == ""
+    others = [p for p in result.site.pages if p.id != "topic/b"]
+    assert len(others) == len(SITE) - 1 and all(type(p) is PackedPage for p in others)
+    assert tree(root / "output") == clean_tree(root)
+
+
+def test_a_build_failing_while_its_pages_are_saved_apart_waits_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that fails after handing its pages' save to a forked process waits for it
+    rather than killing it halfway through a file: the pages file is whole, and no
+    temporary file is left in the cache's folder."""
+    build_module = importlib.import_module("intimacy_ssg.build")
+    monkeypatch.setattr(build_module, "APART_MIN_PAGES", 0)
+    real = CacheStore.save_pages
+
+    def slow(self: CacheStore, parsed: Any) -> bool:
+        time.sleep(0.5)  # still at work when the build fails
+        return real(self, parsed)
+
+    monkeypatch.setattr(CacheStore, "save_pages", slow)
+    monkeypatch.setattr(build_module, "known_files", mock.Mock(side_effect=OSError("full")))
+    root = project(tmp_path)
+    with pytest.raises(OSError, match="full"):
+        cached_build(root)
+    store = CacheStore.for_config(root / ".cache", config_of(root))
+    fields, why = cache_module._read(store.pages, store.scope)
+    assert fields is not None and why == "" and len(fields["parsed"]) == len(SITE)
+    assert cache_module._open_side(store.bodies, fields["side"])
+    assert [p.name for p in store.pages.parent.iterdir() if p.name.startswith(".")] == []
 
 
 @pytest.mark.parametrize("apart", [False, True], ids=["here", "forked"])
