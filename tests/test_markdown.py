@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intimacy_ssg.markdown import MarkdownPage, slugify
 from intimacy_ssg.model import LinkKind, fill_placeholders
@@ -113,3 +115,41 @@ def test_words_are_counted_outside_code() -> None:
 def test_tables_and_strikethrough_are_enabled() -> None:
     _, html = render("| a | b |\n| - | - |\n| 1 | [x](y.md) |\n\n~~old~~\n")
     assert "<table>" in html and "<s>old</s>" in html
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="az09._~/#?=&,+!*'()-:%@;$ \\é<>\"[]{}|^`", max_size=40),
+        st.text(max_size=20),
+        st.sampled_from(["//host/a", "http://Example.org/a b", "mailto:A@B", "../a.md#x"]),
+    )
+)
+def test_a_link_destination_is_normalised_as_markdown_it_does(url: str) -> None:
+    """The quick normalisation (destinations left as they are skip markdown-it's parsing
+    and encoding) gives markdown-it's own result for any destination."""
+    from markdown_it.common.normalize_url import normalizeLink
+
+    from intimacy_ssg.markdown import _MD, _normalize_link
+
+    assert _normalize_link(url) == normalizeLink(url)
+    assert _MD.normalizeLink(url) == normalizeLink(url)
+
+
+def test_plain_destinations_skip_markdown_its_normalisation() -> None:
+    """The relative paths most links hold are returned without markdown-it's work; links
+    render as before."""
+    from unittest import mock
+
+    from markdown_it.common import normalize_url
+
+    from intimacy_ssg.markdown import _normalize_link
+
+    with mock.patch.object(normalize_url, "normalizeLink", side_effect=AssertionError):
+        assert _normalize_link("../desire/responsive-desire.md#what-it-is") == (
+            "../desire/responsive-desire.md#what-it-is"
+        )
+    assert _normalize_link("a b.md") == "a%20b.md"
+    page, html = render("[x](../other/a%20b.md) [y](<c d.md>) [z](https://example.org/é)\n")
+    assert 'href="https://example.org/%C3%A9"' in html
+    assert [link.target for link in page.links][:2] == ["other/a b.md", "topic/c d.md"]
