@@ -509,15 +509,12 @@ def _build(
         # while this one makes the site-wide files and writes the output: rendering's own
         # workers are done, and the pages are as they will be saved. Waited for however
         # the build ends (a forked process is never killed halfway through a cache file).
-        saving = None
-        if (
-            store is not None
-            and cache is not None
-            and len(site.pages) >= APART_MIN_PAGES
-            and store.whole_pages_due(cache.parsed)
-        ):
-            saving = Apart(store.save_pages, cache.parsed, otherwise=lambda: False)
-            out.held.callback(saving.result)
+        saving, whole = None, None
+        if store is not None and cache is not None and len(site.pages) >= APART_MIN_PAGES:
+            whole = store.whole_pages_due(cache.parsed)
+            if whole:
+                saving = Apart(store.save_pages, cache.parsed, otherwise=lambda: False)
+                out.held.callback(saving.result)
         # Made from the frame, a cluster's pages (and the configuration) or the structure
         # alone: skipped while what they are made from is unchanged and output/ holds them.
         made_json, blobs = beside.result()
@@ -582,7 +579,8 @@ def _build(
         )
         if store is not None:
             say("cache")
-            store.save(cache, pages_changed, saving.result if saving is not None else None)
+            saved_apart = saving.result if saving is not None else None
+            store.save(cache, pages_changed, whole, saved_apart)
             lap("cache")
     return result
 

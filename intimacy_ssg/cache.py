@@ -463,11 +463,12 @@ class CacheStore:
         self,
         cache: BuildCache,
         pages_changed: bool,
+        whole: bool | None = None,
         saved_apart: Callable[[], bool] | None = None,
     ) -> None:
-        """Every file that changed. `saved_apart`: given when a forked process was handed
-        save_pages() (when whole_pages_due()); it says whether that process did it (else
-        it is done here)."""
+        """Every file that changed. `whole`: whole_pages_due(), if the caller asked it
+        already. `saved_apart`: given when a forked process was handed save_pages(); it
+        says whether that process did it (else it is done here)."""
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
         memos["render_key"], memos["render_keys"], memos["render_extras"] = b"", {}, ()
@@ -494,7 +495,9 @@ class CacheStore:
         self._save_memo(memos)
         _write(self.state, self.scope, {n: getattr(cache, n) for n in STATE_FIELDS})
         parsed = cache.parsed
-        if saved_apart is not None or self.whole_pages_due(parsed):
+        if whole is None:
+            whole = self.whole_pages_due(parsed)
+        if whole or saved_apart is not None:
             if saved_apart is None or not saved_apart():
                 self.save_pages(parsed)
             self.base_keys = frozenset(parsed)

@@ -111,7 +111,7 @@ _PLAIN_URL = re.compile(r"(?!//)[A-Za-z0-9._~/#?=&,+!*'()-]*")
 
 def _normalize_link(url: str) -> str:
     """markdown-it's normalizeLink(), skipping its work (parsing the URL, formatting and
-    encoding it again: about 10 us a link) for a destination it returns unchanged."""
+    encoding it again: about 6 us a link) for a destination it returns unchanged."""
     return url if _PLAIN_URL.fullmatch(url) else normalize_url.normalizeLink(url)
 
 
