@@ -1,9 +1,13 @@
 """Safe YAML loading that remembers where every value came from.
 
 PyYAML's safe loaders build plain Python values and forget positions; we compose the node
-graph first, record each node's line and column by its key path (("faq", 0, "a")), reject
-duplicate keys (PyYAML silently keeps the last one), then construct values with the safe
-constructor. The C loader is used when PyYAML was built with libyaml.
+graph first, then walk it once: each node's line and column are recorded by its key path
+(("faq", 0, "a")), duplicate keys are rejected (PyYAML silently keeps the last one), and
+the values are made. Plain maps, lists and strings are made by the walk; any other
+scalar (a number, a date, a boolean) by the safe constructor, node by node. A document with
+anything else (an explicit collection tag, a merge key, a key that is not a scalar, a
+value the constructor refuses) is made by the safe constructor whole, as before, so the
+value, or the error, is PyYAML's. The C loader is used when PyYAML was built with libyaml.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from . import pickling
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -61,14 +67,14 @@ def load_yaml(text: str) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(None)
-        values: dict[KeyPath, Pos] = {}
-        keys: dict[KeyPath, Pos] = {}
-        problems: list[YamlProblem] = []
-        _walk(node, (), values, keys, problems, set())
-        if problems:
-            return YamlDocument(None, values, keys, tuple(problems))
-        value = loader.construct_document(node)
-        return YamlDocument(value, values, keys)
+        walk = _Walk(loader)
+        value = walk.node(node, ())
+        if walk.problems:
+            return YamlDocument(None, walk.values, walk.keys, tuple(walk.problems))
+        if not walk.whole:  # made by the safe constructor, afresh (see the module's doc)
+            loader.constructed_objects, loader.recursive_objects = {}, {}
+            value = loader.construct_document(node)
+        return YamlDocument(value, walk.values, walk.keys)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line, mark.column) if mark is not None else (0, 0)
@@ -84,46 +90,66 @@ def load_yaml(text: str) -> YamlDocument:
         loader.dispose()
 
 
-def _walk(
-    node: yaml.Node,
-    path: KeyPath,
-    values: dict[KeyPath, Pos],
-    keys: dict[KeyPath, Pos],
-    problems: list[YamlProblem],
-    seen: set[int],
-) -> None:
-    mark = node.start_mark
-    if isinstance(node, yaml.CollectionNode):
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+# the scalar keys the safe constructor makes as they are made here: not "<<" (a merge)
+_PLAIN_KEYS = frozenset(
+    f"tag:yaml.org,2002:{kind}" for kind in ("str", "bool", "int", "float", "null", "timestamp")
+)
+
+
+class _Walk:
+    """One pass over a composed document: positions, duplicate keys and aliased
+    collections found, and the value made where it is plain (see the module's doc):
+    `whole` says whether all of it was."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.values: dict[KeyPath, Pos] = {}
+        self.keys: dict[KeyPath, Pos] = {}
+        self.problems: list[YamlProblem] = []
+        self.seen: set[int] = set()
+        self.whole = True
+
+    def node(self, node: yaml.Node, path: KeyPath) -> Any:
+        mark = node.start_mark
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            text = node.value
+            style = node.style or ""  # type: ignore[attr-defined]
+            self.values[path] = _pos(mark.line, mark.column, str(text), style)
+            return text if node.tag == _STR else self.scalar(node)
         # An alias makes the composer reuse a node. Walking reused nodes is how "billion
         # laughs" documents explode (and `&a [*a]` never ends): refuse them outright.
-        if id(node) in seen:
-            if any(p.message.startswith("anchors and aliases") for p in problems):
-                return  # one report is enough
-            problems.append(
-                YamlProblem(
-                    "yaml-syntax",
-                    "anchors and aliases (&name, *name) are not allowed here",
-                    mark.line,
-                    mark.column,
-                    "write the value out in full",
+        if id(node) in self.seen:
+            if not any(p.message.startswith("anchors and aliases") for p in self.problems):
+                self.problems.append(  # one report is enough
+                    YamlProblem(
+                        "yaml-syntax",
+                        "anchors and aliases (&name, *name) are not allowed here",
+                        mark.line,
+                        mark.column,
+                        "write the value out in full",
+                    )
                 )
-            )
-            return
-        seen.add(id(node))
-    if isinstance(node, yaml.ScalarNode):
-        values[path] = Pos(mark.line, mark.column, str(node.value), node.style or "")
-    else:
-        values[path] = Pos(mark.line, mark.column)
-    if isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), values, keys, problems, seen)
-    elif isinstance(node, yaml.MappingNode):
+            return None
+        self.seen.add(id(node))
+        self.values[path] = _pos(mark.line, mark.column, "", "")
+        if kind is yaml.SequenceNode:
+            if node.tag != _SEQ:
+                self.whole = False
+            return [self.node(item, (*path, index)) for index, item in enumerate(node.value)]
+        if node.tag != _MAP:
+            self.whole = False
+        made: dict[Any, Any] = {}
         first: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            scalar = type(key_node) is yaml.ScalarNode
+            key = str(key_node.value) if scalar else "?"
             kmark = key_node.start_mark
             if key in first and key != "<<":
-                problems.append(
+                self.problems.append(
                     YamlProblem(
                         "duplicate-key",
                         f"key '{key}' appears twice",
@@ -135,5 +161,25 @@ def _walk(
                 )
                 continue
             first[key] = kmark.line
-            keys[(*path, key)] = Pos(kmark.line, kmark.column)
-            _walk(value_node, (*path, key), values, keys, problems, seen)
+            self.keys[(*path, key)] = _pos(kmark.line, kmark.column, "", "")
+            value = self.node(value_node, (*path, key))
+            if not scalar or key_node.tag not in _PLAIN_KEYS:
+                self.whole = False  # a merge key, a list or map as a key, a tagged key
+            elif self.whole:
+                made[key_node.value if key_node.tag == _STR else self.scalar(key_node)] = value
+        return made
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """A scalar that is not a string, made by the safe constructor as it would be in
+        the whole document; if it refuses it, the document is made by it (and fails) whole."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except Exception:  # its own error, met again when the whole document is made
+            self.whole = False
+            return None
+
+
+pickling.register(globals())
+# Pos made by its maker (every field given, in order): a page's front matter makes about
+# 45, and the frozen class's own __init__ took 0.6 us each
+_pos = pickling.fast_maker(Pos)
