@@ -165,15 +165,29 @@ class _Walk:
             value = self.node(value_node, (*path, key))
             if not scalar or key_node.tag not in _PLAIN_KEYS:
                 self.whole = False  # a merge key, a list or map as a key, a tagged key
-            elif self.whole:
+            else:  # made even when the document is not: an impossible date is caught here
                 made[key_node.value if key_node.tag == _STR else self.scalar(key_node)] = value
         return made
 
     def scalar(self, node: yaml.Node) -> Any:
         """A scalar that is not a string, made by the safe constructor as it would be in
-        the whole document; if it refuses it, the document is made by it (and fails) whole."""
+        the whole document; if it refuses it, the document is made by it (and fails) whole.
+        A date or time that does not exist (2026-13-40) is a problem here: PyYAML's
+        constructor raises ValueError for it, which no caller would expect."""
         try:
             return self.loader.construct_object(node, deep=True)
+        except ValueError as exc:
+            mark = node.start_mark
+            self.problems.append(
+                YamlProblem(
+                    "yaml-syntax",
+                    f"'{node.value}' is not a date or time that exists ({exc})",
+                    mark.line,
+                    mark.column,
+                    "write it like 2026-01-31, or quote it to keep it as text",
+                )
+            )
+            return None
         except Exception:  # its own error, met again when the whole document is made
             self.whole = False
             return None

@@ -142,11 +142,15 @@ def test_values_are_pyyamls_own_for_any_document(pieces: list[str]) -> None:
     tags, merge keys, complex keys and values it refuses."""
     text = "\n".join(pieces) + "\n"
     expected, error, raised = _as_pyyaml(text)
-    if raised is not None:  # a date that is not one: PyYAML raises, and so does load_yaml
-        with pytest.raises(raised):
-            load_yaml(text)
-        return
     doc = load_yaml(text)
+    if "2026-13-40" in text:  # a date that does not exist: PyYAML raises ValueError (or
+        # meets another error first); load_yaml reports the date, before any such error
+        assert raised in (ValueError, None) and doc.value is None
+        assert [p.message.split(" (")[0] for p in doc.problems] == [
+            "'2026-13-40' is not a date or time that exists"
+        ]
+        return
+    assert raised is None
     if error:
         assert doc.value is None and [p.message for p in doc.problems] == [error]
     else:
@@ -180,3 +184,18 @@ def test_any_dumped_value_loads_as_pyyaml_loads_it(value: object, flow: bool) ->
     doc = load_yaml(text)
     assert not error and raised is None and doc.problems == (), text
     assert _same(doc.value, expected), text
+
+
+def test_a_date_that_does_not_exist_is_a_problem_where_it_was_written() -> None:
+    """PyYAML's safe loader raises ValueError for a date or time that matches the format but
+    does not exist; it is reported at its place, never raised (it was, before)."""
+    doc = load_yaml("title: T\ndate: 2026-02-30\nsources:\n  - year: 2001-01-01 25:00:00\n")
+    assert doc.value is None
+    assert [(p.code, p.line, p.col) for p in doc.problems] == [
+        ("yaml-syntax", 1, 6),
+        ("yaml-syntax", 3, 10),
+    ]
+    assert doc.problems[0].message == (
+        "'2026-02-30' is not a date or time that exists (day is out of range for month)"
+    )
+    assert load_yaml("2026-13-01: key\n").problems[0].line == 0
