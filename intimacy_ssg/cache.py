@@ -467,8 +467,8 @@ class CacheStore:
         saved_apart: Callable[[], bool] | None = None,
     ) -> None:
         """Every file that changed. `whole`: whole_pages_due(), if the caller asked it
-        already. `saved_apart`: given when a forked process was handed save_pages(); it
-        says whether that process did it (else it is done here)."""
+        already. `saved_apart`: given (with `whole`) when a forked process was handed
+        save_pages(); it says whether that process did it (else it is done here)."""
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
         memos["render_key"], memos["render_keys"], memos["render_extras"] = b"", {}, ()
@@ -497,7 +497,7 @@ class CacheStore:
         parsed = cache.parsed
         if whole is None:
             whole = self.whole_pages_due(parsed)
-        if whole or saved_apart is not None:
+        if whole:
             if saved_apart is None or not saved_apart():
                 self.save_pages(parsed)
             self.base_keys = frozenset(parsed)

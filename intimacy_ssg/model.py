@@ -13,6 +13,7 @@ from __future__ import annotations
 import array
 import datetime
 import enum
+import functools
 import hashlib
 import re
 import zlib
@@ -249,31 +250,56 @@ def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
     return numbers, joined
 
 
-def shape_of(page: Page) -> bytes:
+class _Parts:
+    """A page's parts as its digests read them, each repr'd once, when first read. The
+    digests below each hash the repr of a tuple of parts, made by joining the parts' reprs
+    as repr does (see _joined); with_digests() makes them all from one _Parts, so the
+    front matter and the links, each read by two digests, are repr'd once."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    @functools.cached_property
+    def place(self) -> list[str]:
+        source = self.page.source
+        parts = (source.rel, source.display, source.page_id, source.kind.value, source.cluster)
+        return [repr(part) for part in parts]
+
+    @functools.cached_property
+    def front(self) -> str:
+        return repr(self.page.front)
+
+    @functools.cached_property
+    def links(self) -> str:
+        return repr(self.page.links)
+
+    @functools.cached_property
+    def questions(self) -> str:
+        return repr(tuple((item.question, item.anchor) for item in self.page.faq))
+
+
+def _joined(reprs: list[str]) -> bytes:
+    """The digest of a tuple (of two items or more) whose items' reprs are `reprs`: its
+    repr is theirs joined."""
+    return _digest_text(f"({', '.join(reprs)})")
+
+
+def _digest_text(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def shape_of(page: Page, parts: _Parts | None = None) -> bytes:
     """A digest of everything about a page that other pages and the site-wide stages can
     see: its place, front matter, headings, FAQ and links (with where they were written).
     Only the body's own HTML, text and word count are left out, so editing a paragraph
     leaves the page's shape, and with it link resolution and the graph, unchanged."""
-    seen = (
-        *_place(page.source),
-        page.front,
-        page.headings,
-        page.faq,
-        page.links,
-        page.profile_html,
+    r = parts or _Parts(page)
+    return _joined(
+        [*r.place, r.front, repr(page.headings), repr(page.faq), r.links, repr(page.profile_html)]
     )
-    return _digest(seen)
 
 
-def _place(source: SourceFile) -> tuple[str, ...]:
-    return (source.rel, source.display, source.page_id, source.kind.value, source.cluster)
-
-
-def _digest(seen: object) -> bytes:
-    return _digest_text(repr(seen))
-
-
-def frame_of(page: Page) -> bytes:
+def frame_of(page: Page, parts: _Parts | None = None) -> bytes:
     """A digest of the part of a page's shape that the graph, the mention search and other
     pages' render keys read, besides its card: its place (and title: see
     site.shapes_key, which adds it; link resolution does without it), draft flag,
@@ -284,25 +310,27 @@ def frame_of(page: Page) -> bytes:
     authors, sources, FAQ answers...), which rendered pages show: editing those leaves the
     frame, and the graph made from every frame, as they were; the outputs that show the
     page's summary are found with render.keys_without()."""
-    front = page.front
-    seen = (
-        *_place(page.source),
-        front.draft,
-        front.aliases,
-        front.weight,
-        front.tags,
-        front.keywords,
-        tuple(ref.target for ref in front.related),
-        front.planned,  # where each was written too: a planned-exists warning points there
-        front.quiz,
-        front.faq_canonical,  # which page's FAQ keeps its markup: other pages' render keys
-        tuple((item.question, item.anchor) for item in page.faq),
-        tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links),
+    r, front = parts or _Parts(page), page.front
+    links = tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links)
+    return _joined(
+        [
+            *r.place,
+            repr(front.draft),
+            repr(front.aliases),
+            repr(front.weight),
+            repr(front.tags),
+            repr(front.keywords),
+            repr(tuple(ref.target for ref in front.related)),
+            repr(front.planned),  # where each was written too: a planned-exists warning
+            repr(front.quiz),
+            repr(front.faq_canonical),  # which page's FAQ keeps its markup: render keys
+            r.questions,
+            repr(links),
+        ]
     )
-    return _digest(seen)
 
 
-def landing_of(page: Page) -> bytes:
+def landing_of(page: Page, parts: _Parts | None = None) -> bytes:
     """A digest of what resolving another page's links reads of this page but its headings'
     ids: its place and draft flag; with its FAQ questions and anchors and canonical flag,
     which decide whether another page's repeated question is marked up, and its aliases
@@ -310,42 +338,41 @@ def landing_of(page: Page) -> bytes:
     page's landing changes, every link resolves as it did, but those of the pages whose
     own links changed (outlinks_of) and of the pages linking to a page whose anchors
     changed (anchors_of), which are the only ones resolved again."""
-    seen = (
-        *_place(page.source),
-        page.front.draft,
-        page.front.aliases,
-        page.front.weight,
-        page.front.faq_canonical,
-        tuple((item.question, item.anchor) for item in page.faq),
+    r, front = parts or _Parts(page), page.front
+    return _joined(
+        [
+            *r.place,
+            repr(front.draft),
+            repr(front.aliases),
+            repr(front.weight),
+            repr(front.faq_canonical),
+            r.questions,
+        ]
     )
-    return _digest(seen)
 
 
 def anchors_of(page: Page) -> bytes:
     """A digest of the page's anchors, the ids of its headings and FAQ questions: what a
     link to one of them is checked against."""
-    return _digest(sorted(page.anchors))
+    return _digest_text(repr(sorted(page.anchors)))
 
 
-def outlinks_of(page: Page) -> bytes:
+def outlinks_of(page: Page, parts: _Parts | None = None) -> bytes:
     """A digest of everything link resolution reads of the page itself: its links, related
     pages and quiz (whose profiles link to pages), with where each was written, which its
     diagnostics point at. A line added to the front matter moves the body and changes the
     outlinks, not the frame: the build then resolves that page's links again, and no
     other page's (see landing_of)."""
-    seen = (
-        page.links,
-        page.front.related,
-        page.front.quiz,
-    )
-    return _digest(seen)
+    r = parts or _Parts(page)
+    return _joined([r.links, repr(page.front.related), repr(page.front.quiz)])
 
 
-def matter_of(page: Page) -> bytes:
+def matter_of(page: Page, parts: _Parts | None = None) -> bytes:
     """A digest of the page's place and front matter: all the site's sitemap, feeds and
     redirect pages read of it (with its URL, made from its place). An edit to its links,
     headings, FAQ or prose leaves it as it was, and those files with it."""
-    return _digest((*_place(page.source), page.front))
+    r = parts or _Parts(page)
+    return _joined([*r.place, r.front])
 
 
 def faq_digest_of(page: Page) -> bytes:
@@ -356,32 +383,9 @@ def faq_digest_of(page: Page) -> bytes:
 
 
 def with_digests(page: Page) -> Page:
-    """The page without its source's bytes and with all its digests: shape_of(),
-    frame_of(), landing_of(), anchors_of(), outlinks_of(), faq_digest_of() and matter_of(),
-    byte for byte, made together. Each of those digests the repr of a tuple of the page's
-    parts, and a tuple's repr is its items' reprs joined: here each part is repr'd once
-    and the tuples' reprs joined from them. The front matter and links, the largest, were
-    repr'd twice each, and all seven took a tenth of a page's parse."""
-    source, front = page.source, page.front
-    place = [repr(part) for part in _place(source)]
-    whole_front, links = repr(front), repr(page.links)
-    questions = repr(tuple((item.question, item.anchor) for item in page.faq))
-    draft, aliases, weight = repr(front.draft), repr(front.aliases), repr(front.weight)
-    canonical = repr(front.faq_canonical)
-    shape = [whole_front, repr(page.headings), repr(page.faq), links, repr(page.profile_html)]
-    frame = [
-        draft,
-        aliases,
-        weight,
-        repr(front.tags),
-        repr(front.keywords),
-        repr(tuple(ref.target for ref in front.related)),
-        repr(front.planned),
-        repr(front.quiz),
-        canonical,
-        questions,
-        repr(tuple((k.index, k.kind.value, k.target, k.anchor, k.has_label) for k in page.links)),
-    ]
+    """The page without its source's bytes and with all its digests, made from one _Parts
+    (all seven took a tenth of a page's parse when each repr'd its own parts)."""
+    parts, source = _Parts(page), page.source
     # made by their makers (pickling.fast_maker), with every field named: replace() took
     # as long as three of the digests
     make_source, make_page = pickling.fast_maker(SourceFile), pickling.fast_maker(Page)
@@ -395,7 +399,7 @@ def with_digests(page: Page) -> Page:
             cluster=source.cluster,
             digest=source.digest,
         ),
-        front=front,
+        front=page.front,
         body_z=page.body_z,
         headings=page.headings,
         faq=page.faq,
@@ -404,23 +408,14 @@ def with_digests(page: Page) -> Page:
         diagnostics=page.diagnostics,
         text_z=page.text_z,
         profile_html=page.profile_html,
-        shape=_joined([*place, *shape]),
-        frame=_joined([*place, *frame]),
-        landing=_joined([*place, draft, aliases, weight, canonical, questions]),
+        shape=shape_of(page, parts),
+        frame=frame_of(page, parts),
+        landing=landing_of(page, parts),
         anchored=anchors_of(page),
-        outlinks=_joined([links, repr(front.related), repr(front.quiz)]),
+        outlinks=outlinks_of(page, parts),
         faq_digest=faq_digest_of(page),
-        matter=_joined([*place, whole_front]),
+        matter=matter_of(page, parts),
     )
-
-
-def _joined(reprs: list[str]) -> bytes:
-    """_digest() of a tuple (of two items or more) whose items' reprs are `reprs`."""
-    return _digest_text(f"({', '.join(reprs)})")
-
-
-def _digest_text(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)
