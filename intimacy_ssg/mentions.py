@@ -18,11 +18,10 @@ from collections.abc import Mapping
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
 from .forked import Apart
-from .model import Page, Site, unpack_prose
+from .model import Page, Site, fold, prose_holds, unpack_prose
 from .pickling import CacheDamaged, safe_loads
 
 WORD = re.compile("[a-z0-9]+(?:['-][a-z0-9]+)*")
-CURLY_APOSTROPHE = "\u2019"
 
 
 # ASCII characters that can never be part of a word: splitting at them changes no word.
@@ -32,10 +31,14 @@ _SEPARATORS = str.maketrans(
 
 
 def _words(text: str) -> list[str]:
-    lowered = text.lower().replace(CURLY_APOSTROPHE, "'")
-    if lowered.isascii() and "'" not in lowered and "-" not in lowered:
-        return lowered.translate(_SEPARATORS).split()  # the same words, several times faster
-    return WORD.findall(lowered)
+    return _folded_words(fold(text))
+
+
+def _folded_words(folded: str) -> list[str]:
+    """The words of text folded already (see model.fold: a page's packed prose is)."""
+    if folded.isascii() and "'" not in folded and "-" not in folded:
+        return folded.translate(_SEPARATORS).split()  # the same words, several times faster
+    return WORD.findall(folded)
 
 
 # page id -> (key of the page's own part, its source's digest, findings); and under BASIS
@@ -182,6 +185,7 @@ def _find_in(
     """_find(), in this process."""
     fresh: MentionMemo = {}
     old, words = changed if changed is not None else (b"", set())
+    needles = sorted(word.encode("utf-8", "surrogatepass") for word in words)
     for page in pages:
         linked = linked_to.get(page.id, ())
         own = b""
@@ -192,7 +196,7 @@ def _find_in(
             h.update("\0".join(linked).encode())
             own = h.digest()
             hit = memo.get(page.id)
-            if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, words):
+            if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, needles):
                 fresh[page.id] = hit  # as it was: the cache saves only the entries that changed
                 continue
         found = _page_mentions(page, set(linked), phrases)
@@ -200,20 +204,18 @@ def _find_in(
     return fresh
 
 
-def _kept(made: bytes, table: bytes, old: bytes, page: Page, words: set[str]) -> bool:
+def _kept(made: bytes, table: bytes, old: bytes, page: Page, needles: list[bytes]) -> bool:
     """Whether findings made under the table digested `made` hold under `table`: the same
-    table, or the last one (`old`) when the page holds none of the changed `words`."""
-    return made == table or (bool(old) and made == old and not _holds(page, words))
+    table, or the last one (`old`) when the page holds none of the changed words (encoded
+    as `needles`)."""
+    return made == table or (bool(old) and made == old and not _holds(page, needles))
 
 
-def _holds(page: Page, words: set[str]) -> bool:
-    """Whether the page's prose may hold one of `words` (as a word, or inside one: a quick
-    test that errs only towards yes)."""
-    if not words:
-        return False
-    _, joined = unpack_prose(page.text_z)
-    lowered = joined.lower().replace(CURLY_APOSTROPHE, "'")
-    return any(word in lowered for word in words)
+def _holds(page: Page, needles: list[bytes]) -> bool:
+    """Whether the page's prose may hold one of the words encoded as `needles` (as a word,
+    or inside one: a quick test that errs only towards yes). The prose is folded as the
+    words are (see model.pack_text)."""
+    return bool(needles) and prose_holds(page.text_z, needles)
 
 
 def _page_mentions(
@@ -221,13 +223,13 @@ def _page_mentions(
     linked: set[str],
     phrases: Phrases,
 ) -> tuple[Diagnostic, ...]:
-    numbers, joined = unpack_prose(page.text_z)  # texts joined by NUL, which splits words
-    if phrases.keys().isdisjoint(_words(joined)):
+    numbers, joined = unpack_prose(page.text_z)  # folded texts joined by NUL: it splits words
+    if phrases.keys().isdisjoint(_folded_words(joined)):
         return ()  # no word of the page starts a phrase (one pass over the whole page)
     seen = linked | {page.id}
     problems: list[Diagnostic] = []
     for line, text in zip(numbers, joined.split("\0"), strict=True):
-        tokens = _words(text)
+        tokens = _folded_words(text)
         if phrases.keys().isdisjoint(tokens):
             continue  # most lines start no phrase: skip the word-by-word loop (in C)
         for i, token in enumerate(tokens):

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -227,20 +227,30 @@ def fill_placeholders(html: str, fill: Callable[[str, int], str]) -> str:
     return PLACEHOLDER_RE.sub(lambda m: fill(m.group(1), int(m.group(2))), html)
 
 
+CURLY_APOSTROPHE = "\u2019"
+
+
+def fold(text: str) -> str:
+    """Text as the mention search compares it: lowercase, curly apostrophes straight.
+    Folding folded text changes nothing (checked for every code point by a test)."""
+    return text.lower().replace(CURLY_APOSTROPHE, "'")
+
+
 def pack_text(lines: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> bytes:
     """(file line, text) of the body's prose outside links, for the mention search: the
-    line numbers, then the texts joined by NUL (markdown-it turns NUL in a source into
-    U+FFFD, so no text holds one), as UTF-8. Not compressed: the mention search reads every
-    page's after a title edit, and inflating it cost more than the search itself."""
+    line numbers, then the texts folded (see fold()) and joined by NUL (markdown-it turns
+    NUL in a source into U+FFFD, so no text holds one), as UTF-8. Folded here, once, as
+    the search reads it: after a title edit it reads every page's, which lowercasing
+    each again made half as long again. Not compressed, for the same reason."""
     if not lines:
         return b""
     numbers = array.array("i", (line for line, _ in lines))
-    joined = "\0".join(text for _, text in lines).encode("utf-8", "surrogatepass")
+    joined = fold("\0".join(text for _, text in lines)).encode("utf-8", "surrogatepass")
     return len(numbers).to_bytes(4, "little") + numbers.tobytes() + joined
 
 
 def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
-    """The line numbers and the NUL-joined texts of pack_text()."""
+    """The line numbers and the NUL-joined folded texts of pack_text()."""
     if not packed:
         return array.array("i"), ""
     count = int.from_bytes(packed[:4], "little")
@@ -248,6 +258,17 @@ def unpack_prose(packed: bytes) -> tuple[array.array[int], str]:
     numbers.frombytes(packed[4 : 4 + 4 * count])
     joined = packed[4 + 4 * count :].decode("utf-8", "surrogatepass")
     return numbers, joined
+
+
+def prose_holds(packed: bytes, needles: Iterable[bytes]) -> bool:
+    """Whether the texts of pack_text() hold one of `needles` (UTF-8), found in the bytes
+    as they are: a valid UTF-8 string is found in another's bytes exactly where it is
+    found in the other (no character's bytes begin inside or with another's), so nothing
+    is decoded."""
+    if not packed:
+        return False
+    start = 4 + 4 * int.from_bytes(packed[:4], "little")  # after the line numbers
+    return any(packed.find(needle, start) >= 0 for needle in needles)
 
 
 class _Parts:
@@ -511,5 +532,10 @@ PackedFrontMatter = pickling.packed_variant(
 # when a question or a page is added or removed; and the prose, which the mention search
 # reads of every page after a title edit.
 PackedPage = pickling.packed_variant(
-    Page, ("body_z", "word_count", "profile_html"), ("headings", "links"), ("faq",), ("text_z",)
+    Page,
+    ("body_z", "word_count", "profile_html"),
+    ("headings", "links"),
+    ("faq",),
+    ("text_z",),
+    raw="text_z",
 )

@@ -140,12 +140,14 @@ def _reducer(
 
 
 def packed_variant(
-    base: type[T], *groups: tuple[str, ...], by_key: tuple[str, ...] = ()
+    base: type[T], *groups: tuple[str, ...], by_key: tuple[str, ...] = (), raw: str = ""
 ) -> type[T]:
     """A subclass of the slots dataclass `base` for objects loaded from the build cache:
     equal to the object it was saved from, but each group of fields stays one pickled blob
     until one of its fields is first read (then the whole group is unpickled, once), and
     each dict field named in `by_key` is read as a PackedMap (one blob per key).
+    `raw` names a bytes field that is a group of its own, saved as its bytes, not pickled:
+    read back without an unpickler (the mention search reads one of every page's).
     The build cache saves any object of `base` as this variant (see pack()), so loading
     it makes only the other fields' objects; a rebuild after an edit reads the packed
     groups (or entries) of the few objects it needs."""
@@ -154,6 +156,7 @@ def packed_variant(
     packed = tuple(name for group in groups for name in group)
     head = tuple(f.name for f in dataclasses.fields(base) if f.name not in packed)  # type: ignore[arg-type]
     label = _label(base.__module__, f"Packed{base.__name__}")
+    bare = groups.index((raw,)) if raw else -1  # the group saved as its bytes, if any
 
     def unpack(self: Any, n: int) -> tuple[Any, ...]:
         values: tuple[Any, ...] | None = self._unpacked[n]
@@ -161,8 +164,11 @@ def packed_variant(
             what = f"a cached {base.__name__}'s {', '.join(groups[n])}"
             try:
                 packed = self._packed
-                raw = packed[n] if type(packed) is tuple else span_blob(packed, n)
-                values = (PackedMap(raw),) if n >= keyed else safe_loads(raw)
+                blob = packed[n] if type(packed) is tuple else span_blob(packed, n)
+                if n == bare:
+                    values = (blob,) if type(blob) is bytes else None
+                else:
+                    values = (PackedMap(blob),) if n >= keyed else safe_loads(blob)
             except Exception as exc:  # anything at all: a cache is advice, never trusted
                 raise CacheDamaged(f"{what} could not be read ({type(exc).__name__})") from exc
             if not isinstance(values, tuple) or len(values) != len(groups[n]):
@@ -205,7 +211,9 @@ def packed_variant(
 
     def pack_one(obj: Any) -> Any:
         blobs = tuple(
-            pickle.dumps(tuple(getattr(obj, name) for name in group), protocol=5)
+            bytes(getattr(obj, raw))
+            if n == bare
+            else pickle.dumps(tuple(getattr(obj, name) for name in group), protocol=5)
             if n < keyed
             else _blobs_of(getattr(obj, group[0]))
             for n, group in enumerate(groups)

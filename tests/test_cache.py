@@ -2395,6 +2395,12 @@ def test_packed_objects_equal_their_originals_and_unpack_once(tmp_path: Path) ->
     object.__setattr__(page, "_packed", (pickle.dumps(("too", "short")),))
     with pytest.raises(pickling.CacheDamaged, match="unexpected shape"):
         page.body_z  # noqa: B018 - reading it is the test
+    groups = pickling.pack(result.site.pages[0])._packed  # type: ignore[attr-defined]
+    page = pickling.pack(result.site.pages[0])
+    object.__setattr__(page, "_packed", (*groups[:3], "prose, but not bytes"))
+    with pytest.raises(pickling.CacheDamaged, match="unexpected shape"):
+        page.text_z  # noqa: B018
+    assert page.faq == result.site.pages[0].faq  # the other groups read as they were
     page = pickling.pack(result.site.pages[0])
     nowhere = pickling.span_of(b"no such side fil", 0, (b"x", b"y"))  # a 16-byte token
     object.__setattr__(page, "_packed", nowhere)
@@ -2415,9 +2421,10 @@ def test_a_pages_packed_groups_go_to_a_side_file_end_to_end_and_are_checked(
     root = project(tmp_path)
     result = build(config_of(root), write=False)
     assert result.site is not None
-    original = result.site.pages[2]
+    original = next(p for p in result.site.pages[2:] if p.text_z)  # no group empty
     packed = pickling.pack(original)
     groups: tuple[bytes, ...] = packed._packed  # type: ignore[attr-defined]
+    assert groups[3] == original.text_z  # the prose is saved as its bytes, not pickled
     paths = [tmp_path / "first.bodies", tmp_path / "second.bodies"]
     with cache_module._SideWriter(paths[0]) as side:
         side.put((b"another page's",))

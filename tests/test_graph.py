@@ -290,6 +290,19 @@ def test_unlinked_mentions_first_only_skip_headings_linked_and_single_words(
     ]
 
 
+def test_unlinked_mentions_are_found_whatever_the_case_and_apostrophe(tmp_path: Path) -> None:
+    """The prose is folded when parsed (lowercase, curly apostrophes straight), the titles
+    when the table is made: a mention in capitals with a curly apostrophe is found."""
+    files = dict(WIRED)
+    files["topic/c.md"] = page("Partner's needs", "[[topic]] [[a]] [[b]]\n")
+    files["about.md"] = page("About", "[[index]]\n\nYour PARTNER\u2019S Needs matter.\n")
+    _, problems = graph_of(tmp_path, files)
+    assert problems == [
+        "content/about.md:7:1: info[unlinked-mention]: mentions 'Partner's needs' without "
+        "linking it\n    hint: link it: [Partner's needs](topic/c.md)"
+    ]
+
+
 def test_graph_command_reports_clusters_in_three_formats(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -322,9 +335,20 @@ def test_graph_command_reports_clusters_in_three_formats(
 
 @given(st.text(alphabet="abcXYZ019 ,.;:!?()[]_*/\\\"'-\t\n\u2019\u00e9#", max_size=40))
 def test_the_fast_word_split_finds_the_same_words_as_the_pattern(text: str) -> None:
-    from intimacy_ssg.mentions import CURLY_APOSTROPHE, WORD, _words
+    from intimacy_ssg.mentions import WORD, _words
+    from intimacy_ssg.model import CURLY_APOSTROPHE
 
     assert _words(text) == WORD.findall(text.lower().replace(CURLY_APOSTROPHE, "'"))
+
+
+def test_folding_folded_text_changes_nothing_for_any_code_point() -> None:
+    """A page's prose is saved folded (model.pack_text), and the mention search reads it
+    without folding it again: that gives the same words only if folding is idempotent."""
+    from intimacy_ssg.model import fold
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert fold(fold(every)) == fold(every)
+    assert fold("A\u2019B \u0130") == "a'b i\u0307"  # changed: case, apostrophe, length
 
 
 ELSEWHERE = {

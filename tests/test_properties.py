@@ -178,9 +178,35 @@ def test_the_parse_cache_after_any_edits_equals_a_clean_build(
         max_size=20,
     )
 )
-def test_a_pages_prose_is_packed_and_unpacked_unchanged(lines: list[tuple[int, str]]) -> None:
-    from intimacy_ssg.model import pack_text, unpack_prose
+def test_a_pages_prose_is_packed_folded_and_unpacked_unchanged(
+    lines: list[tuple[int, str]],
+) -> None:
+    """Packed folded (as the mention search reads it: see model.fold), unpacked as packed."""
+    from intimacy_ssg.model import fold, pack_text, unpack_prose
 
     numbers, joined = unpack_prose(pack_text(lines))
     unpacked = list(zip(numbers, joined.split("\0"), strict=True)) if numbers else []
-    assert unpacked == lines
+    assert unpacked == [(line, fold(text)) for line, text in lines]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=1, max_value=99), st.text(alphabet="ab\u00e9\u2019 -")),
+        max_size=6,
+    ),
+    st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=4), max_size=3),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=30),
+)
+def test_prose_holds_a_word_in_its_bytes_exactly_when_its_text_holds_it(
+    lines: list[tuple[int, str]], words: list[str], noise: str
+) -> None:
+    """The mention search looks for words in a page's packed prose without decoding it."""
+    from intimacy_ssg.model import pack_text, prose_holds, unpack_prose
+
+    lines = [*lines, (100, noise)]
+    for chosen in (words, [text[1:4] for _, text in lines]):  # any words, and words it holds
+        packed = pack_text(lines)
+        _, joined = unpack_prose(packed)
+        needles = [word.encode("utf-8", "surrogatepass") for word in chosen]
+        assert prose_holds(packed, needles) == any(word in joined for word in chosen)
+    assert not prose_holds(b"", [b""]) and not prose_holds(pack_text(lines), [])
