@@ -354,7 +354,9 @@ def test_a_build_runs_with_the_collector_off_and_leaves_it_as_it_found_it(
     tmp_path: Path,
 ) -> None:
     """The cyclic garbage collector is off while a build runs (it walked the pages over and
-    over as they grew), and as it was afterwards: on or off, and after a failed build."""
+    over as they grew), and as it was afterwards: on or off, and after a failed build.
+    What the build made is then in the oldest generation: a young one would be walked
+    whole by the collector's first pass."""
     config = config_of(project(tmp_path))
     during: list[bool] = []
     try:
@@ -363,6 +365,8 @@ def test_a_build_runs_with_the_collector_off_and_leaves_it_as_it_found_it(
             result = build(config, progress=lambda _stage: during.append(gc.isenabled()))
             assert result.written
             assert gc.isenabled() is before
+            oldest = {id(thing) for thing in gc.get_objects(generation=2)}
+            assert id(result.graph) in oldest and id(result.site) in oldest  # made late
         gc.enable()
         failing = mock.patch.object(render_module, "render_site", side_effect=RuntimeError("boom"))
         with failing, pytest.raises(RuntimeError, match="boom"):
