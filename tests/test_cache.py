@@ -20,7 +20,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -2149,6 +2149,35 @@ def test_large_fields_are_saved_in_chunks_and_read_back_whole(tmp_path: Path) ->
     fields, why = cache_module._read(path, b"s" * 16)
     assert why == "" and fields == {"parsed": parsed, "small": {"a": 1}}
     assert list(fields["parsed"]) == list(parsed)  # the order too
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_a_cache_file_reads_the_same_mapped_or_read_whole(tmp_path: Path, mapped: bool) -> None:
+    """Cache files are mapped (their bytes not copied); where a file cannot be mapped (an
+    empty one, or no mmap), it is read whole: the fields, or why not, are the same, and
+    no file is left mapped."""
+    path = tmp_path / "x.memo"
+    fields = {"parsed": {f"p{n}": n for n in range(cache_module.CHUNK + 3)}, "small": b"s"}
+    cache_module._write(path, b"s" * 16, fields)
+    whole = path.read_bytes()
+    header = len(cache_module.MAGIC) + 2 + 16
+    cases = {
+        "whole": (whole, ""),
+        "empty": (b"", "is not a cache file"),
+        "header only": (whole[:header], "corrupt (checksum mismatch)"),
+        "short": (whole[: header + 3], "corrupt (checksum mismatch)"),
+        "cut": (whole[:-1], "corrupt (checksum mismatch)"),
+        "other scope": (whole[: header - 1] + b"t" + whole[header:], ""),
+    }
+    unmappable = mock.patch("mmap.mmap", side_effect=OSError("no mmap"))
+    with nullcontext() if mapped else unmappable as refused:
+        for data, why in cases.values():
+            path.write_bytes(data)
+            read, said = cache_module._read(path, b"s" * 16)
+            assert (read, said) == ((fields, "") if data == whole else (None, said))
+            assert why in said
+    assert mapped or (refused is not None and refused.call_count == len(cases))  # read whole
+    assert str(path) not in Path("/proc/self/maps").read_text()
 
 
 def test_cached_pages_come_back_equal_and_still_frozen(tmp_path: Path) -> None:
