@@ -34,13 +34,12 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from . import pickling
 from .config import ConfigError
@@ -48,6 +47,9 @@ from .diagnostics import Diagnostic, Location, Severity, display_path
 from .forked import Apart
 from .model import OutputFile, StaticFile, WriteReport
 from .searchindex import canonicalise
+
+if TYPE_CHECKING:
+    import subprocess  # imported where used: a rebuild that writes in place never is
 
 MARKER = ".intimacy-ssg-output"
 BACKGROUND_MIN = 1000  # outputs from which an old tree is deleted in the background
@@ -559,6 +561,8 @@ def delete_apart(old: Path | None, output_dir: Path) -> None:
     trees = sorted(output_dir.parent.glob(f".{output_dir.name}.old-*"))
     if not trees:
         return
+    import subprocess
+
     _DELETERS[:] = [d for d in _DELETERS if d.poll() is None]  # reaped once done
     try:
         deleter = subprocess.Popen(  # this interpreter, this script, these paths: no shell

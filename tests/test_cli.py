@@ -66,6 +66,36 @@ def test_a_second_build_is_up_to_date_and_no_cache_rebuilds(
     assert list((site / ".cache/intimacy-ssg").glob("*.state"))
 
 
+def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
+    """A new process per build, as on the command line: a no-op loads neither Jinja2 nor
+    markdown-it, and no build without a search index loads subprocess (only the index and
+    deleting a swapped-out tree in the background use it)."""
+    root = make_project(
+        tmp_path,
+        "title: T\nbase_url: /\nsearch: false\n",
+        {"index.md": page("Home", "[[about]]\n"), "about.md": page("About", "[[index]]\n")},
+    )
+    code = (
+        "import sys\n"
+        "from intimacy_ssg import cache, cli\n"
+        "cache.RACY_NS = 0  # the files are seconds old\n"
+        "code = cli.main(['build'])\n"
+        "loaded = [m for m in ('jinja2', 'markdown_it', 'subprocess') if m in sys.modules]\n"
+        "print(code, *loaded)\n"
+    )
+
+    def build() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert build() == "0 jinja2 markdown_it"  # the first
+    assert build() == "0"  # nothing changed
+    (root / "content/about.md").write_text(page("About", "[[index]] Edited.\n"))
+    assert build() == "0 jinja2 markdown_it"
+
+
 def test_check_writes_nothing(capsys: pytest.CaptureFixture[str], site: Path) -> None:
     code, _, err = run(capsys, "check", "--project", str(site))
     assert code == 0 and err.startswith("checked 2 pages: 0 errors, 0 warnings")
