@@ -105,16 +105,19 @@ def unlinked_mentions(
 def _phrases(site: Site) -> tuple[bytes, Phrases]:
     """The table of phrases, and a digest of everything in it."""
     phrases: Phrases = defaultdict(list)
-    table = hashlib.blake2b(digest_size=16)
+    seen: list[str] = []  # digested at once: one call, not one per phrase
     for page in site.pages:
-        names = [page.front.title] if len(_words(page.front.title)) >= 2 else []
-        for name in (*names, *page.front.keywords):
-            words = tuple(_words(name))
+        front, page_id, rel = page.front, page.id, page.source.rel
+        title = tuple(_words(front.title))
+        named = [(front.title, title)] if len(title) >= 2 else []
+        named += [(keyword, tuple(_words(keyword))) for keyword in front.keywords]
+        for name, words in named:
             if words:
-                phrases[words[0]].append((words, page.id, name, page.source.rel))
-                table.update(f"{page.id}\0{page.source.rel}\0{name}\0".encode())
+                phrases[words[0]].append((words, page_id, name, rel))
+                seen.append(f"{page_id}\0{rel}\0{name}\0")
     for candidates in phrases.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
+    table = hashlib.blake2b("".join(seen).encode(), digest_size=16)
     return table.digest(), dict(phrases)
 
 
