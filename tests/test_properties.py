@@ -201,10 +201,10 @@ def test_prose_holds_a_word_in_its_bytes_exactly_when_its_text_holds_it(
     lines: list[tuple[int, str]], words: list[str], noise: str
 ) -> None:
     """The mention search looks for words in a page's packed prose without decoding it."""
-    from intimacy_ssg.model import pack_text, prose_holds, unpack_prose
+    from intimacy_ssg.model import fold, pack_text, prose_holds, unpack_prose
 
     lines = [*lines, (100, noise)]
-    for chosen in (words, [text[1:4] for _, text in lines]):  # any words, and words it holds
+    for chosen in (words, [fold(text)[1:4] for _, text in lines]):  # any, and ones it holds
         packed = pack_text(lines)
         _, joined = unpack_prose(packed)
         needles = [word.encode("utf-8", "surrogatepass") for word in chosen]
