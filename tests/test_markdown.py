@@ -153,3 +153,73 @@ def test_plain_destinations_skip_markdown_its_normalisation() -> None:
     page, html = render("[x](../other/a%20b.md) [y](<c d.md>) [z](https://example.org/é)\n")
     assert 'href="https://example.org/%C3%A9"' in html
     assert [link.target for link in page.links][:2] == ["other/a b.md", "topic/c d.md"]
+
+
+PLAIN_LINES = st.builds(
+    str.__add__,
+    st.sampled_from("aZq"),
+    st.text(alphabet="az09 ,.;:?!'\"()%/\u2018\u2019\u201c\u201d\u2013\u2014\u2026-", max_size=30),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.builds("\n".join, st.lists(PLAIN_LINES, min_size=1, max_size=4)),
+        st.text(alphabet="aZ09 ,.;:?!'\"()%/\u2019\u201c\u2013-\n", max_size=40),
+        st.text(alphabet="aZ9 .'\"-\n\t*_`#>|&<[]~\\=+:\u00e9\r\x00\u00a0", max_size=30),
+        st.text(max_size=30),
+    )
+)
+def test_a_plain_paragraph_is_rendered_as_markdown_it_renders_it(text: str) -> None:
+    """FAQ answers and quiz profiles of plain words skip markdown-it's parse: for any text
+    the quick path takes, its HTML is markdown-it's, and the page renders it the same."""
+    from intimacy_ssg.markdown import _MD, plain_paragraph
+
+    plain = plain_paragraph(text)
+    if plain is not None:
+        assert plain == _MD.render(text)
+        assert MarkdownPage("p.md", "p.md").render(text, 1, collect_headings=False) == plain
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- a",
+        "A  \nb",
+        "A\n\nB",
+        "A *b*",
+        "A_b_",
+        "1. a",
+        "A\n# b",
+        "A\n    b",
+        "A\n---",
+        "A &amp;",
+        "A [[b]]",
+        "A [b](c.md)",
+        "A <b>",
+        "A\tb",
+        " A",
+        "A \nb",
+        "A `b`",
+        "A ~~b~~",
+        "A\\b",
+        "",
+    ],
+)
+def test_text_markdown_reads_takes_markdown_its_own_path(text: str) -> None:
+    from intimacy_ssg.markdown import plain_paragraph
+
+    assert plain_paragraph(text) is None
+
+
+def test_plain_answers_are_rendered_without_markdown_its_parse() -> None:
+    from unittest import mock
+
+    from intimacy_ssg.markdown import _MD
+
+    answer = 'It helps to "name" the pattern.\nPartners (often) find 2 ways: talk, or wait\u2026\n'
+    expected = _MD.render(answer)
+    with mock.patch.object(_MD, "parse", side_effect=AssertionError("parsed")):
+        assert MarkdownPage("p.md", "p.md").render(answer, 3, collect_headings=False) == expected
+    assert expected.startswith("<p>It helps to &quot;name&quot;")
