@@ -158,6 +158,30 @@ def generator_digest() -> bytes:
     return _GENERATOR
 
 
+def site_yaml_memo(cache_dir: Path) -> Path:
+    """Where the command line keeps site.yaml's last parse (see config.load_config)."""
+    return cache_dir / "intimacy-ssg" / "site.yaml.parsed"
+
+
+def recalled_value(path: Path, source: bytes) -> tuple[Any] | None:
+    """The value kept_value() kept at `path` for the file whose bytes are `source`, as a
+    1-tuple; None if there is none for these bytes and this generator (or it is damaged)."""
+    fields, _ = _read(path, _value_key(source))
+    value = fields.get("value") if fields is not None else None
+    return value if type(value) is tuple and len(value) == 1 else None
+
+
+def keep_value(path: Path, source: bytes, value: tuple[Any]) -> None:
+    """Keep `value` (what reading `source` gave, as a 1-tuple) at `path`, a file of the
+    build cache's folder; a disk that refuses it costs only the next parse."""
+    with contextlib.suppress(OSError):
+        _write(path, _value_key(source), {"value": value})
+
+
+def _value_key(source: bytes) -> bytes:
+    return hashlib.blake2b(generator_digest() + source, digest_size=16).digest()
+
+
 def scope_digest(config: Any) -> bytes:
     """The generator, the configuration, and how files are named in diagnostics (relative
     to the working directory, so the same project built from elsewhere names them

@@ -22,7 +22,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .build import BuildResult, CacheFallback, build
-from .cache import BuildCache, CacheStore
+from .cache import BuildCache, CacheStore, site_yaml_memo
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
 from .write import SearchIndexFailed
@@ -204,6 +204,8 @@ def _config(args: argparse.Namespace) -> Config:
         base_url=args.base_url,
         strict=args.strict,
         drafts=args.drafts,
+        # site.yaml's parse is kept beside the build cache, and taken while its bytes last
+        remember=None if args.no_cache else site_yaml_memo(args.project / ".cache"),
     )
 
 

@@ -6,17 +6,17 @@ raised as ConfigError carrying diagnostics in the same format as content problem
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from .diagnostics import CODES, Diagnostic, Location, Severity
 from .diagnostics import display_path as _display
-from .yamlload import load_yaml
 
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LEVELS = ("error", "warning", "info", "off")
@@ -100,9 +100,70 @@ def load_config(
     base_url: str | None = None,
     strict: bool = False,
     drafts: bool = False,
+    remember: Path | None = None,
 ) -> Config:
+    """The project's configuration, or ConfigError with every problem found.
+
+    `remember` (the command line's, in the build cache's folder) names a file keeping the
+    last parse of site.yaml: while its bytes (and the generator) are as they were, it is
+    not parsed again, and PyYAML is not even imported (its import alone was a tenth of a
+    rebuild that changed nothing). A configuration with problems is always parsed again,
+    for the positions its diagnostics give."""
     project_dir = project_dir.resolve()
     site_file = project_dir / "site.yaml"
+    raw = site_file.read_bytes() if site_file.is_file() else None
+    options: dict[str, Any] = {
+        "content_dir": content_dir,
+        "output_dir": output_dir,
+        "base_url": base_url,
+        "strict": strict,
+        "drafts": drafts,
+    }
+    if remember is not None and raw is not None:
+        from .cache import recalled_value
+
+        value = recalled_value(remember, raw)
+        if value is not None:
+            with contextlib.suppress(ConfigError):  # said again below, with positions
+                return _config(project_dir, site_file, _Recalled(value[0]), **options)
+    doc = None
+    if raw is not None:
+        from .yamlload import load_yaml
+
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        doc = load_yaml(text)
+    config = _config(project_dir, site_file, doc, **options)
+    if remember is not None and raw is not None and doc is not None:
+        from .cache import keep_value
+
+        keep_value(remember, raw, (doc.value,))
+    return config
+
+
+@dataclass(frozen=True, slots=True)
+class _Recalled:
+    """site.yaml's value as a parse gave it last time (see load_config): with no
+    positions, which only problems would need."""
+
+    value: Any
+    problems: tuple[Any, ...] = ()
+    keys: dict[Any, Any] = field(default_factory=dict)
+
+    def pos(self, path: tuple[str | int, ...]) -> None:
+        return None
+
+
+def _config(
+    project_dir: Path,
+    site_file: Path,
+    doc: Any,
+    *,
+    content_dir: Path | None,
+    output_dir: Path | None,
+    base_url: str | None,
+    strict: bool,
+    drafts: bool,
+) -> Config:
     shown = _display(site_file)
     problems: list[Diagnostic] = []
 
@@ -112,14 +173,12 @@ def load_config(
         )
 
     data: dict[str, Any] = {}
-    doc = None
-    if not site_file.is_file():
+    if doc is None:
         problem(
             f"no site.yaml in {_display(project_dir)}",
             hint="run from the project folder or pass --project DIR",
         )
     else:
-        doc = load_yaml(site_file.read_text(encoding="utf-8-sig"))
         for p in doc.problems:
             hint = p.hint.replace("{line}", str(p.ref_line + 1))
             location = Location(shown, p.line + 1, p.col + 1)

@@ -68,7 +68,7 @@ def test_a_second_build_is_up_to_date_and_no_cache_rebuilds(
 
 def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
     """A new process per build, as on the command line: a no-op loads neither Jinja2 nor
-    markdown-it, and no build without a search index loads subprocess (only the index and
+    markdown-it nor PyYAML, and no build without a search index loads subprocess (only the index and
     deleting a swapped-out tree in the background use it)."""
     root = make_project(
         tmp_path,
@@ -80,7 +80,8 @@ def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
         "from intimacy_ssg import cache, cli\n"
         "cache.RACY_NS = 0  # the files are seconds old\n"
         "code = cli.main(['build'])\n"
-        "loaded = [m for m in ('jinja2', 'markdown_it', 'subprocess') if m in sys.modules]\n"
+        "names = ('jinja2', 'markdown_it', 'subprocess', 'yaml')\n"
+        "loaded = [m for m in names if m in sys.modules]\n"
         "print(code, *loaded)\n"
     )
 
@@ -90,10 +91,10 @@ def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
         )
         return done.stdout.strip()
 
-    assert build() == "0 jinja2 markdown_it"  # the first
-    assert build() == "0"  # nothing changed
+    assert build() == "0 jinja2 markdown_it yaml"  # the first
+    assert build() == "0"  # nothing changed: not even PyYAML, for site.yaml (kept parsed)
     (root / "content/about.md").write_text(page("About", "[[index]] Edited.\n"))
-    assert build() == "0 jinja2 markdown_it"
+    assert build() == "0 jinja2 markdown_it yaml"  # parsed here: a small site
 
 
 def test_check_writes_nothing(capsys: pytest.CaptureFixture[str], site: Path) -> None:

@@ -89,3 +89,56 @@ def test_missing_folders_are_config_errors(tmp_path: Path) -> None:
         "content folder content does not exist",
         "templates folder templates does not exist",
     ]
+
+
+GOOD = "title: T\nbase_url: https://example.org/blog\nauthors:\n  team:\n    name: The team\n"
+
+
+def test_a_remembered_parse_is_taken_while_site_yaml_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `remember`, site.yaml is parsed once; the next load takes the kept value, and
+    the same bytes give the same config without PyYAML. New bytes are parsed again."""
+    from intimacy_ssg import yamlload
+
+    root, memo = project(tmp_path, GOOD), tmp_path / ".cache/intimacy-ssg/site.yaml.parsed"
+    first = load_config(root, remember=memo)
+    assert memo.is_file() and first == load_config(root)
+
+    def refused(text: str) -> object:
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(yamlload, "load_yaml", refused)
+        assert load_config(root, remember=memo) == first
+        (root / "site.yaml").write_text(GOOD.replace("title: T", "title: U"))
+        with pytest.raises(AssertionError, match="parsed again"):
+            load_config(root, remember=memo)
+    assert load_config(root, remember=memo).title == "U"
+
+
+def test_a_remembered_parse_never_hides_a_problem_or_its_position(tmp_path: Path) -> None:
+    """A configuration with problems is parsed again, so its diagnostics are those of a
+    load without a kept parse, positions and all; a damaged or planted memo is ignored."""
+    from intimacy_ssg.cache import keep_value
+
+    root, memo = project(tmp_path, GOOD), tmp_path / "memo"
+    load_config(root, remember=memo)
+    (root / "templates").rmdir()  # the same site.yaml, now with a problem
+    with chdir(root), pytest.raises(ConfigError) as plain:
+        load_config(root)
+    with chdir(root), pytest.raises(ConfigError) as remembered:
+        load_config(root, remember=memo)
+    assert remembered.value.diagnostics == plain.value.diagnostics
+    (root / "templates").mkdir()
+    # a kept value that disagrees with the file and fails: the file's own parse decides
+    keep_value(memo, (root / "site.yaml").read_bytes(), ({"title": 5, "theme": "x"},))
+    assert load_config(root, remember=memo) == load_config(root)
+    memo.write_bytes(memo.read_bytes()[:-9] + b"damaged!!")
+    assert load_config(root, remember=memo) == load_config(root)
+    bad = root / "site.yaml"
+    bad.write_text("title: T\ntheme: dark\n")
+    for _ in range(2):  # a config with problems is never kept: the position every time
+        with chdir(root), pytest.raises(ConfigError) as info:
+            load_config(root, remember=memo)
+        assert str(info.value).startswith("site.yaml:2:1: error[config]: unknown setting")
