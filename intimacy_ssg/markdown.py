@@ -115,22 +115,25 @@ def _normalize_link(url: str) -> str:
     return url if _PLAIN_URL.fullmatch(url) else normalize_url.normalizeLink(url)
 
 
-# A fragment that is one paragraph of plain words, as most FAQ answers and quiz profiles
-# are: every line starts with a letter (so none starts a list, heading, quote, fence, code
-# block, table or container, or ends the paragraph) and holds no character markdown reads
-# inline (emphasis, code, links, entities, escapes, autolinks, strikethrough) nor a trailing
-# space (a hard break). markdown-it renders it as the text in <p>, quotes escaped, line
-# breaks kept: rendered so here, without its parse (40-70 us a fragment; a test checks
-# the two agree on any text).
+# A fragment of plain paragraphs, as most FAQ answers and quiz profiles are: every line
+# starts with a letter (so none starts a list, heading, quote, fence, code block, table or
+# container, or ends a paragraph), paragraphs are parted by empty lines, and no line holds
+# a character markdown reads inline (emphasis, code, links, entities, escapes, autolinks,
+# strikethrough) nor a trailing space (a hard break). markdown-it renders each paragraph
+# as its text in <p>, quotes escaped, line breaks kept: rendered so here, without its parse
+# (40-70 us a fragment; a property test checks the two agree on any text).
 _PLAIN_LINE = "[A-Za-z][A-Za-z0-9 ,.;:?!'\"()%/\u2018\u2019\u201c\u201d\u2013\u2014\u2026-]*(?<! )"
-_PLAIN_PARAGRAPH = re.compile(f"{_PLAIN_LINE}(?:\n{_PLAIN_LINE})*\n*")
+_PLAIN_PARAGRAPH = f"{_PLAIN_LINE}(?:\n{_PLAIN_LINE})*"
+_PLAIN = re.compile(f"{_PLAIN_PARAGRAPH}(?:\n\n+{_PLAIN_PARAGRAPH})*\n*")
+_PARTED = re.compile("\n\n+")
 
 
-def plain_paragraph(text: str) -> str | None:
-    """markdown-it's HTML for `text` if it is one paragraph of plain words, else None."""
-    if _PLAIN_PARAGRAPH.fullmatch(text) is None:
+def plain_paragraphs(text: str) -> str | None:
+    """markdown-it's HTML for `text` if it is plain paragraphs of words, else None."""
+    if _PLAIN.fullmatch(text) is None:
         return None
-    return "<p>" + text.rstrip("\n").replace('"', "&quot;") + "</p>\n"
+    paragraphs = _PARTED.split(text.rstrip("\n").replace('"', "&quot;"))
+    return "".join(f"<p>{paragraph}</p>\n" for paragraph in paragraphs)
 
 
 def _new_markdown() -> MarkdownIt:
@@ -171,7 +174,7 @@ class MarkdownPage:
     def render(self, text: str, first_line: int, collect_headings: bool = True) -> str:
         """Render a fragment whose first line is file line `first_line`."""
         if not collect_headings:  # an FAQ answer or a quiz profile: no headings, no prose
-            plain = plain_paragraph(text)
+            plain = plain_paragraphs(text)
             if plain is not None:
                 return plain
         env: dict[str, Any] = {}

@@ -165,7 +165,14 @@ PLAIN_LINES = st.builds(
 @settings(max_examples=3000, deadline=None)
 @given(
     st.one_of(
-        st.builds("\n".join, st.lists(PLAIN_LINES, min_size=1, max_size=4)),
+        st.builds(
+            "".join,
+            st.lists(
+                st.one_of(PLAIN_LINES, st.sampled_from(["\n", "\n\n", "\n\n\n", " \n", "\n \n"])),
+                min_size=1,
+                max_size=8,
+            ),
+        ),
         st.text(alphabet="aZ09 ,.;:?!'\"()%/\u2019\u201c\u2013-\n", max_size=40),
         st.text(alphabet="aZ9 .'\"-\n\t*_`#>|&<[]~\\=+:\u00e9\r\x00\u00a0", max_size=30),
         st.text(max_size=30),
@@ -174,9 +181,9 @@ PLAIN_LINES = st.builds(
 def test_a_plain_paragraph_is_rendered_as_markdown_it_renders_it(text: str) -> None:
     """FAQ answers and quiz profiles of plain words skip markdown-it's parse: for any text
     the quick path takes, its HTML is markdown-it's, and the page renders it the same."""
-    from intimacy_ssg.markdown import _MD, plain_paragraph
+    from intimacy_ssg.markdown import _MD, plain_paragraphs
 
-    plain = plain_paragraph(text)
+    plain = plain_paragraphs(text)
     if plain is not None:
         assert plain == _MD.render(text)
         assert MarkdownPage("p.md", "p.md").render(text, 1, collect_headings=False) == plain
@@ -187,7 +194,8 @@ def test_a_plain_paragraph_is_rendered_as_markdown_it_renders_it(text: str) -> N
     [
         "- a",
         "A  \nb",
-        "A\n\nB",
+        "A\n \nB",
+        "\nA",
         "A *b*",
         "A_b_",
         "1. a",
@@ -208,9 +216,9 @@ def test_a_plain_paragraph_is_rendered_as_markdown_it_renders_it(text: str) -> N
     ],
 )
 def test_text_markdown_reads_takes_markdown_its_own_path(text: str) -> None:
-    from intimacy_ssg.markdown import plain_paragraph
+    from intimacy_ssg.markdown import plain_paragraphs
 
-    assert plain_paragraph(text) is None
+    assert plain_paragraphs(text) is None
 
 
 def test_plain_answers_are_rendered_without_markdown_its_parse() -> None:
@@ -218,8 +226,9 @@ def test_plain_answers_are_rendered_without_markdown_its_parse() -> None:
 
     from intimacy_ssg.markdown import _MD
 
-    answer = 'It helps to "name" the pattern.\nPartners (often) find 2 ways: talk, or wait\u2026\n'
+    answer = 'It helps to "name" it.\nPartners (often) find 2 ways: talk, or wait\u2026\n\nOr both.\n'
     expected = _MD.render(answer)
     with mock.patch.object(_MD, "parse", side_effect=AssertionError("parsed")):
         assert MarkdownPage("p.md", "p.md").render(answer, 3, collect_headings=False) == expected
     assert expected.startswith("<p>It helps to &quot;name&quot;")
+    assert expected.endswith("</p>\n<p>Or both.</p>\n")
