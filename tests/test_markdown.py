@@ -226,7 +226,9 @@ def test_plain_answers_are_rendered_without_markdown_its_parse() -> None:
 
     from intimacy_ssg.markdown import _MD
 
-    answer = 'It helps to "name" it.\nPartners (often) find 2 ways: talk, or wait\u2026\n\nOr both.\n'
+    answer = (
+        'It helps to "name" it.\nPartners (often) find 2 ways: talk, or wait\u2026\n\nOr both.\n'
+    )
     expected = _MD.render(answer)
     with mock.patch.object(_MD, "parse", side_effect=AssertionError("parsed")):
         assert MarkdownPage("p.md", "p.md").render(answer, 3, collect_headings=False) == expected
