@@ -158,22 +158,24 @@ def generator_digest() -> bytes:
     return _GENERATOR
 
 
+FOLDER = "intimacy-ssg"  # this generator's folder in a project's .cache/
+
+
 def site_yaml_memo(cache_dir: Path) -> Path:
     """Where the command line keeps site.yaml's last parse (see config.load_config)."""
-    return cache_dir / "intimacy-ssg" / "site.yaml.parsed"
+    return cache_dir / FOLDER / "site.yaml.parsed"
 
 
-def recalled_value(path: Path, source: bytes) -> tuple[Any] | None:
-    """The value kept_value() kept at `path` for the file whose bytes are `source`, as a
-    1-tuple; None if there is none for these bytes and this generator (or it is damaged)."""
+def recalled_value(path: Path, source: bytes) -> Any:
+    """The value keep_value() kept at `path` for the file whose bytes are `source`; None if
+    there is none for these bytes and this generator (or it is damaged)."""
     fields, _ = _read(path, _value_key(source))
-    value = fields.get("value") if fields is not None else None
-    return value if type(value) is tuple and len(value) == 1 else None
+    return fields.get("value") if fields is not None else None
 
 
-def keep_value(path: Path, source: bytes, value: tuple[Any]) -> None:
-    """Keep `value` (what reading `source` gave, as a 1-tuple) at `path`, a file of the
-    build cache's folder; a disk that refuses it costs only the next parse."""
+def keep_value(path: Path, source: bytes, value: Any) -> None:
+    """Keep `value` (what reading `source` gave; not None) at `path`, a file of the build
+    cache's folder; a disk that refuses it costs only the next parse."""
     with contextlib.suppress(OSError):
         _write(path, _value_key(source), {"value": value})
 
@@ -336,7 +338,7 @@ class CacheStore:
     def for_config(cache_dir: Path, config: Any) -> CacheStore:
         where = f"{Path(config.content_dir).resolve()}\0{Path(config.output_dir).resolve()}"
         name = hashlib.blake2b(where.encode(), digest_size=8).hexdigest()
-        folder = cache_dir / "intimacy-ssg"
+        folder = cache_dir / FOLDER
         return CacheStore(folder / f"{name}.state", folder / f"{name}.pages", scope_digest(config))
 
     def load(self) -> BuildCache:

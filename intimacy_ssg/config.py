@@ -119,24 +119,23 @@ def load_config(
         "strict": strict,
         "drafts": drafts,
     }
-    if remember is not None and raw is not None:
+    if raw is None:  # said as a problem
+        return _config(project_dir, site_file, None, **options)
+    if remember is not None:
         from .cache import recalled_value
 
         value = recalled_value(remember, raw)
         if value is not None:
             with contextlib.suppress(ConfigError):  # said again below, with positions
-                return _config(project_dir, site_file, _Recalled(value[0]), **options)
-    doc = None
-    if raw is not None:
-        from .yamlload import load_yaml
+                return _config(project_dir, site_file, _Recalled(value), **options)
+    from .yamlload import load_yaml
 
-        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-        doc = load_yaml(text)
+    doc = load_yaml(raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n"))
     config = _config(project_dir, site_file, doc, **options)
-    if remember is not None and raw is not None and doc is not None:
+    if remember is not None:  # a mapping: anything else is a problem, raised above
         from .cache import keep_value
 
-        keep_value(remember, raw, (doc.value,))
+        keep_value(remember, raw, doc.value)
     return config
 
 

@@ -66,6 +66,23 @@ def test_a_second_build_is_up_to_date_and_no_cache_rebuilds(
     assert list((site / ".cache/intimacy-ssg").glob("*.state"))
 
 
+def test_site_yaml_is_kept_parsed_with_the_cache_and_never_with_no_cache(
+    capsys: pytest.CaptureFixture[str], site: Path
+) -> None:
+    """`build` keeps site.yaml's parse beside the build cache and takes it while the file
+    is unchanged; `--no-cache` neither writes nor reads it."""
+    memo = cache.site_yaml_memo(site / ".cache")
+    with chdir(site):
+        assert run(capsys, "build", "--no-cache")[0] == 0
+        assert not memo.exists()
+        # a kept parse for these very bytes, with another title: taken only with the cache
+        cache.keep_value(memo, (site / "site.yaml").read_bytes(), {"title": "Kept"})
+        assert run(capsys, "build", "--no-cache")[0] == 0
+        assert "Kept" not in (site / "output/index.html").read_text()
+        assert run(capsys, "build")[0] == 0
+        assert "Kept" in (site / "output/index.html").read_text()
+
+
 def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
     """A new process per build, as on the command line: a no-op loads neither Jinja2 nor
     markdown-it nor PyYAML, and no build without a search index loads subprocess (only the index and

@@ -132,7 +132,7 @@ def test_a_remembered_parse_never_hides_a_problem_or_its_position(tmp_path: Path
     assert remembered.value.diagnostics == plain.value.diagnostics
     (root / "templates").mkdir()
     # a kept value that disagrees with the file and fails: the file's own parse decides
-    keep_value(memo, (root / "site.yaml").read_bytes(), ({"title": 5, "theme": "x"},))
+    keep_value(memo, (root / "site.yaml").read_bytes(), {"title": 5, "theme": "x"})
     assert load_config(root, remember=memo) == load_config(root)
     memo.write_bytes(memo.read_bytes()[:-9] + b"damaged!!")
     assert load_config(root, remember=memo) == load_config(root)
