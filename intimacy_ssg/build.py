@@ -40,7 +40,6 @@ from .cache import (
 from .config import Config
 from .diagnostics import Diagnostic, Severity, display_path
 from .forked import Apart
-from .model import Links, Listing, OutputFile, Site
 from .pickling import CacheDamaged
 from .write import (
     APART_MIN,
@@ -55,6 +54,7 @@ from .write import (
 
 if TYPE_CHECKING:
     from .graph import Graph
+    from .model import Links, Listing, OutputFile, Site
     from .parallel import ParseCache
 
 Progress = Callable[[str], None]

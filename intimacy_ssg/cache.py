@@ -39,7 +39,6 @@ import os
 import pickle
 import struct
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -50,11 +49,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import pickling
 from .diagnostics import Diagnostic, display_path
-from .model import Links, Listing, Page, Rendered, StatKey
 from .write import Manifest
 
 if TYPE_CHECKING:
     from .graph import Graph
+    from .model import Links, Listing, Page, Rendered, StatKey
 
 FORMAT = 6
 MAGIC = b"intimacy-ssg build cache\n"
@@ -582,6 +581,8 @@ class _SideWriter:
         self.path = path
         seed = f"{path}\0{time.time_ns()}\0{os.getpid()}".encode("utf-8", "surrogateescape")
         self.token = hashlib.blake2b(seed, digest_size=16).digest()
+        import tempfile  # here: a no-op build writes no cache file
+
         fd, self.temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         self.handle = io.BufferedWriter(io.FileIO(fd, "wb"), 1 << 20)
         self.handle.write(SIDE_MAGIC + self.token)
@@ -744,6 +745,8 @@ def _write(
     ignore = path.parent.parent / ".gitignore"
     if path.parent.parent.name == ".cache" and not ignore.exists():
         ignore.write_text("*\n")  # never committed, whatever the project's own .gitignore
+    import tempfile  # here: a no-op build writes no cache file
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:

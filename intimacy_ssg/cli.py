@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import errno
-import json
 import os
 import signal
 import sys
@@ -286,6 +285,8 @@ def _report(
         print(f"note: {cache.note}", file=sys.stderr)
         cache.note = ""  # said once
     if args.format == "json":
+        import json  # here, as below: a build without --format json or --report never needs it
+
         sys.stdout.write(json.dumps([as_dict(d) for d in result.diagnostics], indent=2) + "\n")
     else:
         for problem in result.diagnostics:
@@ -294,6 +295,8 @@ def _report(
             else:
                 print(problem.format(), file=sys.stderr)
     if args.report is not None:
+        import json
+
         from .report import make_report
 
         report = make_report(result, result.outputs)

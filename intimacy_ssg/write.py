@@ -27,11 +27,9 @@ so a mistyped --output can never wipe someone's documents.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import hashlib
 import importlib.util
-import json
 import os
 import shutil
 import sys
@@ -45,11 +43,11 @@ from . import pickling
 from .config import ConfigError
 from .diagnostics import Diagnostic, Location, Severity, display_path
 from .forked import Apart
-from .model import OutputFile, StaticFile, WriteReport
-from .searchindex import canonicalise
 
 if TYPE_CHECKING:
     import subprocess  # imported where used: a rebuild that writes in place never is
+
+    from .model import OutputFile, StaticFile, WriteReport
 
 MARKER = ".intimacy-ssg-output"
 BACKGROUND_MIN = 1000  # outputs from which an old tree is deleted in the background
@@ -251,6 +249,8 @@ class OutputWriter:
             indexed = "indexed" if search else "off"
         else:
             indexed = self._commit_whole(search)
+        from .model import WriteReport  # a no-op build never loads the model: see build()
+
         return WriteReport(written=len(self.staged), copied=0, search=indexed)
 
     def _commit_whole(self, search: bool) -> str:
@@ -278,6 +278,8 @@ class OutputWriter:
             "deletes": sorted(self.trusted.keys() - self.manifest.keys()),
         }
         pending = journal.with_name(journal.name + ".tmp")
+        import json  # here, as below: a no-op build never needs it
+
         pending.write_text(json.dumps(steps))
         os.replace(pending, journal)  # from here on, the update will be completed
         _apply(self.output_dir, steps)
@@ -397,6 +399,8 @@ def write_output(
         for file in files:
             writer.put(file.rel, file.data)
         report = writer.commit(search)
+    from .model import WriteReport
+
     return WriteReport(written=len(files), copied=len(statics), search=report.search)
 
 
@@ -419,6 +423,8 @@ def recover(output_dir: Path) -> bool:
     journal = _journal(output_dir)
     if not journal.exists():
         return False
+    import json
+
     try:
         steps = json.loads(journal.read_text())
     except (OSError, ValueError):
@@ -479,6 +485,8 @@ def index_search(site: Path) -> str:
         raise SearchIndexFailed(
             f"pagefind failed: {done.stderr.strip() or done.stdout.strip() or done.returncode}"
         )
+    from .searchindex import canonicalise  # with the search index only
+
     canonicalise(site / "pagefind")  # Pagefind's own output differs from run to run
     return "indexed"
 
@@ -580,6 +588,8 @@ def delete_apart(old: Path | None, output_dir: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    import ctypes  # here: only a whole commit swaps trees
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):

@@ -85,8 +85,9 @@ def test_site_yaml_is_kept_parsed_with_the_cache_and_never_with_no_cache(
 
 def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
     """A new process per build, as on the command line: a no-op loads neither Jinja2 nor
-    markdown-it nor PyYAML, and no build without a search index loads subprocess (only the index and
-    deleting a swapped-out tree in the background use it)."""
+    markdown-it nor PyYAML, nor the pages' model, json, tempfile or ctypes; and no build
+    without a search index loads subprocess or the index's own module (only the index and
+    deleting a swapped-out tree in the background use subprocess)."""
     root = make_project(
         tmp_path,
         "title: T\nbase_url: /\nsearch: false\n",
@@ -97,7 +98,8 @@ def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
         "from intimacy_ssg import cache, cli\n"
         "cache.RACY_NS = 0  # the files are seconds old\n"
         "code = cli.main(['build'])\n"
-        "names = ('jinja2', 'markdown_it', 'subprocess', 'yaml')\n"
+        "names = ('jinja2', 'markdown_it', 'subprocess', 'yaml', 'intimacy_ssg.model',\n"
+        "         'json', 'tempfile', 'ctypes', 'intimacy_ssg.searchindex')\n"
         "loaded = [m for m in names if m in sys.modules]\n"
         "print(code, *loaded)\n"
     )
@@ -108,10 +110,11 @@ def test_each_build_loads_only_the_modules_it_needs(tmp_path: Path) -> None:
         )
         return done.stdout.strip()
 
-    assert build() == "0 jinja2 markdown_it yaml"  # the first
+    built = "0 jinja2 markdown_it yaml intimacy_ssg.model json tempfile ctypes"
+    assert build() == built  # the first
     assert build() == "0"  # nothing changed: not even PyYAML, for site.yaml (kept parsed)
     (root / "content/about.md").write_text(page("About", "[[index]] Edited.\n"))
-    assert build() == "0 jinja2 markdown_it yaml"  # parsed here: a small site
+    assert build() == built  # parsed here: a small site
 
 
 def test_check_writes_nothing(capsys: pytest.CaptureFixture[str], site: Path) -> None:
