@@ -249,7 +249,7 @@ class OutputWriter:
             indexed = "indexed" if search else "off"
         else:
             indexed = self._commit_whole(search)
-        from .model import WriteReport  # a no-op build never loads the model: see build()
+        from .model import WriteReport  # here: a no-op build never loads the model
 
         return WriteReport(written=len(self.staged), copied=0, search=indexed)
 
