@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .diagnostics import CODES, Diagnostic, Location, Severity
+from .diagnostics import CODES, Diagnostic, Location, Severity, decode_text
 from .diagnostics import display_path as _display
 
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -128,9 +128,12 @@ def load_config(
         if value is not None:
             with contextlib.suppress(ConfigError):  # said again below, with positions
                 return _config(project_dir, site_file, _Recalled(value), **options)
+    text, undecodable = decode_text(raw, _display(site_file))
+    if undecodable:
+        raise ConfigError(undecodable)
     from .yamlload import load_yaml
 
-    doc = load_yaml(raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n"))
+    doc = load_yaml(text)
     config = _config(project_dir, site_file, doc, **options)
     if remember is not None:  # a mapping: anything else is a problem, raised above
         from .cache import keep_value

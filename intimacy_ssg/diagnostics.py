@@ -116,6 +116,28 @@ def make(
     return Diagnostic(code, message, location, severity or default, hint)
 
 
+def decode_text(data: bytes, path: str) -> tuple[str, tuple[Diagnostic, ...]]:
+    """UTF-8 (a BOM is fine), with LF line endings; invalid bytes become one diagnostic."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # the codec counts from after a byte-order mark, which it strips first
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        before = data[:start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        problem = make(
+            "encoding",
+            f"invalid UTF-8 at byte {start} (0x{data[start]:02x})"
+            + ("; the file looks like UTF-16" if utf16 else ""),
+            Location(path, line, col),
+            hint="save the file as UTF-8 in your editor",
+        )
+        return "", (problem,)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), ()
+
+
 def with_severity(
     diagnostics: Iterable[Diagnostic], level_of: Callable[[str], str | None]
 ) -> list[Diagnostic]:

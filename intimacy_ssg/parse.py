@@ -7,38 +7,17 @@ resolve and one mistake does not cascade into a dozen broken-link reports.
 from __future__ import annotations
 
 from . import diagnostics as diag
-from .diagnostics import Diagnostic, Location
 from .faq import check_page_faq
 from .frontmatter import FaqSource, parse_front_matter, split_front_matter
 from .markdown import MarkdownPage
 from .model import FaqItem, FrontMatter, Page, SourceFile, pack_html, pack_text
 
 
-def decode(data: bytes, path: str) -> tuple[str, tuple[Diagnostic, ...]]:
-    """UTF-8 (a BOM is fine), with LF line endings; invalid bytes become one diagnostic."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
-        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
-        problem = diag.make(
-            "encoding",
-            f"invalid UTF-8 at byte {exc.start} (0x{data[exc.start]:02x})"
-            + ("; the file looks like UTF-16" if utf16 else ""),
-            Location(path, line, col),
-            hint="save the file as UTF-8 in your editor",
-        )
-        return "", (problem,)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), ()
-
-
 def parse_page(
     source: SourceFile, default_author: str = "", authors: frozenset[str] | None = None
 ) -> Page:
     path = source.display
-    text, problems = decode(source.data, path)
+    text, problems = diag.decode_text(source.data, path)
     if problems:
         return Page(source, FrontMatter(source.slug, ""), b"", (), (), (), 0, problems)
     split = split_front_matter(text, path)

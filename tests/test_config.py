@@ -142,3 +142,20 @@ def test_a_remembered_parse_never_hides_a_problem_or_its_position(tmp_path: Path
         with chdir(root), pytest.raises(ConfigError) as info:
             load_config(root, remember=memo)
         assert str(info.value).startswith("site.yaml:2:1: error[config]: unknown setting")
+
+
+@pytest.mark.parametrize("memo", [False, True])
+def test_a_site_yaml_that_is_not_utf8_is_a_diagnostic_not_a_traceback(
+    tmp_path: Path, memo: bool
+) -> None:
+    """Decoded as pages are (a BOM and CRLF endings are fine): invalid bytes are one
+    encoding error at their line and column, with or without a kept parse."""
+    root = project(tmp_path, "")
+    (root / "site.yaml").write_bytes(b"\xef\xbb\xbftitle: T\r\nbase_url: /ok\xff\r\n")
+    with chdir(root), pytest.raises(ConfigError) as info:
+        load_config(root, remember=tmp_path / "memo" if memo else None)
+    assert str(info.value).startswith(
+        "site.yaml:2:14: error[encoding]: invalid UTF-8 at byte 26 (0xff)"
+    )
+    (root / "site.yaml").write_bytes(b"\xef\xbb\xbftitle: T\r\nbase_url: /ok\r\n")
+    assert load_config(root, remember=tmp_path / "memo" if memo else None).base_url == "/ok/"

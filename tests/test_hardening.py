@@ -76,6 +76,10 @@ def test_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
             "like UTF-16",
         ),
         (b"", "content/x.md:1:1: error[missing-field]: 'description' is required"),
+        (  # counted in the file's bytes, its byte-order mark included
+            b"\xef\xbb\xbf---\ntitle: \xff\n",
+            "content/x.md:2:8: error[encoding]: invalid UTF-8 at byte 14 (0xff)",
+        ),
         (
             bytes(range(256)) * 4,
             "content/x.md:2:118: error[encoding]: invalid UTF-8 at byte 128 (0x80)",
