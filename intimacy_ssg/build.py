@@ -53,6 +53,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
+    from .cache import Scanned
     from .graph import Graph
     from .model import Links, Listing, OutputFile, Site
     from .parallel import ParseCache
@@ -87,6 +88,15 @@ class BuildResult:
     def failed(self, strict: bool) -> bool:
         return self.errors > 0 or (strict and self.warnings > 0)
 
+    def adds_nothing(self, strict: bool, said: tuple[Diagnostic, ...]) -> bool:
+        """Was this build a no-op, or one that made and changed no output and found the
+        diagnostics `said` by the last? (A full build confirming a watcher's: see
+        cli._watch.)"""
+        if self.unchanged:
+            return True
+        quiet = not self.rendered and not self.changed and not self.failed(strict)
+        return quiet and self.diagnostics == said
+
 
 def build(
     config: Config,
@@ -98,6 +108,7 @@ def build(
     store: CacheStore | None = None,
     jobs: int | None = None,
     keep_outputs: bool = False,
+    touched: frozenset[str] | None = None,
 ) -> BuildResult:
     """Build the site described by `config`; with write=False, only validate.
 
@@ -108,7 +119,12 @@ def build(
     last build's result is returned at once. The output is the same as without it.
     `jobs` caps the processes that parse in parallel (default: one per core).
     `keep_outputs` returns every generated file's bytes in the result (for reports and
-    tests); without it they are written as they are rendered and not kept."""
+    tests); without it they are written as they are rendered and not kept.
+    `touched` (a file watcher's, with a `cache` kept in memory: see cache.touched_folders):
+    the folders where files changed since this cache's last build. The other input folders
+    are taken as that build listed them, and output/ as it left it, neither stat'ed again.
+    A watcher can miss a change (its queue can overflow): a build without `touched` after
+    it, a no-op if nothing was missed, sees everything again (see cli._watch)."""
     if cache is None and store is not None:
         cache = store.load()
     with contextlib.ExitStack() as held:
@@ -128,11 +144,12 @@ def build(
             check_output_dir(config.output_dir)
             out.lock = held.enter_context(output_lock(config.output_dir))
             if cache is not None and cache.output:
-                check = OutputCheck(config.output_dir, cache.output, apart=out.apart)
+                trust = touched is not None and bool(cache.scans)
+                check = OutputCheck(config.output_dir, cache.output, apart=out.apart, trust=trust)
                 out.check = held.enter_context(check)
         day = today or build_date()
         run = functools.partial(
-            _build, config, write, progress, day, cache, store, jobs, keep_outputs, out
+            _build, config, write, progress, day, cache, store, jobs, keep_outputs, out, touched
         )
         try:
             try:
@@ -223,6 +240,7 @@ def _build(
     jobs: int | None,
     keep_outputs: bool,
     out: _Out,
+    touched: frozenset[str] | None = None,
 ) -> BuildResult:
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
@@ -244,7 +262,11 @@ def _build(
     if cache is not None:
         cache.reset(scope_digest(config))
     listing: Listing = {}  # scanned for the fingerprint, reused by discover
-    inputs = _fingerprint(config, write, today, listing)
+    listed = cache.scans if cache is not None and touched is not None else None
+    scans: dict[str, Scanned] = {}
+    inputs = _fingerprint(config, write, today, listing, scans, listed, touched)
+    if cache is not None:
+        cache.scans, cache.observed = scans, inputs.observed
     if cache is not None and not keep_outputs:
         same = _unchanged(cache, inputs, config, write, out.check)
         if same is not None:
@@ -295,6 +317,7 @@ def _build(
         listing,
         cache.parsed if cache is not None else None,
         defer=cache is None or not cache.parsed,  # no page to reuse: each parser reads its own
+        memo=cache.folders if cache is not None else None,
     )
     del listing
     problems += found.diagnostics
@@ -609,15 +632,43 @@ def _graph_outputs(
 
 
 def _fingerprint(
-    config: Config, write: bool, today: datetime.date, listing: Listing
+    config: Config,
+    write: bool,
+    today: datetime.date,
+    listing: Listing,
+    scans: dict[str, Scanned],
+    earlier: dict[str, Scanned] | None,
+    touched: frozenset[str] | None,
 ) -> Fingerprint:
-    """Every input of the build by stat, with what else decides its result."""
+    """Every input of the build by stat, with what else decides its result (see
+    cache.fingerprint for `scans`, `earlier` and `touched`)."""
     search = config.search and importlib.util.find_spec("pagefind") is not None
     folders = tuple(
         d for d in (config.content_dir, config.templates_dir, config.static_dir) if d.is_dir()
     )
     extra = f"{today.isoformat()}|write={write}|pagefind={search}|{folders}"
-    return fingerprint(folders, extra, listing)
+    return fingerprint(folders, extra, listing, scans, earlier, touched)
+
+
+CONFIRM_AFTER = 1.0  # seconds of quiet after a watcher's build before it is confirmed
+MISSED = "found a change the watcher had not reported; built again"  # said when it was not
+
+
+def confirmed(config: Config, cache: BuildCache, write: bool) -> bool:
+    """Are the inputs as the last build with `cache` saw them, by a full scan, and (when
+    writing) does output/ hold what it wrote, every file stat'ed? What a watcher asks once
+    all is quiet after builds that listed only what it named and trusted output/ (see
+    build's `touched`); if not, a full build is due. Unlike a no-op build, this takes the
+    stats of files changed in the last two seconds (RACY_NS) as they are: the watcher
+    reports each change, and this only looks for the ones it lost."""
+    if not cache.observed or (write and not cache.output):
+        return False
+    listing: Listing = {}
+    scans: dict[str, Scanned] = {}
+    inputs = _fingerprint(config, write, build_date(), listing, scans, None, None)
+    if inputs.observed != cache.observed:
+        return False
+    return not write or intact(config.output_dir, cache.output)
 
 
 def _unchanged(

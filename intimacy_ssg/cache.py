@@ -41,7 +41,7 @@ import struct
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR
@@ -52,8 +52,14 @@ from .diagnostics import Diagnostic, display_path
 from .write import Manifest
 
 if TYPE_CHECKING:
+    from .discover import FolderMemo
     from .graph import Graph
     from .model import Links, Listing, Page, Rendered, StatKey
+
+    # One folder as fingerprint() listed it: its entries with their stats, its subfolders,
+    # the bytes it hashed for them and the newest change among its files. A plain tuple:
+    # a dataclass's creation at import would cost a no-op build 1.5 ms.
+    Scanned = tuple[list[tuple[str, os.stat_result]], tuple[str, ...], bytes, int]
 
 FORMAT = 6
 MAGIC = b"intimacy-ssg build cache\n"
@@ -64,8 +70,9 @@ RACY_NS = 2_000_000_000  # a file changed this close to a build may change again
 class Fingerprint:
     """Every input of a build, by stat: if nothing changed, neither does the output."""
 
-    digest: bytes
+    digest: bytes  # empty when a file changed too recently to be trusted (RACY_NS)
     taken_ns: int
+    observed: bytes = b""  # the digest, trusted or not (see build.confirmed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +138,11 @@ class BuildCache:
     output: Manifest | None = None  # what the output folder holds, None if unknown
     last: LastBuild | None = None
     note: str = ""  # why a cache on disk was not used, for the build to say
+    # how the last build listed each input folder, and what discover made of each content
+    # folder: kept in memory only, for a watcher's next build (see fingerprint)
+    scans: dict[str, Scanned] = field(default_factory=dict)
+    observed: bytes = b""  # the last build's Fingerprint.observed
+    folders: FolderMemo = field(default_factory=dict)  # see discover.discover_sources
 
     def reset(self, scope: bytes) -> None:
         """Start again for a new generator or configuration."""
@@ -193,49 +205,111 @@ def scope_digest(config: Any) -> bytes:
 
 
 def fingerprint(
-    folders: tuple[Path, ...], extra: str, listing: Listing | None = None
+    folders: tuple[Path, ...],
+    extra: str,
+    listing: Listing | None = None,
+    scans: dict[str, Scanned] | None = None,
+    earlier: dict[str, Scanned] | None = None,
+    touched: frozenset[str] | None = None,
 ) -> Fingerprint:
     """Stats of every file and folder under `folders`, plus `extra` (options, the day).
     None of the files is read: this is what makes a no-op build cheap. What each folder
-    holds goes into `listing`, for discover to use rather than list and stat it again."""
+    holds goes into `listing`, for discover to use rather than list and stat it again, and
+    how it was listed into `scans`. With `earlier` (the last build's `scans`) and `touched`
+    (the folders a file watcher saw change since then: see touched_folders), every other
+    folder is taken from `earlier` rather than listed and stat'ed again; the result is the
+    same as long as the watcher saw every change."""
     taken = time.time_ns()
     h = hashlib.blake2b(extra.encode(), digest_size=16)
     newest = 0
     pack = _STAT.pack
+    reuse = earlier if touched is not None else None
+    again = _with_parents(touched) if reuse is not None and touched is not None else frozenset()
     for folder in folders:
         h.update(f"\0folder {folder}\0".encode())
         pending = [os.fspath(folder)]
         while pending:
             where = pending.pop()
-            try:
-                with os.scandir(where) as scan:
-                    entries = sorted(scan, key=_NAME)
-            except OSError:
+            scanned = reuse.get(where) if reuse is not None else None
+            if scanned is None or where in again:
+                scanned = _scan_folder(where, pack)
+            if scanned is None:
                 h.update(f"{where}\0unlisted\0".encode("utf-8", "surrogateescape"))
                 continue
-            here: list[tuple[str, os.stat_result]] = []
-            inside = []
-            seen: list[bytes] = []  # hashed at once: one call per folder, not two per file
-            for entry in entries:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:  # gone since the folder was listed
-                    seen.append(f"{entry.path}\0missing\0".encode("utf-8", "surrogateescape"))
-                    continue
-                here.append((entry.name, st))
-                seen.append(entry.path.encode("utf-8", "surrogateescape"))
-                seen.append(b"\0")  # no NUL in paths
-                seen.append(pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-                if S_ISDIR(st.st_mode):  # a symlinked folder is seen by its own stat, not entered
-                    inside.append(entry.path)
-                else:
-                    newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
-            h.update(b"".join(seen))
+            entries, inside, seen, changed = scanned
+            h.update(seen)
+            newest = max(newest, changed)
             if listing is not None:
-                listing[where] = here
+                listing[where] = entries
+            if scans is not None:
+                scans[where] = scanned
             pending.extend(reversed(inside))  # depth first, by name
     racy = newest >= taken - RACY_NS  # may still be changing: never trust this one
-    return Fingerprint(b"" if racy else h.digest(), taken)
+    observed = h.digest()
+    return Fingerprint(b"" if racy else observed, taken, observed)
+
+
+def _scan_folder(where: str, pack: Callable[..., bytes]) -> Scanned | None:
+    """A folder listed, each entry stat'ed (none followed); None if it cannot be listed."""
+    try:
+        with os.scandir(where) as scan:
+            entries = sorted(scan, key=_NAME)
+    except OSError:
+        return None
+    here: list[tuple[str, os.stat_result]] = []
+    inside = []
+    seen: list[bytes] = []  # hashed at once: one call per folder, not two per file
+    newest = 0
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:  # gone since the folder was listed
+            seen.append(f"{entry.path}\0missing\0".encode("utf-8", "surrogateescape"))
+            continue
+        here.append((entry.name, st))
+        seen.append(entry.path.encode("utf-8", "surrogateescape"))
+        seen.append(b"\0")  # no NUL in paths
+        seen.append(pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+        if S_ISDIR(st.st_mode):  # a symlinked folder is seen by its own stat, not entered
+            inside.append(entry.path)
+        else:
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+    return here, tuple(inside), b"".join(seen), newest
+
+
+def _with_parents(folders: frozenset[str]) -> frozenset[str]:
+    """`folders` and every folder above them: a change inside a folder changes its own
+    stat, which its parent's listing holds."""
+    found: set[str] = set()
+    for folder in folders:
+        while folder not in found:
+            found.add(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return frozenset(found)
+
+
+def touched_folders(paths: Iterable[str], folders: tuple[Path, ...]) -> frozenset[str]:
+    """The changed `paths` (absolute) that lie under `folders`, named as fingerprint()
+    names them, which lists again each one that is a folder and every folder above each.
+    A watcher may name a folder by its resolved path: both names are understood. Paths
+    elsewhere are left out."""
+    roots = []
+    for folder in folders:
+        named = os.fspath(folder)
+        roots.append((named, named))
+        real = os.path.realpath(named)
+        if real != named:
+            roots.append((real, named))
+    found: set[str] = set()
+    for path in paths:
+        for prefix, named in roots:
+            if path == prefix or path.startswith(prefix + os.sep):
+                found.add(named + path[len(prefix) :])
+                break
+    return frozenset(found)
 
 
 _NAME = operator.attrgetter("name")  # a directory entry's: the key called in C

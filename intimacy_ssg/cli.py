@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
-from .build import BuildResult, CacheFallback, build
-from .cache import BuildCache, CacheStore, site_yaml_memo
+from .build import CONFIRM_AFTER, MISSED, BuildResult, CacheFallback, build, confirmed
+from .cache import BuildCache, CacheStore, site_yaml_memo, touched_folders
 from .config import SLUG_RE, Config, ConfigError, load_config
-from .diagnostics import Severity, as_dict, display_path, github_annotation, plural
+from .diagnostics import Diagnostic, Severity, as_dict, display_path, github_annotation, plural
 from .write import SearchIndexFailed
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -223,6 +223,7 @@ def _run(
     store: CacheStore | None,
     cache: BuildCache | None,
     write: bool,
+    touched: frozenset[str] | None = None,
 ) -> BuildResult | None:
     """The build, or None when the machine (not the content) failed it, as said."""
     progress = _Progress(sys.stderr)
@@ -235,6 +236,7 @@ def _run(
             cache=cache,
             store=store,
             keep_outputs=args.report is not None,
+            touched=touched,
         )
     except OSError as exc:  # disk full, permissions: the machine's problem, not the content's
         progress.clear()
@@ -318,7 +320,13 @@ def _watch(
     Ctrl-C or SIGTERM. A failed build leaves the output as it was; watching goes on.
 
     Ctrl-C during a build interrupts it (the output stays as it was); at any other time,
-    including while the cache is being saved, it ends the watch once that is done."""
+    including while the cache is being saved, it ends the watch once that is done.
+
+    A rebuild lists again only the folders where the watcher saw changes, and trusts
+    output/ to hold what the last build wrote (see build.build's `touched`). Once nothing
+    has changed for a while (CONFIRM_AFTER), a full scan of the inputs and output/ confirms
+    it (build.confirmed); if the watcher missed a change, a full build builds it and says
+    so."""
     from .serve.watcher import Classifier, Debouncer, observe  # watchdog loads only here
 
     project = config.project_dir
@@ -346,8 +354,12 @@ def _watch(
     interrupted = False
     try:
         print(f"watching {display_path(project)} for changes (Ctrl-C to stop)", file=sys.stderr)
-        while (kinds := debouncer.wait(stop)) is not None:
+        confirm_at: float | None = None
+        said: tuple[Diagnostic, ...] = ()  # the last report's diagnostics
+        while (changes := debouncer.wait_changes(stop, confirm_at)) is not None:
             started = time.perf_counter()
+            kinds, paths = changes
+            confirming, confirm_at = not kinds, None
             if "config" in kinds:
                 try:
                     config = _config(args)
@@ -355,15 +367,32 @@ def _watch(
                     for problem in exc.diagnostics:
                         print(problem.format(), file=sys.stderr)
                     print("site.yaml has errors: waiting for it to be fixed", file=sys.stderr)
+                    if cache is not None:
+                        cache.scans = {}  # the changes seen with it: the next build scans all
                     continue
                 store, cache = _cache(args, config)  # another configuration, another cache
             # Once the cache is loaded whole, it is saved after the report rather than within
             # the build: the report comes as soon as the output is written.
             later = store if store is not None and store.pages_loaded else None
+            if confirming and cache is not None and confirmed(config, cache, write):
+                continue  # the watcher missed nothing
+            touched = None
+            if cache is not None and cache.scans and not confirming and "config" not in kinds:
+                roots = (config.content_dir, config.templates_dir, config.static_dir)
+                touched = touched_folders(paths, roots)
             building = True
-            result = _run(args, config, None if later else store, cache, write)
+            result = _run(args, config, None if later else store, cache, write, touched)
             building = False
+            if confirming and result is not None and result.adds_nothing(config.strict, said):
+                continue  # nothing missed that changes what is built (a swap file, say)
+            if confirming and result is not None:
+                print(f"note: {MISSED}", file=sys.stderr)
             _report(args, config, cache, result, write, started)
+            said = result.diagnostics if result is not None else ()
+            if touched is not None and (result is None or not result.failed(config.strict)):
+                # at once when the machine failed it: a file it trusted output/ to hold
+                # may be gone (the full build makes the output whole again)
+                confirm_at = time.monotonic() + (CONFIRM_AFTER if result is not None else 0)
             if later is not None and cache is not None:
                 later.save(cache, pages_changed=True)
     except KeyboardInterrupt:

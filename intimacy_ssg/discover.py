@@ -75,6 +75,15 @@ def classify(rel: str) -> tuple[str, PageKind, str] | str:
     return "pages live at content/<slug>.md or content/<cluster>/<slug>.md, no deeper"
 
 
+# One content folder's share of discover_sources(): its pages' sources and stats, the
+# clusters they name, the problems found in it and its subfolders (relative, full path).
+_Share = tuple[
+    list[SourceFile], dict[str, StatKey], set[str], list[Diagnostic], list[tuple[str, str]]
+]
+# Each content folder's share, with the listing (see cache.fingerprint) it was made from.
+FolderMemo = dict[str, tuple[list[tuple[str, os.stat_result]], _Share]]
+
+
 def discover_sources(
     content_dir: Path,
     static_dir: Path,
@@ -82,6 +91,7 @@ def discover_sources(
     listing: Listing | None = None,
     cached: Mapping[tuple[str, bytes], Page] | None = None,
     defer: bool = False,
+    memo: FolderMemo | None = None,
 ) -> Discovered:
     """`known` (from the build cache): files whose parse is cached, by stat and digest. A file
     whose stat has not changed is not read again; its page comes from the cache.
@@ -89,17 +99,87 @@ def discover_sources(
     scanning them again. `cached` (the build cache's pages, by path and digest): an
     unchanged file's source is its cached page's, already checked. `defer`: no file is
     read here; each source's digest is UNREAD, and the process that parses it reads it
-    (read_source()), so a build with nothing to reuse reads its pages on every core."""
+    (read_source()), so a build with nothing to reuse reads its pages on every core.
+    `memo` (kept by a watcher's cache between builds): each content folder's share of the
+    last result. A folder whose listing is the very one the memo holds (not listed again:
+    see cache.fingerprint) is taken from it: its files are as they were, and each source
+    it holds is a cached page's, which the cache still holds. Refilled with the folders
+    whose sources all are (a file read here is parsed, and its bytes let go: see
+    build._build; with `defer`, none is)."""
     problems: list[Diagnostic] = []
     sources: list[SourceFile] = []
     clusters: set[str] = set()
     stats: dict[str, StatKey] = {}
     prefix = _shown_prefix(content_dir)
+    earlier = dict(memo) if memo else {}
+    if memo is not None:
+        memo.clear()
+    pending = [("", os.fspath(content_dir))]
+    while pending:
+        rel_dir, folder = pending.pop()
+        entries = listing.get(folder) if listing is not None else None
+        if entries is None:
+            entries = _scan(folder)
+        kept = earlier.get(folder)
+        if kept is not None and kept[0] is entries:
+            share = kept[1]
+        else:
+            share = _content_folder(
+                content_dir, prefix, rel_dir, folder, entries, known, cached, defer
+            )
+        if memo is not None and not defer and not any(source.data for source in share[0]):
+            memo[folder] = (entries, share)
+        sources += share[0]
+        stats.update(share[1])
+        clusters |= share[2]
+        problems += share[3]
+        pending += share[4]
 
-    for rel, st in _walk(content_dir, problems, listing):
-        shown = prefix + rel
-        if not rel.endswith(".md"):
+    statics: list[StaticFile] = []
+    if static_dir.is_dir():
+        shown_static = display_path(static_dir)
+        static_prefix = "" if shown_static == "." else shown_static.rstrip("/") + "/"
+        for rel, _ in _walk(static_dir, problems, listing):
+            statics.append(StaticFile(rel, static_prefix + rel))
+
+    return Discovered(
+        sources=tuple(sorted(sources, key=_BY_REL)),
+        statics=tuple(sorted(statics, key=_BY_REL)),
+        clusters=tuple(sorted(clusters)),
+        diagnostics=tuple(problems),
+        stats=stats,
+    )
+
+
+def _content_folder(
+    content_dir: Path,
+    prefix: str,
+    rel_dir: str,
+    folder: str,
+    entries: list[tuple[str, os.stat_result]],
+    known: Mapping[str, tuple[StatKey, bytes]] | None,
+    cached: Mapping[tuple[str, bytes], Page] | None,
+    defer: bool,
+) -> _Share:
+    """One content folder's share of discover_sources() (which see)."""
+    sources: list[SourceFile] = []
+    stats: dict[str, StatKey] = {}
+    clusters: set[str] = set()
+    problems: list[Diagnostic] = []
+    inside: list[tuple[str, str]] = []
+    for name, st in entries:
+        if (name[0] == "." or not name.endswith(".md")) and _IGNORED.search(name):
+            continue
+        rel = rel_dir + name
+        if S_ISLNK(st.st_mode):
+            problems.append(_symlink(Path(folder, name)))
+            continue
+        if S_ISDIR(st.st_mode):
+            inside.append((rel + "/", os.path.join(folder, name)))
+            continue
+        if not S_ISREG(st.st_mode) or not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
+        shown = prefix + rel
         stat = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
         hit = known.get(rel) if known else None
         if hit is not None and hit[0] == stat and cached is not None:
@@ -119,21 +199,7 @@ def discover_sources(
             clusters.add(source.cluster)
         stats[rel] = stat
         sources.append(source)
-
-    statics: list[StaticFile] = []
-    if static_dir.is_dir():
-        shown_static = display_path(static_dir)
-        static_prefix = "" if shown_static == "." else shown_static.rstrip("/") + "/"
-        for rel, _ in _walk(static_dir, problems, listing):
-            statics.append(StaticFile(rel, static_prefix + rel))
-
-    return Discovered(
-        sources=tuple(sorted(sources, key=_BY_REL)),
-        statics=tuple(sorted(statics, key=_BY_REL)),
-        clusters=tuple(sorted(clusters)),
-        diagnostics=tuple(problems),
-        stats=stats,
-    )
+    return sources, stats, clusters, problems, inside
 
 
 _BY_REL, _FIRST = operator.attrgetter("rel"), operator.itemgetter(0)  # keys called in C

@@ -334,12 +334,22 @@ class OutputCheck:
     process works it out while the build goes on with its other first steps (at 10,000
     pages, 11,700 stats: 40 ms); the answer is the same. Start one only while holding the
     output lock (output_lock()), so that no other build commits between the stats and
-    their use. Use as a context manager: leaving it reaps the process, asked or not."""
+    their use. Use as a context manager: leaving it reaps the process, asked or not.
+    With `trust`, nothing is stat'ed: the manifest is the answer (a watcher's build, which
+    a full one confirms: see build.build's `touched`)."""
 
-    def __init__(self, output_dir: Path, manifest: Manifest | None, *, apart: bool = False):
+    def __init__(
+        self,
+        output_dir: Path,
+        manifest: Manifest | None,
+        *,
+        apart: bool = False,
+        trust: bool = False,
+    ):
         self.output_dir, self.manifest = output_dir, manifest
-        self._answer: Manifest | None = None
-        self._apart = Apart(_untrusted, output_dir, manifest, fork=apart and bool(manifest))
+        self._answer: Manifest | None = dict(manifest or {}) if trust else None
+        fork = apart and bool(manifest) and not trust
+        self._apart = Apart(_untrusted, output_dir, manifest, fork=fork)
 
     @property
     def forked(self) -> bool:

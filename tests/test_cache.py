@@ -35,8 +35,8 @@ from intimacy_ssg import graph as graph_module
 from intimacy_ssg import links as links_module
 from intimacy_ssg import load_config
 from intimacy_ssg import render as render_module
-from intimacy_ssg.build import BuildResult, build
-from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore
+from intimacy_ssg.build import BuildResult, build, confirmed
+from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore, touched_folders
 from intimacy_ssg.config import Config
 from intimacy_ssg.model import UNREAD, Links
 from intimacy_ssg.render import UNMARKED_KEY
@@ -292,25 +292,42 @@ def test_a_page_no_one_names_removed_takes_its_broken_links_with_it(
 def test_cached_builds_after_any_edits_equal_a_clean_build(
     edits: list[tuple[str, str, str]],
 ) -> None:
+    """From the command line's cache on disk, from a cache kept in memory (as the preview
+    keeps it), and from one kept in memory by a watcher, which names the folders it saw
+    change (build's `touched`): every build equals a clean one."""
     with tempfile.TemporaryDirectory() as tmp, trusting_stats():
         root = project(Path(tmp))
         current = dict(SITE)
-        in_memory = BuildCache()
+        in_memory, watched = BuildCache(), BuildCache()
         preview = replace(config_of(root), output_dir=root / "preview")
+        watching = replace(config_of(root), output_dir=root / "watched")
+        roots = (watching.content_dir, watching.templates_dir, watching.static_dir)
         assert cached_build(root).written  # on disk, as the command line does
         assert build(preview, cache=in_memory).written  # in memory, as the preview does
-        for edit, clean in _each_edit_built_as_clean(root, current, edits):
+        assert build(watching, cache=watched).written
+        for edit, clean, problems in _each_edit_built_as_clean(root, current, edits):
             build(preview, cache=in_memory)
+            seen = touched_folders([str(path) for path in _edited(root, edit)], roots)
+            result = build(watching, cache=watched, touched=seen)
+            assert [d.format() for d in result.diagnostics] == problems, edit
             if clean is not None:
                 assert tree(root / "preview") == tree(root / "output"), edit
+                assert tree(root / "watched") == tree(root / "output"), edit
+
+
+def _edited(root: Path, edit: tuple[str, str, str]) -> list[Path]:
+    """The path a watcher would see change for `edit` (see apply), if any."""
+    kind, name, _ = edit
+    folder = {"template": "templates", "static": "static", "nothing": ""}.get(kind, "content")
+    return [root / folder / name] if folder else []
 
 
 def _each_edit_built_as_clean(
     root: Path, current: dict[str, str], edits: list[tuple[str, str, str]]
-) -> Iterator[tuple[tuple[str, str, str], dict[str, bytes] | None]]:
+) -> Iterator[tuple[tuple[str, str, str], dict[str, bytes] | None, list[str]]]:
     """Apply each edit and build from the command line's cache: the diagnostics must be a
     clean build's, and the output a clean build's (or, if the build failed, the last one).
-    Yields each edit with the clean build's tree (None if it failed)."""
+    Yields each edit with the clean build's tree (None if it failed) and diagnostics."""
     for edit in edits:
         before = tree(root / "output")
         apply(root, current, edit)
@@ -319,7 +336,7 @@ def _each_edit_built_as_clean(
         assert [d.format() for d in result.diagnostics] == problems, edit
         # a failed build leaves the last output as it was; a good one equals a clean build
         assert tree(root / "output") == (clean if clean is not None else before), edit
-        yield edit, clean
+        yield edit, clean, problems
 
 
 @settings(
@@ -1887,6 +1904,44 @@ def test_a_hand_edited_output_file_is_rewritten(
     assert (root / "output/about/index.html").read_bytes() == good
     assert tree(root / "output") == clean_tree(root)
     assert forks == [apart, apart]  # the two builds that had an output to check
+
+
+def test_a_watchers_build_trusts_the_output_and_a_full_build_mends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build given the folders a watcher saw change (`touched`) lists only those and
+    trusts output/ to hold what the last build wrote, stat'ing none of it: a file removed
+    from output/ meanwhile is not seen. The check the watcher makes once all is quiet
+    (build.confirmed) sees it, and the full build that follows writes it again."""
+    write_module = importlib.import_module("intimacy_ssg.write")
+    with trusting_stats():
+        root = project(tmp_path)
+        config = config_of(root)
+        roots = (config.content_dir, config.templates_dir, config.static_dir)
+        cache = BuildCache()
+        assert not confirmed(config, cache, write=True)  # nothing built yet
+        assert build(config, cache=cache).written
+        assert confirmed(config, cache, write=True)
+        about = root / "content/about.md"
+        touch(about, about.read_text() + "\nUnreported.\n")
+        assert not confirmed(config, cache, write=True)  # an input changed unseen
+        assert build(config, cache=cache).rendered  # a full build finds it
+        assert "Unreported." in (root / "output/about/index.html").read_text()
+        assert confirmed(config, cache, write=True)
+        gone = root / "output/about/index.html"
+        gone.unlink()
+        b = root / "content/topic/b.md"
+        with monkeypatch.context() as patch:
+            patch.setattr(write_module, "verified", mock.Mock(side_effect=AssertionError))
+            assert build(config, cache=cache, touched=frozenset()).unchanged
+            touch(b, b.read_text() + "\nMore prose.\n")
+            result = build(config, cache=cache, touched=touched_folders([str(b)], roots))
+        assert result.written and result.rendered == 1 and not gone.exists()
+        assert "More prose." in (root / "output/topic/b/index.html").read_text()
+        assert not confirmed(config, cache, write=True)  # output/ lacks a file
+        full = build(config, cache=cache)
+    assert full.changed == 1 and gone.exists()
+    assert tree(root / "output") == clean_tree(root)
 
 
 def test_no_cache_builds_everything_and_saves_nothing(tmp_path: Path) -> None:

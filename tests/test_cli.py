@@ -339,6 +339,37 @@ def test_build_watch_builds_again_after_every_change_until_stopped(
     assert again.returncode == 0 and "; 0 rendered, 0 files changed" in again.stderr
 
 
+def test_build_watch_confirms_its_builds_once_all_is_quiet(site: Path) -> None:
+    """A watched rebuild lists only the folders the watcher named and trusts output/ to
+    hold what the last build wrote. Once all is quiet, a full build checks both: here it
+    finds a file removed from output/ meanwhile (where the watcher does not look), writes
+    it again and says so."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
+        cwd=site,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    home = site / "output/index.html"
+    try:
+        lines = _Lines(process)
+        lines.wait_for("watching ")
+        (site / "content/about.md").write_text(page("About", "A watched edit.\n"))
+        lines.wait_for("built 2 pages")
+        assert "1 rendered" in lines.seen[-1]
+        kept = home.read_bytes()
+        home.unlink()
+        lines.wait_for("note: found a change the watcher had not reported; built again")
+        lines.wait_for("built 2 pages")
+        assert home.read_bytes() == kept
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=15)
+    lines.close()
+    assert code == 0
+    assert not [line for line in lines.seen if "Traceback" in line]
+
+
 def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],

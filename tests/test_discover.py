@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from intimacy_ssg.discover import classify, discover_sources
+from intimacy_ssg.discover import FolderMemo, classify, discover_sources
 from intimacy_ssg.model import Discovered, Listing, PageKind
 
 from .support import chdir, write_content
+
+if TYPE_CHECKING:
+    from intimacy_ssg.cache import Scanned
 
 
 @pytest.mark.parametrize(
@@ -177,3 +181,66 @@ def test_the_pages_changed_since_a_moment_are_read_for_parsing_apart(tmp_path: P
             assert len(parallel.parse_changed(content, listing, 0, "editor", frozenset())) == 3
             patch.setattr(parallel, "POOL_MIN", 1)
             assert parallel.parse_changed(content, listing, 0, "editor", frozenset()) == {}
+
+
+def test_a_watchers_rescan_takes_each_unlisted_folder_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the folders a watcher saw change (touched_folders), fingerprint() lists again
+    only those and the folders above them, and takes every other from the last scan.
+    discover_sources() then takes each folder listed as it was from its memo. Both give
+    what a full scan gives, but for a change the watcher missed, which only a full scan
+    sees."""
+    from intimacy_ssg import cache
+    from intimacy_ssg.cache import fingerprint, touched_folders
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # files just written: digests all the same
+    files = {"index.md": "", "topic/a.md": "", "topic/b.md": "", "other/c.md": "", "Bad.md": ""}
+    files["more/e.md"] = "Read here: not a cached page's source, so its folder is not kept."
+    content = write_content(tmp_path, files)
+    static = tmp_path / "static"
+    scans: dict[str, Scanned] = {}
+    listing: Listing = {}
+    fingerprint((content,), "", listing, scans)
+    memo: FolderMemo = {}
+    discover_sources(content, static, None, listing, None, memo=memo)
+    assert set(memo) == {str(content), str(content / "topic"), str(content / "other")}
+    assert not memo[str(content / "other")][1][0][0].data
+    other = memo[str(content / "other")][1]
+
+    (content / "topic/d.md").write_text("")  # seen by the watcher
+    (content / "other/c.md").write_text("changed")  # missed by it
+    touched = touched_folders([str(content / "topic/d.md")], (content,))
+    assert touched == {str(content / "topic/d.md")}
+    listed: list[str] = []
+    real = os.scandir
+
+    def spy(path: str) -> object:
+        listed.append(os.fspath(path))
+        return real(path)
+
+    again: dict[str, Scanned] = {}
+    listing = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "scandir", spy)
+        watched = fingerprint((content,), "", listing, again, scans, touched)
+        found = discover_sources(content, static, None, listing, None, memo=memo)
+    assert sorted(listed) == [str(content), str(content / "topic")]  # and the folder above
+    assert str(content / "more") in listing and str(content / "more") not in memo
+    assert again[str(content / "other")] is scans[str(content / "other")]
+    assert memo[str(content / "other")][1] is other
+
+    fresh = discover_sources(content, static)
+    assert [s.rel for s in found.sources] == [s.rel for s in fresh.sources]
+    assert sorted(found.stats) == sorted(fresh.stats) and "topic/d.md" in found.stats
+    assert found.stats["other/c.md"] != fresh.stats["other/c.md"]  # the missed change
+    assert sorted(d.format() for d in found.diagnostics) == sorted(
+        d.format() for d in fresh.diagnostics
+    )
+    assert [d.code for d in found.diagnostics] == ["invalid-slug"]
+
+    full = fingerprint((content,), "", {})
+    assert watched.digest != full.digest  # only a full scan sees the missed change
+    told = touched | {str(content / "other/c.md")}
+    assert fingerprint((content,), "", {}, {}, again, told).digest == full.digest
+    assert fingerprint((content,), "", {}, {}, again, None).digest == full.digest

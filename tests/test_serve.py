@@ -17,11 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from watchdog.events import FileSystemEvent
+from watchdog.events import (
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+)
 
 from intimacy_ssg.serve import Preview
 from intimacy_ssg.serve.server import resolve
-from intimacy_ssg.serve.watcher import Classifier
+from intimacy_ssg.serve.watcher import Classifier, Debouncer
 
 from .support import make_project, page
 
@@ -227,6 +232,72 @@ def test_temp_files_and_the_output_folder_are_ignored(project: Path) -> None:
         "README.md",
     ):
         assert classify.kind(str(project / ignored)) is None, ignored
+
+
+def test_the_debouncer_hands_over_every_path_seen_with_the_kinds_that_woke_it(
+    project: Path,
+) -> None:
+    """A watcher's build lists again only the folders whose paths the debouncer hands over
+    (build's `touched`): every path an event named since the last hand-over, the ignored
+    ones too (a swap file changes its folder's listing), taken with the kinds at once."""
+    classify = Classifier(
+        project,
+        project / "content",
+        project / "templates",
+        project / "static",
+        ignored=(project / "output",),
+    )
+    debouncer = Debouncer(classify, quiet=0.01)
+    stop = threading.Event()
+    swap, temp, a = (str(project / "content/topic" / n) for n in (".a.swp", "a.tmp", "a.md"))
+    debouncer.on_any_event(FileCreatedEvent(swap))  # wakes nothing on its own
+    assert debouncer.wait_changes(stop, until=time.monotonic() + 0.05) == (set(), frozenset({swap}))
+    assert debouncer.wait_changes(stop, until=time.monotonic()) == (set(), frozenset())
+    debouncer.on_any_event(FileModifiedEvent(swap))
+    debouncer.on_any_event(FileMovedEvent(temp, a))  # an editor's atomic save
+    assert debouncer.wait_changes(stop) == ({"content"}, frozenset({swap, temp, a}))
+    debouncer.on_any_event(FileModifiedEvent(str(project / "site.yaml")))
+    assert debouncer.wait(stop) == {"config"}
+    assert debouncer.wait_changes(stop, until=time.monotonic()) == (set(), frozenset())  # all taken
+
+
+def test_a_change_the_watcher_missed_is_built_once_all_is_quiet(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild lists again only the folders the watcher named; a change it never
+    reported (its queue can overflow) is found by the full build made once all is quiet,
+    which builds it and says so."""
+    from intimacy_ssg import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # else a page just written is read every build
+    (project / "content/other").mkdir()
+    other = project / "content/other/index.md"
+    other.write_text(page("Other", "First words. [[topic]]\n"))
+    running = Preview(project, port=0, out=io.StringIO())
+    running.start()
+    try:
+        missed = str((project / "content/other").resolve())
+        real = running.debouncer.on_any_event
+
+        def lossy(event: FileSystemEvent) -> None:
+            if not str(event.src_path).startswith(missed):
+                real(event)
+
+        running.debouncer.on_any_event = lossy  # type: ignore[method-assign]
+        other.write_text(page("Other", "Missed. [[topic]]\n"))
+        (project / "content/topic/a.md").write_text(page("Alpha", "Second version. [[topic]]\n"))
+        deadline = time.monotonic() + 20
+        while "Second version." not in get(running.url + "topic/a/")[1]:
+            assert time.monotonic() < deadline, running.out.getvalue()  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert "Missed." not in get(running.url + "other/")[1]  # not seen by that build
+        while "Missed." not in get(running.url + "other/")[1]:
+            assert time.monotonic() < deadline, running.out.getvalue()  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        said = running.out.getvalue()  # type: ignore[attr-defined]
+        assert said.count("note: found a change the watcher had not reported") == 1
+    finally:
+        running.stop()
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from typing import TextIO
 
 from watchdog.observers.api import BaseObserver
 
-from ..build import BuildResult, build
-from ..cache import BuildCache
+from ..build import CONFIRM_AFTER, MISSED, BuildResult, build, confirmed
+from ..cache import BuildCache, touched_folders
 from ..config import Config, ConfigError, load_config
 from ..diagnostics import Diagnostic, plural
 from .server import LiveState, PreviewServer, start_server
@@ -91,15 +91,27 @@ class Preview:
         )
         self.state.published(problems)
 
-    def rebuild(self) -> BuildResult | None:
+    def rebuild(
+        self, touched: frozenset[str] | None = None, confirming: bool = False
+    ) -> BuildResult | None:
+        """Build again. `touched`: the folders where the watcher saw changes (see
+        build.build). `confirming`: a full build after a watcher's one, said only if it
+        finds what the watcher missed (see cli._watch)."""
         if self.config is None:
             return None
         started = time.perf_counter()
+        said = self.last.diagnostics if self.last is not None else ()
+        if confirming and confirmed(self.config, self.cache, write=True):
+            return self.last  # the watcher missed nothing
         try:
-            result = build(self.config, cache=self.cache)
+            result = build(self.config, cache=self.cache, touched=touched)
         except ConfigError as exc:
             self._report(exc.diagnostics)
             return None
+        if confirming and result.adds_nothing(self.config.strict, said):
+            return result
+        if confirming:
+            print(f"note: {MISSED}", file=self.out)
         self.last = result
         if self.cache.note:  # the cache was not used, and why
             print(f"note: {self.cache.note}", file=self.out)
@@ -120,13 +132,27 @@ class Preview:
         return result
 
     def _loop(self) -> None:
+        """Build on every change the watcher reports, listing again only the folders it
+        names; once all is quiet, confirm the last such build with a full one (see
+        cli._watch)."""
+        confirm_at: float | None = None
         while not self.stopping.is_set():
-            kinds = self.debouncer.wait(self.stopping)
-            if kinds is None:
+            changes = self.debouncer.wait_changes(self.stopping, confirm_at)
+            if changes is None:
                 return
+            kinds, paths = changes
+            confirming, confirm_at = not kinds, None
             if "config" in kinds or self.config is None:
                 self.config = self._load_config()  # a new configuration resets the cache
-            self.rebuild()
+                self.rebuild()
+                continue
+            config, touched = self.config, None
+            if not confirming and self.cache.scans:
+                roots = (config.content_dir, config.templates_dir, config.static_dir)
+                touched = touched_folders(paths, roots)
+            result = self.rebuild(touched, confirming)
+            if touched is not None and result is not None and not result.failed(config.strict):
+                confirm_at = time.monotonic() + CONFIRM_AFTER
 
     def stop(self) -> None:
         self.stopping.set()

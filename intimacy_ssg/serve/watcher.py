@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from watchdog.events import (
@@ -75,7 +75,10 @@ class Classifier:
 
 
 class Debouncer(FileSystemEventHandler):
-    """Collects the kinds of change seen; `wait()` returns them once events settle."""
+    """Collects the kinds of change seen, and the paths they were seen at; `wait()` returns
+    the kinds once events settle, `wait_changes()` the paths too. Paths are kept for every
+    event, the ignored ones too (a swap file still changes its folder's listing), but only
+    a change that matters wakes a waiter."""
 
     def __init__(
         self,
@@ -88,22 +91,25 @@ class Debouncer(FileSystemEventHandler):
         self.quiet, self.longest, self.clock = quiet, longest, clock
         self.lock = threading.Condition()
         self.pending: set[str] = set()
+        self.paths: set[str] = set()
         self.first = self.last = 0.0
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
-        paths = [event.src_path]
+        paths = [str(event.src_path)]
         if getattr(event, "dest_path", ""):
-            paths.append(event.dest_path)
-        kinds = {k for p in paths if (k := self.classify.kind(str(p)))}
+            paths.append(str(event.dest_path))
+        kinds = {k for p in paths if (k := self.classify.kind(p))}
         if event.is_directory and event.event_type == "modified":
-            return  # a directory's mtime changing says nothing its files do not
-        if kinds:
-            self.notify(kinds)
+            kinds = set()  # a directory's mtime changing says nothing its files do not
+        self.notify(kinds, paths)
 
-    def notify(self, kinds: set[str]) -> None:
+    def notify(self, kinds: set[str], paths: Iterable[str] = ()) -> None:
         with self.lock:
+            self.paths.update(paths)
+            if not kinds:
+                return
             now = self.clock()
             if not self.pending:
                 self.first = now
@@ -113,17 +119,32 @@ class Debouncer(FileSystemEventHandler):
 
     def wait(self, stop: threading.Event) -> set[str] | None:
         """Block until a burst of events has settled; None when asked to stop."""
+        changes = self.wait_changes(stop)
+        return None if changes is None else changes[0]
+
+    def wait_changes(
+        self, stop: threading.Event, until: float | None = None
+    ) -> tuple[set[str], frozenset[str]] | None:
+        """Block until a burst of events has settled: its kinds, and every path seen since
+        the last call (taken together: none is left behind for the next); None when asked
+        to stop. With `until` (a time by `clock`): no kinds and the paths once it has
+        passed with nothing pending."""
         with self.lock:
             while not stop.is_set():
+                now = self.clock()
                 if self.pending:
-                    now = self.clock()
-                    settled = now - self.last >= self.quiet or now - self.first >= self.longest
-                    if settled:
+                    settles = min(self.last + self.quiet, self.first + self.longest)
+                    if now >= settles:
                         kinds, self.pending = self.pending, set()
-                        return kinds
-                    self.lock.wait(self.quiet / 2)
+                        paths, self.paths = frozenset(self.paths), set()
+                        return kinds, paths
+                    self.lock.wait(settles - now)  # woken early by each new event
+                elif until is not None and now >= until:
+                    paths, self.paths = frozenset(self.paths), set()
+                    return set(), paths
                 else:
-                    self.lock.wait(0.2)
+                    wait = 0.2 if until is None else min(0.2, until - now)
+                    self.lock.wait(wait)
         return None
 
 
