@@ -196,6 +196,7 @@ def test_a_watchers_rescan_takes_each_unlisted_folder_as_it_was(
 
     monkeypatch.setattr(cache, "RACY_NS", 0)  # files just written: digests all the same
     files = {"index.md": "", "topic/a.md": "", "topic/b.md": "", "other/c.md": "", "Bad.md": ""}
+    files["other/Worse.md"] = ""  # its problem is kept with its folder's share too
     files["more/e.md"] = "Read here: not a cached page's source, so its folder is not kept."
     content = write_content(tmp_path, files)
     static = tmp_path / "static"
@@ -237,7 +238,7 @@ def test_a_watchers_rescan_takes_each_unlisted_folder_as_it_was(
     assert sorted(d.format() for d in found.diagnostics) == sorted(
         d.format() for d in fresh.diagnostics
     )
-    assert [d.code for d in found.diagnostics] == ["invalid-slug"]
+    assert [d.code for d in found.diagnostics] == ["invalid-slug", "invalid-slug"]
 
     full = fingerprint((content,), "", {})
     assert watched.digest != full.digest  # only a full scan sees the missed change
