@@ -90,8 +90,8 @@ class BuildResult:
 
     def adds_nothing(self, strict: bool, said: tuple[Diagnostic, ...]) -> bool:
         """Was this build a no-op, or one that made and changed no output and found the
-        diagnostics `said` by the last? (A full build confirming a watcher's: see
-        cli._watch.)"""
+        diagnostics `said` by the last? (A watcher's full build after confirmed() found a
+        difference, said only if it adds something: see cli._watch.)"""
         if self.unchanged:
             return True
         quiet = not self.rendered and not self.changed and not self.failed(strict)
@@ -123,8 +123,8 @@ def build(
     `touched` (a file watcher's, with a `cache` kept in memory: see cache.touched_folders):
     the folders where files changed since this cache's last build. The other input folders
     are taken as that build listed them, and output/ as it left it, neither stat'ed again.
-    A watcher can miss a change (its queue can overflow): a build without `touched` after
-    it, a no-op if nothing was missed, sees everything again (see cli._watch)."""
+    A watcher can miss a change (its queue can overflow): once all is quiet it asks
+    confirmed(), and builds without `touched` if something was missed (see cli._watch)."""
     if cache is None and store is not None:
         cache = store.load()
     with contextlib.ExitStack() as held:

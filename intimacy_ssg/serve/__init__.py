@@ -95,8 +95,9 @@ class Preview:
         self, touched: frozenset[str] | None = None, confirming: bool = False
     ) -> BuildResult | None:
         """Build again. `touched`: the folders where the watcher saw changes (see
-        build.build). `confirming`: a full build after a watcher's one, said only if it
-        finds what the watcher missed (see cli._watch)."""
+        build.build). `confirming`: first check the last such build (build.confirmed);
+        build in full only if the watcher missed a change, and say so only if that build
+        made, changed or found anything new (see cli._watch)."""
         if self.config is None:
             return None
         started = time.perf_counter()
@@ -133,8 +134,7 @@ class Preview:
 
     def _loop(self) -> None:
         """Build on every change the watcher reports, listing again only the folders it
-        names; once all is quiet, confirm the last such build with a full one (see
-        cli._watch)."""
+        names; once all is quiet, check the last such build (see rebuild and cli._watch)."""
         confirm_at: float | None = None
         while not self.stopping.is_set():
             changes = self.debouncer.wait_changes(self.stopping, confirm_at)
