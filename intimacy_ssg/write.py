@@ -336,7 +336,7 @@ class OutputCheck:
     output lock (output_lock()), so that no other build commits between the stats and
     their use. Use as a context manager: leaving it reaps the process, asked or not.
     With `trust`, nothing is stat'ed: the manifest is the answer (a watcher's build, which
-    a full one confirms: see build.build's `touched`)."""
+    build.confirmed checks once all is quiet: see build.build's `touched`)."""
 
     def __init__(
         self,
