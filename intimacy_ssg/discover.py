@@ -117,9 +117,7 @@ def discover_sources(
     pending = [("", os.fspath(content_dir))]
     while pending:
         rel_dir, folder = pending.pop()
-        entries = listing.get(folder) if listing is not None else None
-        if entries is None:
-            entries = _scan(folder)
+        entries = _entries(folder, listing)
         kept = earlier.get(folder)
         if kept is not None and kept[0] is entries:
             share = kept[1]
@@ -166,18 +164,9 @@ def _content_folder(
     stats: dict[str, StatKey] = {}
     clusters: set[str] = set()
     problems: list[Diagnostic] = []
-    inside: list[tuple[str, str]] = []
-    for name, st in entries:
-        if (name[0] == "." or not name.endswith(".md")) and _IGNORED.search(name):
-            continue
-        rel = rel_dir + name
-        if S_ISLNK(st.st_mode):
-            problems.append(_symlink(Path(folder, name)))
-            continue
-        if S_ISDIR(st.st_mode):
-            inside.append((rel + "/", os.path.join(folder, name)))
-            continue
-        if not S_ISREG(st.st_mode) or not rel.endswith(".md"):
+    files, inside = _split(rel_dir, folder, entries, problems)
+    for rel, st in files:
+        if not rel.endswith(".md"):
             continue  # images and notes beside the pages are not pages
         shown = prefix + rel
         stat = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
@@ -261,20 +250,36 @@ def _walk(
     pending = [("", os.fspath(root))]
     while pending:
         rel_dir, folder = pending.pop()
-        entries = listing.get(folder) if listing is not None else None
-        if entries is None:
-            entries = _scan(folder)
-        for name, st in entries:
-            if (name[0] == "." or not name.endswith(".md")) and _IGNORED.search(name):
-                continue
-            rel = rel_dir + name
-            if S_ISLNK(st.st_mode):
-                problems.append(_symlink(Path(folder, name)))
-            elif S_ISDIR(st.st_mode):
-                pending.append((rel + "/", os.path.join(folder, name)))
-            elif S_ISREG(st.st_mode):
-                found.append((rel, st))
+        files, inside = _split(rel_dir, folder, _entries(folder, listing), problems)
+        found += files
+        pending += inside
     return sorted(found, key=_FIRST)
+
+
+def _entries(folder: str, listing: Listing | None) -> list[tuple[str, os.stat_result]]:
+    """A folder's entries: from `listing` (see cache.fingerprint), or scanned now."""
+    entries = listing.get(folder) if listing is not None else None
+    return _scan(folder) if entries is None else entries
+
+
+def _split(
+    rel_dir: str, folder: str, entries: list[tuple[str, os.stat_result]], problems: list[Diagnostic]
+) -> tuple[list[tuple[str, os.stat_result]], list[tuple[str, str]]]:
+    """A folder's regular files (path relative to the root, stat) and subfolders (relative
+    path with its slash, full path), without editors' temp files; symlinks are reported."""
+    files: list[tuple[str, os.stat_result]] = []
+    inside: list[tuple[str, str]] = []
+    for name, st in entries:
+        if (name[0] == "." or not name.endswith(".md")) and _IGNORED.search(name):
+            continue
+        rel = rel_dir + name
+        if S_ISLNK(st.st_mode):
+            problems.append(_symlink(Path(folder, name)))
+        elif S_ISDIR(st.st_mode):
+            inside.append((rel + "/", os.path.join(folder, name)))
+        elif S_ISREG(st.st_mode):
+            files.append((rel, st))
+    return files, inside
 
 
 def _scan(folder: str) -> list[tuple[str, os.stat_result]]:

@@ -1944,6 +1944,23 @@ def test_a_watchers_build_trusts_the_output_and_a_full_build_mends_it(
     assert tree(root / "output") == clean_tree(root)
 
 
+def test_a_full_build_after_the_watchers_check_is_said_only_if_it_adds_something() -> None:
+    """When the check once all is quiet finds the inputs changed, the full build that
+    follows is reported only if it is not a no-op and made, changed or found something
+    the last report did not say (cli._watch): a swap file alone changes the listing."""
+    from intimacy_ssg import diagnostics as diag
+    from intimacy_ssg.diagnostics import Location
+
+    said = (diag.make("orphan", "no other page links here", Location("content/a.md", 1, 1)),)
+    quiet = BuildResult(said, pages=3, written=True)
+    assert BuildResult((), 3, True, unchanged=True).adds_nothing(False, said)
+    assert quiet.adds_nothing(False, said)
+    assert not replace(quiet, rendered=1).adds_nothing(False, said)
+    assert not replace(quiet, changed=1).adds_nothing(False, said)
+    assert not replace(quiet, diagnostics=()).adds_nothing(False, said)
+    assert not quiet.adds_nothing(True, said)  # strict: the warning fails the build
+
+
 def test_no_cache_builds_everything_and_saves_nothing(tmp_path: Path) -> None:
     root = project(tmp_path)
     first = build(config_of(root))

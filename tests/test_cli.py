@@ -296,16 +296,21 @@ class _Lines:
         raise AssertionError(f"no line starting {start!r} in:\n{''.join(self.seen)}")
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
-def test_build_watch_builds_again_after_every_change_until_stopped(
-    site: Path, stop: signal.Signals
-) -> None:
-    process = subprocess.Popen(
+def _watching(site: Path) -> subprocess.Popen[str]:
+    """`intimacy-ssg build --watch` started in `site`, its stderr piped for _Lines."""
+    return subprocess.Popen(
         [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
         cwd=site,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_build_watch_builds_again_after_every_change_until_stopped(
+    site: Path, stop: signal.Signals
+) -> None:
+    process = _watching(site)
     output = site / "output/about/index.html"
     about = site / "content/about.md"
     try:
@@ -344,12 +349,7 @@ def test_build_watch_confirms_its_builds_once_all_is_quiet(site: Path) -> None:
     hold what the last build wrote. Once all is quiet, a full build checks both: here it
     finds a file removed from output/ meanwhile (where the watcher does not look), writes
     it again and says so."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
-        cwd=site,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _watching(site)
     home = site / "output/index.html"
     try:
         lines = _Lines(process)
@@ -371,12 +371,7 @@ def test_build_watch_confirms_its_builds_once_all_is_quiet(site: Path) -> None:
 
 
 def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
-        cwd=site,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _watching(site)
     try:
         lines = _Lines(process)
         lines.wait_for("watching ")

@@ -210,14 +210,13 @@ def test_reading_files_and_scanning_folders_wake_nothing(
     assert seen == [] and preview.builds == before
 
 
+def classifier(project: Path) -> Classifier:
+    folders = (project / "content", project / "templates", project / "static")
+    return Classifier(project, *folders, ignored=(project / "output",))
+
+
 def test_temp_files_and_the_output_folder_are_ignored(project: Path) -> None:
-    classify = Classifier(
-        project,
-        project / "content",
-        project / "templates",
-        project / "static",
-        ignored=(project / "output",),
-    )
+    classify = classifier(project)
     assert classify.kind(str(project / "content/a.md")) == "content"
     assert classify.kind(str(project / "templates/base.html")) == "template"
     assert classify.kind(str(project / "static/css/site.css")) == "static"
@@ -240,14 +239,7 @@ def test_the_debouncer_hands_over_every_path_seen_with_the_kinds_that_woke_it(
     """A watcher's build lists again only the folders whose paths the debouncer hands over
     (build's `touched`): every path an event named since the last hand-over, the ignored
     ones too (a swap file changes its folder's listing), taken with the kinds at once."""
-    classify = Classifier(
-        project,
-        project / "content",
-        project / "templates",
-        project / "static",
-        ignored=(project / "output",),
-    )
-    debouncer = Debouncer(classify, quiet=0.01)
+    debouncer = Debouncer(classifier(project), quiet=0.01)
     stop = threading.Event()
     swap, temp, a = (str(project / "content/topic" / n) for n in (".a.swp", "a.tmp", "a.md"))
     debouncer.on_any_event(FileCreatedEvent(swap))  # wakes nothing on its own
@@ -256,8 +248,9 @@ def test_the_debouncer_hands_over_every_path_seen_with_the_kinds_that_woke_it(
     debouncer.on_any_event(FileModifiedEvent(swap))
     debouncer.on_any_event(FileMovedEvent(temp, a))  # an editor's atomic save
     assert debouncer.wait_changes(stop) == ({"content"}, frozenset({swap, temp, a}))
-    debouncer.on_any_event(FileModifiedEvent(str(project / "site.yaml")))
-    assert debouncer.wait(stop) == {"config"}
+    yaml = str(project / "site.yaml")
+    debouncer.on_any_event(FileModifiedEvent(yaml))
+    assert debouncer.wait_changes(stop) == ({"config"}, frozenset({yaml}))
     assert debouncer.wait_changes(stop, until=time.monotonic()) == (set(), frozenset())  # all taken
 
 

@@ -75,8 +75,8 @@ class Classifier:
 
 
 class Debouncer(FileSystemEventHandler):
-    """Collects the kinds of change seen, and the paths they were seen at; `wait()` returns
-    the kinds once events settle, `wait_changes()` the paths too. Paths are kept for every
+    """Collects the kinds of change seen, and the paths they were seen at;
+    `wait_changes()` returns both once events settle. Paths are kept for every
     event, the ignored ones too (a swap file still changes its folder's listing), but only
     a change that matters wakes a waiter."""
 
@@ -116,11 +116,6 @@ class Debouncer(FileSystemEventHandler):
             self.pending |= kinds
             self.last = now
             self.lock.notify_all()
-
-    def wait(self, stop: threading.Event) -> set[str] | None:
-        """Block until a burst of events has settled; None when asked to stop."""
-        changes = self.wait_changes(stop)
-        return None if changes is None else changes[0]
 
     def wait_changes(
         self, stop: threading.Event, until: float | None = None
