@@ -335,7 +335,7 @@ def _build(
     # the last build's version of each page parsed again (or gone): see graph.patch_graph
     earlier = None
     if parsed is not None:
-        earlier = {p.id: p for k, p in cached.items() if k not in parsed}
+        earlier = {p.source.page_id: p for k, p in cached.items() if k not in parsed}
     pages_changed = parsed is not None and parsed.keys() != cached.keys()
     del cached
     del sources  # the files' bytes (100 MB at 10,000 pages) are not needed once parsed
@@ -408,8 +408,10 @@ def _build(
         links, graph = memo.links, memo.graph
         patching = (graph, links)  # what patch_graph() starts from
         outlinks, anchors = memo.outlinks, memo.anchors
-        reanchored = {p.id for p in site.pages if anchors.get(p.id) != p.anchored}
-        again = {p.id for p in site.pages if outlinks.get(p.id) != p.outlinks}
+        by_id = [(p.source.page_id, p) for p in site.pages]  # each page's id read once
+        reanchored = {i for i, p in by_id if anchors.get(i) != p.anchored}
+        again = {i for i, p in by_id if outlinks.get(i) != p.outlinks}
+        del by_id
         again.update(reanchored, (s for i in reanchored for s in graph.backlinks.get(i, ())))
         stale = memo.stale  # pages whose links changed since the table was made
         if not same_links:

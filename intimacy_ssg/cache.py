@@ -323,10 +323,12 @@ def known_files(
     """Content files a later build need not read: their page is cached and their stat was
     taken long enough after their last change to be trusted."""
     known: dict[str, tuple[StatKey, bytes]] = {}
+    settled = started_ns - RACY_NS
     for page in pages:
-        stat = stats.get(page.source.rel)
-        if stat is not None and max(stat[1], stat[3]) < started_ns - RACY_NS:
-            known[page.source.rel] = (stat, page.source.digest)
+        source = page.source
+        stat = stats.get(source.rel)
+        if stat is not None and stat[1] < settled and stat[3] < settled:
+            known[source.rel] = (stat, source.digest)
     return known
 
 

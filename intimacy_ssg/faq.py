@@ -96,11 +96,14 @@ def repeated_groups(
     word they change are compared again. The answer is the same either way."""
     key = b""
     if memo is not None:
-        h = hashlib.blake2b(digest_size=16)
-        for page in pages:  # every page: the groups name pages by their position
-            asks = page.faq_digest or faq_digest_of(page)
-            h.update(page.id.encode("utf-8", "surrogatepass") + b"\x00" + asks)
-        key = h.digest()
+        # every page (the groups name pages by their position), joined and hashed at once
+        asked = [
+            p.source.page_id.encode("utf-8", "surrogatepass")
+            + b"\x00"
+            + (p.faq_digest or faq_digest_of(p))
+            for p in pages
+        ]
+        key = hashlib.blake2b(b"".join(asked), digest_size=16).digest()
         if key in memo:
             return [[(pages[p], pages[p].faq[q]) for p, q in members] for members in memo[key]]
     index, found = _regroup(pages, _unpack(kept.get("index", b"")) if kept else None)

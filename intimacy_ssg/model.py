@@ -15,6 +15,7 @@ import datetime
 import enum
 import functools
 import hashlib
+import operator
 import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -184,9 +185,13 @@ class Page:
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
     matter: bytes = b""  # digest of its place and front matter: see matter_of()
 
-    @property
-    def id(self) -> str:
-        return self.source.page_id
+    if TYPE_CHECKING:
+
+        @property
+        def id(self) -> str: ...
+
+    else:  # read in C, without a Python call: every pass over the pages reads it
+        id = property(operator.attrgetter("source.page_id"))
 
     @property
     def body_html(self) -> str:

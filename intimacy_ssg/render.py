@@ -356,13 +356,13 @@ def render_site(
         return key
 
     tags = {n: version(n).encode() for n in {*TEMPLATES.values(), "quiz.html", "map.html"}}
-    watched_key, reuse = views.watched_key, sink.reuse
+    watched_key, reuse, urls, known_hit = views.watched_key, sink.reuse, site.urls, known.get
     for page in site.pages:  # the one loop over every page: kept lean for one-page edits
         source = page.source
-        rel = output_path(site.urls[source.page_id])
+        rel = output_path(urls[source.page_id])
         name = TEMPLATES[source.kind]
         tag = source.digest + tags[name]
-        hit = known.get(rel)  # an unchanged source had this template: its front matter unread
+        hit = known_hit(rel)  # an unchanged source had this template: its front matter unread
         if hit is None or hit[0] != tag:
             name = "quiz.html" if page.front.quiz else name
             tag = source.digest + tags[name]

@@ -97,7 +97,9 @@ def shapes_keys(
 ) -> dict[Part, bytes]:
     """shapes_key() of each of `parts`, from one pass over the pages."""
     wanted = set(parts)
-    titles = [_titled(page) for page in pages] if wanted & {"frame", "assembly"} else []
+    titles = []
+    if wanted & {"frame", "assembly"}:  # each title, NUL-ended (inline: 10,000 calls)
+        titles = [p.front.title.encode("utf-8", "surrogatepass") + b"\0" for p in pages]
     landings = []
     if wanted & {"landing", "assembly"}:
         landings = [page.landing or landing_of(page) for page in pages]
@@ -121,10 +123,6 @@ def shapes_keys(
         h.update(joined)
         keys[part] = h.digest()
     return keys
-
-
-def _titled(page: Page) -> bytes:
-    return page.front.title.encode("utf-8", "surrogatepass") + b"\0"
 
 
 def assemble_site(
@@ -152,7 +150,7 @@ def assemble_site(
         if hit is not None:
             order, urls, clusters, drafts, draft_files, problems, _ = hit
             published = tuple(pages[n] for n in order)
-            by_id = {p.id: p for p in published}
+            by_id = {p.source.page_id: p for p in published}
             if retitled:
                 clusters = tuple(
                     Cluster(c.name, c.hub, _by_rank(by_id[s] for s in c.spokes)) for c in clusters

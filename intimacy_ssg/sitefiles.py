@@ -83,7 +83,7 @@ def feed_key(site: Site, cluster: Cluster, settings: bytes) -> bytes:
     by_id = site.by_id
     members = (cluster.hub, *cluster.spokes)
     ids = "\0".join((cluster.name, *members)).encode("utf-8", "surrogatepass")
-    sources = b"".join(by_id[page_id].source.digest for page_id in members)
+    sources = b"".join([by_id[page_id].source.digest for page_id in members])
     return hashlib.blake2b(b"\0".join((settings, ids, sources)), digest_size=16).digest()
 
 

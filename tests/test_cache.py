@@ -39,6 +39,7 @@ from intimacy_ssg.build import BuildResult, build, confirmed
 from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore, touched_folders
 from intimacy_ssg.config import Config
 from intimacy_ssg.model import UNREAD, Links
+from intimacy_ssg.pickling import CacheDamaged
 from intimacy_ssg.render import UNMARKED_KEY
 from intimacy_ssg.write import OutputCheck, OutputWriter, recover
 
@@ -2426,6 +2427,54 @@ def test_a_prose_edit_from_disk_reuses_the_phrase_table_and_the_site_wide_key(
         (str(b), "mentions 'Delta Wave' without linking it")
     ]
     assert tree(root / "output") == clean_tree(root)
+
+
+def test_rebuilds_with_the_cache_in_memory_read_the_phrase_table_once(tmp_path: Path) -> None:
+    """A process that builds again and again (`build --watch`, the preview) passes the same
+    table of phrases while no title or keyword changes: it is read back once, and each
+    prose edit still finds what a clean build finds."""
+    from intimacy_ssg import mentions
+
+    files = {**SITE, "other/d.md": page("Delta Wave", "Fourth. [[other]]\n", tags="[x]")}
+    severity = tuple(rule for rule in GRAPH_RULES_OFF if rule[0] != "unlinked-mention")
+    b = tmp_path / "content/topic/b.md"
+    with trusting_stats():
+        root = project(tmp_path, files)
+        config = replace(load_config(root), severity=severity)
+        cache = BuildCache()
+        build(config, cache=cache)
+        found = []
+        with mock.patch.object(mentions, "safe_loads", wraps=mentions.safe_loads) as read:
+            for n in range(3):
+                touch(b, b.read_text() + f"\nA delta wave passes by, {n}.\n")
+                result = build(config, cache=cache)
+                assert result.written and result.rendered == 1
+                mentioned = [d for d in result.diagnostics if d.code == "unlinked-mention"]
+                found.append([(d.location.path, d.location.line) for d in mentioned])
+    assert read.call_count == 1
+    # the page is looked through again each time: its first mention, in the first line added
+    assert len(found[0]) == 1 and found[0][0][0] == str(b) and found == [found[0]] * 3
+    assert tree(root / "output") == clean_tree(root)
+
+
+def test_a_phrase_table_read_back_is_never_taken_for_another() -> None:
+    """The last table read is kept by identity: another table, even equal to it, is read
+    for itself, and a damaged one is still refused."""
+    from intimacy_ssg import mentions
+
+    first = pickle.dumps((b"d1", {"delta": [(("delta", "wave"), "other/d", "Delta Wave", "d.md")]}))
+    second = pickle.dumps(
+        (b"d2", {"close": [(("close", "call"), "topic/a", "Close call", "a.md")]})
+    )
+    assert mentions._unpack(first)[0] == b"d1"
+    assert mentions._unpack(first) is mentions._unpack(first)
+    assert mentions._unpack(second)[0] == b"d2"
+    equal = bytes(bytearray(second))
+    assert equal == second and equal is not second
+    assert mentions._unpack(equal) == mentions._unpack(second)
+    assert mentions._unpack(equal) is not mentions._unpack(second)
+    with pytest.raises(CacheDamaged):
+        mentions._unpack(b"not a pickle")
 
 
 @pytest.mark.parametrize("phrases", [b"not a pickle", pickle.dumps(os.system), pickle.dumps([1])])
