@@ -2433,7 +2433,7 @@ def test_rebuilds_with_the_cache_in_memory_read_the_phrase_table_once(tmp_path: 
     """A process that builds again and again (`build --watch`, the preview) passes the same
     table of phrases while no title or keyword changes: it is read back once, and each
     prose edit still finds what a clean build finds."""
-    from intimacy_ssg import mentions
+    from intimacy_ssg.pickling import safe_loads
 
     files = {**SITE, "other/d.md": page("Delta Wave", "Fourth. [[other]]\n", tags="[x]")}
     severity = tuple(rule for rule in GRAPH_RULES_OFF if rule[0] != "unlinked-mention")
@@ -2444,7 +2444,8 @@ def test_rebuilds_with_the_cache_in_memory_read_the_phrase_table_once(tmp_path: 
         cache = BuildCache()
         build(config, cache=cache)
         found = []
-        with mock.patch.object(mentions, "safe_loads", wraps=mentions.safe_loads) as read:
+        reader = "intimacy_ssg.mentions.safe_loads"  # as mentions imported it
+        with mock.patch(reader, wraps=safe_loads) as read:
             for n in range(3):
                 touch(b, b.read_text() + f"\nA delta wave passes by, {n}.\n")
                 result = build(config, cache=cache)
