@@ -370,6 +370,53 @@ def test_build_watch_confirms_its_builds_once_all_is_quiet(site: Path) -> None:
     assert not [line for line in lines.seen if "Traceback" in line]
 
 
+# `build --watch` whose first watched rebuild fails for the machine's reasons (a disk that
+# fills up while a file is replaced, faked), after taking a file from output/ with it; the
+# quiet time before a check is made an hour, so only the check made at once after such a
+# failure can mend the output within the test.
+_FAILING_WATCH = """
+import errno, sys
+from intimacy_ssg import cli
+real, failed = cli.build, []
+def build(config, **options):
+    if options.get("touched") is not None and not failed:
+        failed.append(True)
+        (config.output_dir / "index.html").unlink()
+        raise OSError(errno.ENOSPC, "No space left on device", str(config.output_dir))
+    return real(config, **options)
+cli.build, cli.CONFIRM_AFTER = build, 3600.0
+sys.exit(cli.main(["build", "--watch"]))
+"""
+
+
+def test_build_watch_checks_at_once_after_a_rebuild_the_machine_failed(site: Path) -> None:
+    """A watched rebuild trusts output/ to hold what the last build wrote. When the machine
+    fails one midway, output/ may have lost files: the check follows at once, not after
+    the usual quiet second, and a full build mends output/ and says so."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FAILING_WATCH], cwd=site, stderr=subprocess.PIPE, text=True
+    )
+    home = site / "output/index.html"
+    try:
+        lines = _Lines(process)
+        lines.wait_for("watching ")
+        kept = home.read_bytes()
+        (site / "content/about.md").write_text(page("About", "A watched edit.\n"))
+        failed = lines.wait_for("error: could not write ")
+        assert "No space left on device; the previous output was left as it was" in failed
+        assert not home.exists()
+        lines.wait_for("note: found a change the watcher had not reported; built again")
+        lines.wait_for("built 2 pages")
+        assert home.read_bytes() == kept
+        assert "A watched edit." in (site / "output/about/index.html").read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=15)
+    lines.close()
+    assert code == 0
+    assert not [line for line in lines.seen if "Traceback" in line]
+
+
 def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
     process = _watching(site)
     try:
