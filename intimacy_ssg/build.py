@@ -408,10 +408,10 @@ def _build(
         links, graph = memo.links, memo.graph
         patching = (graph, links)  # what patch_graph() starts from
         outlinks, anchors = memo.outlinks, memo.anchors
-        by_id = [(p.source.page_id, p) for p in site.pages]  # each page's id read once
-        reanchored = {i for i, p in by_id if anchors.get(i) != p.anchored}
-        again = {i for i, p in by_id if outlinks.get(i) != p.outlinks}
-        del by_id
+        keyed = [(p.source.page_id, p) for p in site.pages]  # each page's id read once
+        reanchored = {i for i, p in keyed if anchors.get(i) != p.anchored}
+        again = {i for i, p in keyed if outlinks.get(i) != p.outlinks}
+        del keyed
         again.update(reanchored, (s for i in reanchored for s in graph.backlinks.get(i, ())))
         stale = memo.stale  # pages whose links changed since the table was made
         if not same_links:

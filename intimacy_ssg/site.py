@@ -98,7 +98,7 @@ def shapes_keys(
     """shapes_key() of each of `parts`, from one pass over the pages."""
     wanted = set(parts)
     titles = []
-    if wanted & {"frame", "assembly"}:  # each title, NUL-ended (inline: 10,000 calls)
+    if wanted & {"frame", "assembly"}:  # each title, NUL-ended (inline: no call per page)
         titles = [p.front.title.encode("utf-8", "surrogatepass") + b"\0" for p in pages]
     landings = []
     if wanted & {"landing", "assembly"}:
