@@ -11,7 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -267,6 +268,7 @@ class _Lines:
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        self.code: int | None = None  # the exit code, once the command ended (see _watching)
         assert process.stderr is not None
         self.stream = process.stderr
         self.reader = threading.Thread(target=self._read, args=(self.stream,), daemon=True)
@@ -296,25 +298,33 @@ class _Lines:
         raise AssertionError(f"no line starting {start!r} in:\n{''.join(self.seen)}")
 
 
-def _watching(site: Path) -> subprocess.Popen[str]:
-    """`intimacy-ssg build --watch` started in `site`, its stderr piped for _Lines."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "intimacy_ssg", "build", "--watch"],
-        cwd=site,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+@contextmanager
+def _watching(
+    site: Path, stop: signal.Signals = signal.SIGINT, script: str = ""
+) -> Iterator[_Lines]:
+    """`intimacy-ssg build --watch` (or a Python `script`) running in `site`, its stderr
+    read line by line; sent `stop` when the block ends, its lines then read to the end and
+    its exit code kept in `.code`."""
+    command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
+    if script:
+        command = [sys.executable, "-c", script]
+    process = subprocess.Popen(command, cwd=site, stderr=subprocess.PIPE, text=True)
+    lines = _Lines(process)
+    try:
+        yield lines
+    finally:
+        process.send_signal(stop)
+        lines.code = process.wait(timeout=15)
+        lines.close()
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_build_watch_builds_again_after_every_change_until_stopped(
     site: Path, stop: signal.Signals
 ) -> None:
-    process = _watching(site)
     output = site / "output/about/index.html"
     about = site / "content/about.md"
-    try:
-        lines = _Lines(process)
+    with _watching(site, stop) as lines:
         lines.wait_for("built 2 pages")
         lines.wait_for("watching ")
         about.write_text(page("About", "A watched edit.\n"))
@@ -330,11 +340,7 @@ def test_build_watch_builds_again_after_every_change_until_stopped(
         about.write_text(page("About", "Fixed.\n"))
         lines.wait_for("built 2 pages")
         assert "Fixed." in output.read_text() and "Renamed" in output.read_text()
-    finally:
-        process.send_signal(stop)
-        code = process.wait(timeout=15)
-    lines.close()
-    assert code == 0
+    assert lines.code == 0
     assert lines.seen[-1] == "stopped watching\n"
     assert not [line for line in lines.seen if "Traceback" in line]
     # each watched build saved the cache: a build now has nothing left to render
@@ -349,10 +355,8 @@ def test_build_watch_confirms_its_builds_once_all_is_quiet(site: Path) -> None:
     hold what the last build wrote. Once all is quiet, a full build checks both: here it
     finds a file removed from output/ meanwhile (where the watcher does not look), writes
     it again and says so."""
-    process = _watching(site)
     home = site / "output/index.html"
-    try:
-        lines = _Lines(process)
+    with _watching(site) as lines:
         lines.wait_for("watching ")
         (site / "content/about.md").write_text(page("About", "A watched edit.\n"))
         lines.wait_for("built 2 pages")
@@ -362,11 +366,7 @@ def test_build_watch_confirms_its_builds_once_all_is_quiet(site: Path) -> None:
         lines.wait_for("note: found a change the watcher had not reported; built again")
         lines.wait_for("built 2 pages")
         assert home.read_bytes() == kept
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=15)
-    lines.close()
-    assert code == 0
+    assert lines.code == 0
     assert not [line for line in lines.seen if "Traceback" in line]
 
 
@@ -393,12 +393,8 @@ def test_build_watch_checks_at_once_after_a_rebuild_the_machine_failed(site: Pat
     """A watched rebuild trusts output/ to hold what the last build wrote. When the machine
     fails one midway, output/ may have lost files: the check follows at once, not after
     the usual quiet second, and a full build mends output/ and says so."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _FAILING_WATCH], cwd=site, stderr=subprocess.PIPE, text=True
-    )
     home = site / "output/index.html"
-    try:
-        lines = _Lines(process)
+    with _watching(site, script=_FAILING_WATCH) as lines:
         lines.wait_for("watching ")
         kept = home.read_bytes()
         (site / "content/about.md").write_text(page("About", "A watched edit.\n"))
@@ -409,18 +405,12 @@ def test_build_watch_checks_at_once_after_a_rebuild_the_machine_failed(site: Pat
         lines.wait_for("built 2 pages")
         assert home.read_bytes() == kept
         assert "A watched edit." in (site / "output/about/index.html").read_text()
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=15)
-    lines.close()
-    assert code == 0
+    assert lines.code == 0
     assert not [line for line in lines.seen if "Traceback" in line]
 
 
 def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
-    process = _watching(site)
-    try:
-        lines = _Lines(process)
+    with _watching(site) as lines:
         lines.wait_for("watching ")
         before = tree(site / "output")
         layout = site / "templates/base.html"
@@ -430,11 +420,7 @@ def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -
         while not list(site.glob(".output.staging-*")) and time.monotonic() < deadline:
             time.sleep(0.05)  # the change is seen: the build stages its files (for seconds)
         time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=15)
-    lines.close()
-    assert code == 130
+    assert lines.code == 130
     assert lines.seen[-1] == "interrupted: the previous output was left as it was\n"
     assert tree(site / "output") == before
 
