@@ -55,8 +55,9 @@ from .write import (
 if TYPE_CHECKING:
     from .cache import Scanned
     from .graph import Graph
-    from .model import Links, Listing, OutputFile, Site
+    from .model import Links, Listing, OutputFacts, OutputFile, Site
     from .parallel import ParseCache
+    from .render import Stage
 
 Progress = Callable[[str], None]
 
@@ -72,6 +73,7 @@ class BuildResult:
     graph: Graph | None = None  # None after a no-op build (nothing was rebuilt)
     site: Site | None = None
     outputs: tuple[OutputFile, ...] = ()  # only with keep_outputs (static files excluded)
+    facts: tuple[OutputFacts, ...] = ()  # only with keep_facts (static files excluded)
     search: str = ""  # what became of the search index (see write.index_search)
     rendered: int = 0  # outputs rendered this time (the rest were reused from the cache)
     changed: int = 0  # files written to or deleted from the output folder
@@ -108,6 +110,7 @@ def build(
     store: CacheStore | None = None,
     jobs: int | None = None,
     keep_outputs: bool = False,
+    keep_facts: bool = False,
     touched: frozenset[str] | None = None,
 ) -> BuildResult:
     """Build the site described by `config`; with write=False, only validate.
@@ -118,8 +121,10 @@ def build(
     rendered, unchanged output files are not rewritten, and when no input changed at all the
     last build's result is returned at once. The output is the same as without it.
     `jobs` caps the processes that parse in parallel (default: one per core).
-    `keep_outputs` returns every generated file's bytes in the result (for reports and
-    tests); without it they are written as they are rendered and not kept.
+    `keep_outputs` returns every generated file's bytes in the result (for tests); without
+    it they are written as they are rendered and not kept. `keep_facts` returns what a
+    build report says of each instead (report.output_facts), made as they are rendered.
+    With either, every output is rendered: none is reused from the cache.
     `touched` (a file watcher's, with a `cache` kept in memory: see cache.touched_folders):
     the folders where files changed since this cache's last build. The other input folders
     are taken as that build listed them, and output/ as it left it, neither stat'ed again.
@@ -149,7 +154,18 @@ def build(
                 out.check = held.enter_context(check)
         day = today or build_date()
         run = functools.partial(
-            _build, config, write, progress, day, cache, store, jobs, keep_outputs, out, touched
+            _build,
+            config,
+            write,
+            progress,
+            day,
+            cache,
+            store,
+            jobs,
+            keep_outputs,
+            keep_facts,
+            out,
+            touched,
         )
         try:
             try:
@@ -239,6 +255,7 @@ def _build(
     store: CacheStore | None,
     jobs: int | None,
     keep_outputs: bool,
+    keep_facts: bool,
     out: _Out,
     touched: frozenset[str] | None = None,
 ) -> BuildResult:
@@ -267,7 +284,7 @@ def _build(
     inputs = _fingerprint(config, write, today, listing, scans, listed, touched)
     if cache is not None:
         cache.scans, cache.observed = scans, inputs.observed
-    if cache is not None and not keep_outputs:
+    if cache is not None and not keep_outputs and not keep_facts:
         same = _unchanged(cache, inputs, config, write, out.check)
         if same is not None:
             lap("no-op")
@@ -509,7 +526,12 @@ def _build(
                 )
             )
         say("render")
-        sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs)
+        facts = None
+        if keep_facts:
+            from .report import output_facts  # here: a build without a report never needs it
+
+            facts = output_facts
+        sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs, facts)
         # graph.json, and the graph packed for the cache file (after a change to the
         # site's frame), need nothing rendering makes: in a rebuild of a large site from
         # the command line, a forked process works them out (staging graph.json itself)
@@ -584,6 +606,7 @@ def _build(
             graph,
             site,
             tuple(sorted(sink.outputs, key=lambda o: o.rel)),
+            facts=tuple(sorted(sink.reported, key=lambda f: f.rel)),
             rendered=sink.rendered,
         )
         if writer is not None and not result.failed(config.strict):
@@ -618,7 +641,7 @@ def _build(
 
 def _graph_outputs(
     graph: Graph,
-    stage: Callable[[str, bytes], Staged] | None,
+    stage: Stage | None,
     json_needed: bool,
     pack_needed: bool,
 ) -> tuple[bytes | Staged | None, tuple[Any, ...] | None]:
@@ -629,7 +652,7 @@ def _graph_outputs(
     made: bytes | Staged | None = None
     if json_needed:
         data = graph_json(graph)
-        made = stage("graph.json", data) if stage is not None else data
+        made = stage("graph.json", data, False) if stage is not None else data
     return made, pickling.packed_blobs(graph) if pack_needed else None
 
 

@@ -21,7 +21,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .build import CONFIRM_AFTER, MISSED, BuildResult, CacheFallback, build, confirmed
-from .cache import BuildCache, CacheStore, site_yaml_memo, touched_folders
+from .cache import BuildCache, CacheStore, no_gc, site_yaml_memo, touched_folders
 from .config import SLUG_RE, Config, ConfigError, load_config
 from .diagnostics import Diagnostic, Severity, as_dict, display_path, github_annotation, plural
 from .write import SearchIndexFailed
@@ -187,6 +187,13 @@ def _build(args: argparse.Namespace, *, write: bool) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.report is not None and not args.report.resolve().parent.is_dir():
+        print(
+            f"intimacy-ssg {args.command}: --report: no folder {args.report.parent} "
+            "to write the report in",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     config = _config(args)
     store, cache = _cache(args, config)
     if _SPARED is not None:
@@ -235,7 +242,7 @@ def _run(
             jobs=args.jobs,
             cache=cache,
             store=store,
-            keep_outputs=args.report is not None,
+            keep_facts=args.report is not None,
             touched=touched,
         )
     except OSError as exc:  # disk full, permissions: the machine's problem, not the content's
@@ -283,6 +290,7 @@ def _report(
 ) -> int:
     if result is None:
         return EXIT_CONTENT
+    unreported = False  # a report was asked for and could not be written
     if cache is not None and cache.note:
         print(f"note: {cache.note}", file=sys.stderr)
         cache.note = ""  # said once
@@ -301,11 +309,21 @@ def _report(
 
         from .report import make_report
 
-        report = make_report(result, result.outputs)
-        args.report.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+        # Written as it is encoded (a 10,000-page site's report is 19 MB, and its encoding
+        # in one string took 100 MB more), with the collector off, as in the build.
+        try:
+            with no_gc(), args.report.open("w", encoding="utf-8") as file:
+                json.dump(make_report(result), file, indent=1, ensure_ascii=False)
+                file.write("\n")
+        except OSError as exc:  # the machine's problem: said, without a traceback
+            print(
+                f"error: could not write the report {args.report}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            unreported = True
     print(_summary(result, config, write, time.perf_counter() - started), file=sys.stderr)
     sys.stdout.flush()
-    return EXIT_CONTENT if result.failed(config.strict) else EXIT_OK
+    return EXIT_CONTENT if unreported or result.failed(config.strict) else EXIT_OK
 
 
 def _watch(

@@ -494,6 +494,18 @@ class OutputFile:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputFacts:
+    """What a build report says of one generated file (report.output_facts): a hash of its
+    bytes and, for a page's HTML, what report.page_parts finds in it. Made where the file
+    is rendered, forked processes included, so that a report never needs the site's HTML
+    kept in memory."""
+
+    rel: str  # path inside output/, posix
+    hash: str
+    parts: Mapping[str, object] | None = None  # a page's only
+
+
+@dataclass(frozen=True, slots=True)
 class WriteReport:
     written: int
     copied: int

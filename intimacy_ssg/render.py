@@ -32,7 +32,7 @@ from . import diagnostics as diag
 from .config import Config
 from .diagnostics import Diagnostic, Location, display_path
 from .graph import Graph
-from .model import Links, OutputFile, Page, PageKind, Rendered, Site
+from .model import Links, OutputFacts, OutputFile, Page, PageKind, Rendered, Site
 from .parallel import default_jobs
 from .pickling import CacheDamaged
 from .site import output_path
@@ -104,21 +104,30 @@ class _Template(jinja2.Template):
         return template
 
 
+Facts = Callable[[str, bytes, bool], OutputFacts]  # rel, bytes, a page's: report.output_facts
+Stage = Callable[[str, bytes, bool], Staged]  # the same arguments: see Sink.stage_apart
+
+
 class Sink:
     """Where rendered files go: the output writer (staged as they come, so the site's HTML
-    is never all in memory), the render memo, and, when asked, a list kept for the caller.
+    is never all in memory), the render memo, and, when asked, a list kept for the caller:
+    every output's bytes (`keep`), or only what `facts` makes of them (a build report's
+    facts, made where each output is rendered, in forked processes too).
 
     reuse() says whether an output can be skipped: its key is the one last rendered and
-    output/ (when writing) still holds those bytes."""
+    output/ (when writing) still holds those bytes. Never when outputs or facts are kept:
+    every output is rendered."""
 
     def __init__(
         self,
         writer: OutputWriter | None = None,
         memo: dict[str, Rendered] | None = None,
         keep: bool = False,
+        facts: Facts | None = None,
     ) -> None:
-        self.writer, self.memo, self.keep = writer, memo, keep
+        self.writer, self.memo, self.keep, self.facts = writer, memo, keep, facts
         self.outputs: list[OutputFile] = []
+        self.reported: list[OutputFacts] = []  # with `facts`
         self.seen: set[str] = set()
         self.rendered = 0  # outputs rendered rather than reused
 
@@ -127,7 +136,7 @@ class Sink:
     ) -> tuple[Diagnostic, ...] | None:
         """`members`: the site-wide key of the kind the output read when last rendered, as
         it is now (views.ViewBuilder.watched_key), asked for only when it read one."""
-        if self.memo is None or self.keep:
+        if self.memo is None or self.keep or self.facts is not None:
             return None
         hit = self.memo.get(rel)
         if hit is None or hit[0] != key:
@@ -147,33 +156,42 @@ class Sink:
         key: bytes = b"",
         lint: tuple[Diagnostic, ...] = (),
         members: str = "",
+        page: bool = False,
     ) -> None:
         """`data`: the output's bytes, or a Staged when a forked process handled them (see
         stage_apart(); never when the bytes are to be kept). `members`: the site-wide
-        members key, if rendering it read that part of the site-wide view."""
+        members key, if rendering it read that part of the site-wide view. `page`: the
+        output is a page's HTML (see Facts)."""
         self.seen.add(rel)
         if isinstance(data, Staged):
             known = data.digest
             if self.writer is not None:
                 self.writer.adopt(rel, data)
+            if self.facts is not None:
+                assert data.facts is not None  # staged by stage_apart(), which made them
+                self.reported.append(data.facts)
         else:
             known = digest(data)
             if self.writer is not None:
                 self.writer.put(rel, data, known)
             if self.keep:
                 self.outputs.append(OutputFile(rel, data))
+            if self.facts is not None:
+                self.reported.append(self.facts(rel, data, page))
         if self.memo is not None and key:
             self.memo[rel] = (key, known, lint, members)
 
-    def stage_apart(self) -> Callable[[str, bytes], Staged] | None:
+    def stage_apart(self) -> Stage | None:
         """What a forked render process does with an output's bytes instead of sending them
-        back: stage them itself (or, with no output folder, only take their digest). The
-        writing is then shared among the processes. None when the bytes are to be kept."""
+        back: stage them itself (or, with no output folder, only take their digest), and
+        make their facts when they are kept. The writing (and the facts' hashing and
+        parsing) is then shared among the processes. None when the bytes are to be kept."""
         if self.keep:
             return None
-        if self.writer is not None:
-            return self.writer.stage_apart
-        return _digest_only
+        stage = self.writer.stage_apart if self.writer is not None else _digest_only
+        if self.facts is not None:
+            return functools.partial(_stage_with_facts, stage, self.facts)
+        return functools.partial(_stage_only, stage)
 
     def prune(self) -> None:
         """Forget outputs this build did not make (deleted pages, renamed clusters)."""
@@ -186,6 +204,16 @@ def _digest_only(_rel: str, data: bytes) -> Staged:
     return Staged(digest(data))
 
 
+def _stage_only(stage: Callable[[str, bytes], Staged], rel: str, data: bytes, _: bool) -> Staged:
+    return stage(rel, data)
+
+
+def _stage_with_facts(
+    stage: Callable[[str, bytes], Staged], facts: Facts, rel: str, data: bytes, page: bool
+) -> Staged:
+    return replace(stage(rel, data), facts=facts(rel, data, page))
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     """One output to render: its template, how to make its view, and where it goes."""
@@ -195,7 +223,7 @@ class _Job:
     source: str  # what is being rendered, as template errors name it
     rel: str
     key: bytes
-    structured: Page | None = None  # the page whose JSON-LD goes in, if any
+    structured: Page | None = None  # the page this is the output of (its JSON-LD goes in)
 
 
 BASE_KEY = ""  # where `keys` holds ViewBuilder.base_key() (no output is named "")
@@ -409,7 +437,8 @@ def render_site(
             continue
         assert data is not None  # a job without a failure has its bytes
         sink.rendered += 1
-        sink.emit(slot.rel, data, slot.key, found, views.watched_key(read))
+        a_page = slot.structured is not None
+        sink.emit(slot.rel, data, slot.key, found, views.watched_key(read), a_page)
     if views.members_key_made():
         fresh[MEMBERS_KEY] = (b"", views.members_key_made().encode())
     if views.outline_key_made():
@@ -456,10 +485,7 @@ def _render_one(
 
 
 # What forked render workers inherit (set just before the pool starts, cleared after).
-_SHARED: (
-    tuple[list[_Job], jinja2.Environment, ViewBuilder, Path, Callable[[str, bytes], Staged] | None]
-    | None
-) = None
+_SHARED: tuple[list[_Job], jinja2.Environment, ViewBuilder, Path, Stage | None] | None = None
 
 
 def _render_range(span: tuple[int, int]) -> list[Done]:
@@ -477,7 +503,12 @@ def _render_and_stage(span: tuple[int, int]) -> list[Done]:
         return done
     jobs = todo[span[0] : span[1]]
     return [
-        (stage(job.rel, data) if isinstance(data, bytes) else data, lint, failure, read)
+        (
+            stage(job.rel, data, job.structured is not None) if isinstance(data, bytes) else data,
+            lint,
+            failure,
+            read,
+        )
         for job, (data, lint, failure, read) in zip(jobs, done, strict=True)
     ]
 
@@ -488,7 +519,7 @@ def _render_all(
     views: ViewBuilder,
     templates_dir: Path,
     jobs: int | None,
-    stage: Callable[[str, bytes], Staged] | None = None,
+    stage: Stage | None = None,
 ) -> Iterator[Done]:
     """Each job's result, in order. With many jobs and more than one process allowed, this
     process and n - 1 forked ones share the spans of jobs (see _share_spans): the build's

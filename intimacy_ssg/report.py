@@ -12,25 +12,34 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .build import BuildResult
 from .diagnostics import as_dict
-from .graph import Graph
-from .model import OutputFile, Site
+from .model import OutputFacts
+
+if TYPE_CHECKING:
+    from .build import BuildResult
+    from .graph import Graph
+    from .model import Site
 
 REPORT_VERSION = 1
 
-_HEAD = re.compile(r"<head>.*?</head>", re.S)
+# A page's parts, as these patterns (re.S) would find them: `<head>.*?</head>`;
+# `<nav\b.*?</nav>|<header class="site-header">.*?</header>|<footer\b.*?</footer>|
+# <section class="(?:related|backlinks)".*?</section>`; and the JSON-LD blocks in the head,
+# `<script type="application/ld\+json">\s*(.*?)\s*</script>`. Found instead by the tag
+# that opens each (the group names the closing one) and str.find for the closing tag:
+# `.*?` tries the closing tag at every character, which made a report's page about half
+# as fast (tests/test_previews.py holds the patterns, and checks the two agree).
+_HEAD = re.compile(r"<(head)>")
 _NAV = re.compile(
-    r'<nav\b.*?</nav>|<header class="site-header">.*?</header>|<footer\b.*?</footer>|'
-    r'<section class="(?:related|backlinks)".*?</section>',
-    re.S,
+    r'<(nav)\b|<(header) class="site-header">|<(footer)\b|<(section) class="(?:related|backlinks)"'
 )
-_JSONLD = re.compile(r'<script type="application/ld\+json">\s*(.*?)\s*</script>', re.S)
+_JSONLD = re.compile(r'<script type="application/ld\+json">')
 _QUESTION = re.compile(r"<summary><h3>(.*?)</h3></summary>", re.S)
 
 
@@ -38,13 +47,40 @@ def _hash(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()[:16]
 
 
+def _spans(
+    opening: re.Pattern[str], text: str, element: str = ""
+) -> Iterator[tuple[int, int, int, int]]:
+    """Each part of `text` as `opening.*?</element>` (re.S) would match them from left to
+    right, `element` being the one the opening's matched group names unless given: where
+    the part starts, where its content starts and ends, and where the part ends."""
+    at = 0
+    while (match := opening.search(text, at)) is not None:
+        closing = f"</{element or match[match.lastindex or 0]}>"
+        close = text.find(closing, match.end())
+        if close < 0:  # no part starts here: the pattern would go on from the next character
+            at = match.start() + 1
+            continue
+        at = close + len(closing)
+        yield match.start(), match.end(), close, at
+
+
+def _split(opening: re.Pattern[str], text: str) -> tuple[str, str]:
+    """The parts of `text` (see _spans) joined, and the text without them."""
+    found, rest, at = [], [], 0
+    for start, _, _, end in _spans(opening, text):
+        found.append(text[start:end])
+        rest.append(text[at:start])
+        at = end
+    rest.append(text[at:])
+    return "".join(found), "".join(rest)
+
+
 def page_parts(html: str) -> dict[str, Any]:
     """Hashes of a page's metadata, navigation and text; its FAQ questions and JSON-LD."""
-    head = "".join(_HEAD.findall(html))
-    body = _HEAD.sub("", html)
-    navigation = "".join(_NAV.findall(body))
-    text = _NAV.sub("", body)
-    blocks = [json.loads(b) for b in _JSONLD.findall(head)]
+    head, body = _split(_HEAD, html)
+    navigation, text = _split(_NAV, body)
+    scripts = _spans(_JSONLD, head, "script")
+    blocks = [json.loads(head[inner:close].strip()) for _, inner, close, _ in scripts]
     return {
         "meta_hash": _hash(head),
         "nav_hash": _hash(navigation),
@@ -65,11 +101,16 @@ class Snapshot:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
 
-def make_report(result: BuildResult, outputs: tuple[OutputFile, ...]) -> dict[str, Any]:
-    """The versioned JSON report of one build."""
+def output_facts(rel: str, data: bytes, page: bool) -> OutputFacts:
+    """What the report says of one generated file; with `page`, a page's HTML."""
+    return OutputFacts(rel, _hash(data), page_parts(data.decode()) if page else None)
+
+
+def make_report(result: BuildResult) -> dict[str, Any]:
+    """The versioned JSON report of one build (made with keep_facts: see build.build)."""
     site, graph = result.site, result.graph
     assert site is not None and graph is not None
-    by_rel = {o.rel: o for o in outputs}
+    by_rel = {f.rel: f for f in result.facts}
     inbound, outbound = _link_counts(graph)
     pages = []
     for page in site.pages:
@@ -86,15 +127,15 @@ def make_report(result: BuildResult, outputs: tuple[OutputFile, ...]) -> dict[st
             "outbound_links": outbound.get(page.id, 0),
             "inbound_links": inbound.get(page.id, 0),
             "faq_count": len(page.faq),
-            "hash": _hash(output.data) if output else "",
+            "hash": output.hash if output else "",
         }
-        if output is not None:
-            facts.update(page_parts(output.data.decode()))
+        if output is not None and output.parts is not None:
+            facts.update(output.parts)
         pages.append(facts)
     return {
         "version": REPORT_VERSION,
         "pages": pages,
-        "files": {o.rel: _hash(o.data) for o in outputs} | {s.rel: "" for s in site.statics},
+        "files": {f.rel: f.hash for f in result.facts} | {s.rel: "" for s in site.statics},
         "edges": [{"source": s, "target": t, "kind": k} for s, t, k in graph.edges],
         "diagnostics": [as_dict(d) for d in result.diagnostics],
         "clusters": _clusters(site, graph),

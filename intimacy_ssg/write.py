@@ -47,7 +47,7 @@ from .forked import Apart
 if TYPE_CHECKING:
     import subprocess  # imported where used: a rebuild that writes in place never is
 
-    from .model import OutputFile, StaticFile, WriteReport
+    from .model import OutputFacts, OutputFile, StaticFile, WriteReport
 
 MARKER = ".intimacy-ssg-output"
 BACKGROUND_MIN = 1000  # outputs from which an old tree is deleted in the background
@@ -71,10 +71,11 @@ def file_state(digest: bytes, st: os.stat_result) -> FileState:
 class Staged:
     """An output a forked render process staged itself (see OutputWriter.stage_apart): its
     bytes' digest and the staged file's state, or None when output/ already held it (or
-    nothing is being written)."""
+    nothing is being written); and, for a build report, its facts."""
 
     digest: bytes
     state: FileState | None = None
+    facts: OutputFacts | None = None  # made there too, for a build report (Sink.facts)
 
 
 Manifest = dict[str, FileState]  # output-relative path -> what was written there

@@ -101,6 +101,39 @@ def test_rendering_across_processes_gives_the_same_bytes_and_diagnostics(
             assert any(d.code == "template-error" for d in two.diagnostics)
 
 
+def test_report_facts_made_by_forked_processes_are_those_of_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build for a report keeps each output's facts rather than its bytes, made where
+    the output is rendered (forked render processes make theirs as they stage it, or take
+    its digest when nothing is written): they must be what the report makes of the bytes
+    one process renders, for every output, with a page's parts for the pages only."""
+    from intimacy_ssg import render, report
+    from intimacy_ssg.site import output_path
+
+    base = load_config(REPO)
+    kept = build(base, write=False, jobs=1, keep_outputs=True)
+    assert kept.site is not None and kept.facts == ()
+    pages = {output_path(url) for url in kept.site.urls.values()}
+    expected = tuple(report.output_facts(o.rel, o.data, o.rel in pages) for o in kept.outputs)
+    assert sum(f.parts is not None for f in expected) == len(kept.site.pages) > 20
+    here: list[str] = []  # facts made in this process (a forked one appends to its copy)
+    real = report.output_facts
+
+    def spied(rel: str, data: bytes, page: bool) -> Any:
+        here.append(rel)
+        return real(rel, data, page)
+
+    monkeypatch.setattr(report, "output_facts", spied)
+    monkeypatch.setattr(render, "POOL_MIN", 2)
+    for write in (True, False):
+        here.clear()
+        config = replace(base, output_dir=tmp_path / f"out-{write}")
+        made = build(config, write=write, jobs=2, keep_facts=True)
+        assert made.facts == expected and made.outputs == ()
+        assert 0 < len(here) < len(expected)
+
+
 def test_outputs_written_by_forked_processes_are_the_same_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
+from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from intimacy_ssg import Diagnostic, Location, Severity
 from intimacy_ssg.cli import main
 from intimacy_ssg.diagnostics import github_annotation
 from intimacy_ssg.diff import diff_snapshots, to_markdown
-from intimacy_ssg.report import REPORT_VERSION, load_snapshot
+from intimacy_ssg.report import REPORT_VERSION, load_snapshot, page_parts
 
 from .support import GOLDEN, SITES, chdir, page, write_content
 
@@ -187,6 +193,130 @@ def test_folders_and_reports_give_the_same_page_changes(sides: dict[str, Path]) 
     assert from_folders["urls"] == from_reports["urls"]
     assert from_folders["faq"] == from_reports["faq"]
     assert from_folders["diagnostics"]["new"] == []  # folders carry no diagnostics
+
+
+def test_a_second_report_build_with_the_cache_reports_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A build with a report renders every output, its cache warm or not (nothing is
+    reused, and no build is taken for a no-op): the report is the same."""
+    reports, said = [], []
+    for _ in range(2):
+        report, _ = build_side(tmp_path, BEFORE)
+        reports.append(json.loads(report.read_text()))
+        report.unlink()
+        said.append(capsys.readouterr().err)
+    first, second = reports
+    rendered = re.search(r"\b(\d+) rendered", said[0])
+    assert rendered and int(rendered[1]) > len(BEFORE)
+    assert f"{rendered[1]} rendered, 0 files changed" in said[1]  # the cache knew the output
+    assert len(second["files"]) > len(BEFORE)
+    first.pop("timings"), second.pop("timings")
+    assert second == first
+
+
+def test_a_report_that_cannot_be_written_is_said_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_content(tmp_path, {"index.md": dated("Home")})
+    args = ["build", "--project", str(SITES.parent.parent), "--content", "content"]
+    with chdir(tmp_path):
+        (tmp_path / "taken").mkdir()
+        assert main([*args, "--report", "nowhere/report.json"]) == 2
+        err = capsys.readouterr().err
+        assert "--report: no folder nowhere to write the report in" in err
+        assert not (tmp_path / "output").exists()  # said before any work
+        assert main([*args, "--report", "taken"]) == 1
+    err = capsys.readouterr().err
+    assert "error: could not write the report taken: Is a directory" in err
+    assert "Traceback" not in err and "built 1 page" in err
+
+
+# The report's first definition of a page's parts, by regular expressions alone: the one
+# page_parts() must agree with (it finds the same parts faster, with str.find).
+HEAD = re.compile(r"<head>.*?</head>", re.S)
+NAV = re.compile(
+    r'<nav\b.*?</nav>|<header class="site-header">.*?</header>|<footer\b.*?</footer>|'
+    r'<section class="(?:related|backlinks)".*?</section>',
+    re.S,
+)
+JSONLD = re.compile(r'<script type="application/ld\+json">\s*(.*?)\s*</script>', re.S)
+QUESTION = re.compile(r"<summary><h3>(.*?)</h3></summary>", re.S)
+
+
+def patterned_parts(html: str) -> dict[str, Any]:
+    def hashed(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    head = "".join(HEAD.findall(html))
+    body = HEAD.sub("", html)
+    navigation = "".join(NAV.findall(body))
+    text = NAV.sub("", body)
+    blocks = [json.loads(b) for b in JSONLD.findall(head)]
+    return {
+        "meta_hash": hashed(head),
+        "nav_hash": hashed(navigation),
+        "text_hash": hashed(text),
+        "faq": [unescape(q) for q in QUESTION.findall(body)],
+        "jsonld_hash": hashed(json.dumps(blocks, sort_keys=True)),
+        "jsonld_types": sorted({str(b.get("@type")) for b in blocks}),
+    }
+
+
+def outcome(parts: Callable[[str], dict[str, Any]], html: str) -> Any:
+    try:
+        return parts(html)
+    except Exception as exc:  # bad JSON-LD: both must fail alike
+        return type(exc).__name__
+
+
+PIECES = [
+    "<head>",
+    "</head>",
+    "<nav",
+    "<nav>",
+    "<navy>",
+    "</nav>",
+    '<header class="site-header">',
+    "<header>",
+    "</header>",
+    '<footer class="f">',
+    "<footers>",
+    "</footer>",
+    '<section class="related"',
+    '<section class="backlinks">',
+    '<section class="other">',
+    "</section>",
+    '<script type="application/ld+json">',
+    "</script>",
+    "<summary><h3>",
+    "</h3></summary>",
+    '{"@type": "Article"}',
+    '{"@type": "FAQPage", "x": [1]}',
+    "[]",
+    " ",
+    "\n",
+    "\u00a0",
+    "&amp;",
+    "<",
+    "x",
+]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_page_parts_are_those_the_patterns_find(html: str) -> None:
+    assert outcome(page_parts, html) == outcome(patterned_parts, html)
+
+
+def test_page_parts_of_built_pages_are_those_the_patterns_find() -> None:
+    pages = sorted(GOLDEN.rglob("*.html"))
+    types = set()
+    for built in pages:
+        html = built.read_text(encoding="utf-8")
+        parts = page_parts(html)
+        assert parts == patterned_parts(html), built
+        types.update(parts["jsonld_types"])
+    assert len(pages) > 5 and {"MedicalWebPage", "FAQPage", "BreadcrumbList"} <= types
 
 
 def test_markdown_summary_matches_golden(sides: dict[str, Path]) -> None:
