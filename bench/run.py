@@ -3,7 +3,8 @@
 For each size: a cold build, a no-op rebuild, a rebuild after editing one page (its prose;
 its summary, in place; its title; a link added to its body) and after editing one template
 (the median of several runs of each; at 10,000 pages one cold, one title, one link and one
-template run, and still three of the quick ones), pages per second, the peak RSS
+template run, and still three of the quick ones), one cold build with a build report (as
+CI builds: its time and peak RSS), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
 the live preview's edit-to-reload latency, and how long `build --watch` takes from a page
@@ -45,27 +46,18 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def timed_build(
-    project: Path, content: Path, output: Path, tree: bool = False
+    project: Path, content: Path, output: Path, tree: bool = False, report: Path | None = None
 ) -> tuple[float, int]:
     """Seconds and peak RSS (KB) of one `intimacy-ssg build` in a fresh process (with the
     build cache in PROJECT/.cache, as the command line uses it). With `tree`, the peak is
     instead that of all its processes together (see bench/measure.py), and the seconds are
-    not to be reported (sampling costs time)."""
-    done = run_measured(
-        [
-            sys.executable,
-            "-m",
-            "intimacy_ssg",
-            "build",
-            "--project",
-            str(project),
-            "--content",
-            str(content),
-            "--output",
-            str(output),
-        ],
-        tree=tree,
-    )
+    not to be reported (sampling costs time). With `report`, the build writes a build
+    report there (`--report`, as CI's build does)."""
+    command = [sys.executable, "-m", "intimacy_ssg", "build", "--project", str(project)]
+    command += ["--content", str(content), "--output", str(output)]
+    if report is not None:
+        command += ["--report", str(report)]
+    done = run_measured(command, tree=tree)
     if done.returncode != 0:
         raise SystemExit(f"benchmark build failed:\n{done.stderr[-3000:]}")
     return done.seconds, done.tree_peak_kb if tree else done.peak_kb
@@ -230,6 +222,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         edited.write_text(edited.read_text() + f"\nSee also [[topic-0{next(edits) % 9 + 1}]].\n")
 
     cold_s, cold_rss = median_of(cold)
+    cold()  # as CI builds: from a fresh clone, with a report (one run)
+    report_s, report_kb = timed_build(project, content, output, report=work / "report.json")
     cold()
     _, tree_kb = timed_build(project, content, output, tree=True)
     noop_s, _ = median_of(count=max(runs, 3))  # quick ones: always the median of three
@@ -257,6 +251,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "pages_per_s": round(count / cold_s, 1),
         "peak_rss_mb": round(cold_rss / 1024, 1),
         "peak_all_processes_mb": round(tree_kb / 1024, 1),
+        "cold_report_s": round(report_s, 3),
+        "cold_report_peak_rss_mb": round(report_kb / 1024, 1),
         "link_and_graph_s": round(sum(stages.get(s, 0) for s in ("link", "graph", "mentions")), 3),
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "edit_to_reload_s": round(latency, 3),
@@ -310,6 +306,8 @@ def main() -> None:
         "pages/s",
         "peak MB",
         "all MB",
+        "report s",
+        "report MB",
         "graph s",
         "reload s",
         "watch s",
@@ -334,6 +332,8 @@ def main() -> None:
                     "pages_per_s",
                     "peak_rss_mb",
                     "peak_all_processes_mb",
+                    "cold_report_s",
+                    "cold_report_peak_rss_mb",
                     "link_and_graph_s",
                     "edit_to_reload_s",
                     "edit_watched_s",

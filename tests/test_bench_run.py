@@ -1,8 +1,9 @@
 """bench/run.py: the measure of the machine's speed that `make bench` records beside its
-timings (one page's parse on one core)."""
+timings (one page's parse on one core), and its timed builds."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 import intimacy_ssg.parallel
 from bench.corpus import write_corpus
-from bench.run import REPO, parse_ms_per_page
+from bench.run import REPO, parse_ms_per_page, timed_build
 
 
 @pytest.fixture
@@ -53,3 +54,13 @@ def test_parse_time_without_pages_says_so(project: Path) -> None:
     empty.mkdir()
     with pytest.raises(SystemExit, match="no pages to parse"):
         parse_ms_per_page(project, empty)
+
+
+def test_a_timed_build_with_a_report_writes_it(project: Path) -> None:
+    """The benchmark's build as CI's: a fresh process writing the site and a report."""
+    report = project / "report.json"
+    timed_build(project, project / "content", project / "output")
+    assert (project / "output/index.html").is_file() and not report.exists()
+    seconds, peak_kb = timed_build(project, project / "content", project / "output", report=report)
+    assert seconds > 0 and peak_kb > 10_000  # a Python process's RSS, in KB
+    assert json.loads(report.read_text())["version"] == 1
