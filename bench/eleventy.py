@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .measure import run_measured
+from .measure import Rival, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -147,14 +146,11 @@ def timed_eleventy_build(command: list[str], site_dir: Path) -> tuple[float, int
     return done.seconds, done.peak_kb
 
 
-def time_eleventy(corpus_content: Path, work: Path, runs: int) -> dict[str, Any] | None:
-    """Build `corpus_content` with Eleventy `runs` times from cold; None without it.
-
-    Each run starts with no `_site/` and writes the site to disk, as our build does.
-    Returns `version`, `cold_s` (the median seconds), `peak_rss_mb` (the largest over the
-    runs) and `pages` (the .html files written)."""
-    if runs < 1:
-        raise ValueError("runs must be at least 1")
+def eleventy_rival(corpus_content: Path, work: Path) -> Rival | None:
+    """Eleventy, ready to build `corpus_content` from cold (see measure.Rival); None
+    without it. Each build starts with no `_site/` and writes the site to disk, as our
+    build does; one untimed build comes first, after the copied content is flushed to
+    disk, as for Hugo (see bench/hugo.py's hugo_rival)."""
     command = eleventy_command()
     if command is None:
         return None
@@ -163,19 +159,29 @@ def time_eleventy(corpus_content: Path, work: Path, runs: int) -> dict[str, Any]
     version = subprocess.run(
         [*command, "--version"], capture_output=True, text=True, timeout=60, check=True
     ).stdout.strip()
-    times: list[float] = []
-    peaks: list[int] = []
-    for _ in range(runs):
+    os.sync()
+
+    def build() -> tuple[float, int | None]:
         shutil.rmtree(site / "_site", ignore_errors=True)
-        seconds, peak = timed_eleventy_build(command, site)
-        times.append(seconds)
-        peaks.append(peak)
-    return {
-        "version": f"eleventy {version}",
-        "cold_s": round(statistics.median(times), 3),
-        "peak_rss_mb": round(max(peaks) / 1024, 1),
-        "pages": sum(1 for _ in (site / "_site").rglob("*.html")),
-    }
+        return timed_eleventy_build(command, site)
+
+    build()  # untimed: see above
+    return Rival(
+        f"eleventy {version}", build, lambda: sum(1 for _ in (site / "_site").rglob("*.html"))
+    )
+
+
+def time_eleventy(corpus_content: Path, work: Path, runs: int) -> dict[str, Any] | None:
+    """Build `corpus_content` with Eleventy `runs` times from cold (see eleventy_rival);
+    None without it. Returns measure.Rival.result()."""
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    rival = eleventy_rival(corpus_content, work)
+    if rival is None:
+        return None
+    for _ in range(runs):
+        rival.run()
+    return rival.result()
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import shutil
-import statistics
 import subprocess
 import sys
 import sysconfig
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .measure import Measured, run_measured
+from .measure import Measured, Rival, run_measured
 
 HUGO_TOML = """\
 baseURL = "http://example.org/"
@@ -236,38 +236,43 @@ def timed_hugo_build(command: list[str], site_dir: Path) -> tuple[float, int | N
     return done.seconds, done.peak_kb
 
 
-def time_hugo(corpus_content: Path, work: Path, runs: int) -> dict[str, Any] | None:
-    """Build `corpus_content` with Hugo `runs` times from cold; None without Hugo.
+def hugo_rival(corpus_content: Path, work: Path) -> Rival | None:
+    """Hugo, ready to build `corpus_content` from cold (see measure.Rival); None without it.
 
-    Each run starts with no `public/` and no `resources/` (Hugo's caches) and writes the
-    site to disk, as our build does. Returns `version` (the `hugo version` line),
-    `cold_s` (the median seconds), `peak_rss_mb` and `pages` (the .html files written).
-
-    `peak_rss_mb` is the largest peak RSS of the Hugo process over the runs.
-    """
-    if runs < 1:
-        raise ValueError("runs must be at least 1")
+    Each build starts with no `public/` and no `resources/` (Hugo's caches) and writes the
+    site to disk, as our build does. One untimed build comes first, after the copied
+    content is flushed to disk: the timed ones then read it from the page cache, as our
+    timed builds read the corpus (written long before them), and the writing back of the
+    copy is never timed. `version` is the `hugo version` line."""
     command = hugo_command()
     if command is None:
         return None
     site = work / "hugo-site"
     make_hugo_site(corpus_content, site)
-    version = hugo_version(command)
-    times: list[float] = []
-    peaks: list[int] = []
-    for _ in range(runs):
+    os.sync()
+
+    def build() -> tuple[float, int | None]:
         _clean(site)
-        seconds, peak = timed_hugo_build(command, site)
-        times.append(seconds)
-        if peak is not None:
-            peaks.append(peak)
-    pages = sum(1 for _ in (site / "public").rglob("*.html"))
-    return {
-        "version": version,
-        "cold_s": round(statistics.median(times), 3),
-        "peak_rss_mb": round(max(peaks) / 1024, 1) if peaks else None,
-        "pages": pages,
-    }
+        return timed_hugo_build(command, site)
+
+    build()  # untimed: see above
+    return Rival(
+        hugo_version(command), build, lambda: sum(1 for _ in (site / "public").rglob("*.html"))
+    )
+
+
+def time_hugo(corpus_content: Path, work: Path, runs: int) -> dict[str, Any] | None:
+    """Build `corpus_content` with Hugo `runs` times from cold (see hugo_rival); None
+    without Hugo. Returns measure.Rival.result(): `peak_rss_mb` is the largest peak RSS
+    of the Hugo process over the runs."""
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    rival = hugo_rival(corpus_content, work)
+    if rival is None:
+        return None
+    for _ in range(runs):
+        rival.run()
+    return rival.result()
 
 
 def main() -> None:

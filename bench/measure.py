@@ -19,12 +19,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import statistics
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,37 @@ def run_measured(argv: list[str], tree: bool = False, timeout: float | None = No
             peak[0],
             expired.is_set(),
         )
+
+
+@dataclass
+class Rival:
+    """Another generator building the corpus (bench/hugo.py, bench/eleventy.py), ready to
+    be timed: `build` runs one cold build and returns its seconds and peak RSS (KB, or
+    None); `pages` counts the HTML files the last build wrote. `make bench`'s runs take turns
+    with ours (see bench/run.py), so that a machine whose file system slows down over a
+    benchmark's minutes (seen here: Hugo's build from 5 s to 12 s within ten minutes, most
+    of it system time creating files) does not favour whichever runs first."""
+
+    version: str
+    build: Callable[[], tuple[float, int | None]]
+    pages: Callable[[], int]
+    times: list[float] = field(default_factory=list)
+    peaks: list[int] = field(default_factory=list)
+
+    def run(self) -> None:
+        seconds, peak = self.build()
+        self.times.append(seconds)
+        if peak is not None:
+            self.peaks.append(peak)
+
+    def result(self) -> dict[str, Any]:
+        """`version`, `cold_s` (the median of the runs), `peak_rss_mb` (the largest) and
+        `pages`."""
+        if not self.times:
+            raise ValueError("no run was timed")
+        return {
+            "version": self.version,
+            "cold_s": round(statistics.median(self.times), 3),
+            "peak_rss_mb": round(max(self.peaks) / 1024, 1) if self.peaks else None,
+            "pages": self.pages(),
+        }

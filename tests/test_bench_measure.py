@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench.measure import run_measured
+import pytest
+
+from bench.measure import Rival, run_measured
 
 # A parent holding 40 MB forks two workers that each hold 30 MB more for half a second.
 FORKS = """
@@ -38,3 +40,19 @@ def test_a_process_running_past_its_timeout_is_killed_and_said_to_be() -> None:
     assert stuck.seconds < 30
     quick = run_measured([sys.executable, "-c", "print('done')"], timeout=30)
     assert not quick.timed_out and quick.returncode == 0 and quick.stdout == "done\n"
+
+
+def test_a_rival_reports_the_median_of_its_runs_and_its_largest_peak() -> None:
+    made = iter([(3.0, 100 * 1024), (1.0, None), (2.0, 300 * 1024)])
+    rival = Rival("tool 1.0", lambda: next(made), lambda: 7)
+    with pytest.raises(ValueError):
+        rival.result()  # no run yet: nothing to report
+    for _ in range(3):
+        rival.run()
+    assert rival.times == [3.0, 1.0, 2.0]
+    assert rival.result() == {
+        "version": "tool 1.0",
+        "cold_s": 2.0,
+        "peak_rss_mb": 300.0,
+        "pages": 7,
+    }

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+import bench.run
 import intimacy_ssg.parallel
 from bench.corpus import write_corpus
-from bench.run import REPO, parse_ms_per_page, timed_build
+from bench.measure import Rival
+from bench.run import REPO, bench_size, parse_ms_per_page, timed_build
 
 
 @pytest.fixture
@@ -64,3 +66,44 @@ def test_a_timed_build_with_a_report_writes_it(project: Path) -> None:
     seconds, peak_kb = timed_build(project, project / "content", project / "output", report=report)
     assert seconds > 0 and peak_kb > 10_000  # a Python process's RSS, in KB
     assert json.loads(report.read_text())["version"] == 1
+
+
+def test_the_other_generators_cold_builds_take_turns_with_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of our cold builds is followed by one of Hugo's and one of Eleventy's (the
+    machine's file system slows down over a benchmark: see measure.Rival), and the ratios
+    are those of the medians."""
+    said: list[str] = []
+    seconds = {"hugo": iter([2.0, 4.0, 3.0]), "eleventy": iter([8.0, 6.0, 7.0])}
+
+    def rival(name: str) -> Any:
+        def made(content: Path, work: Path) -> Rival:
+            def build() -> tuple[float, int | None]:
+                said.append(name)
+                return next(seconds[name]), 50_000
+
+            return Rival(f"{name} 1", build, lambda: 30)
+
+        return made
+
+    def timed(project: Path, content: Path, output: Path, **kwargs: Any) -> tuple[float, int]:
+        said.append("report" if kwargs.get("report") else "tree" if kwargs.get("tree") else "ours")
+        cold = not (project / ".cache").exists()
+        (project / ".cache").mkdir(exist_ok=True)
+        return (6.0 if cold else 0.5), 40_000
+
+    monkeypatch.setattr(bench.run, "hugo_rival", rival("hugo"))
+    monkeypatch.setattr(bench.run, "eleventy_rival", rival("eleventy"))
+    monkeypatch.setattr(bench.run, "timed_build", timed)
+    monkeypatch.setattr(bench.run, "parse_ms_per_page", lambda *args: (1.0, 30))
+    monkeypatch.setattr(bench.run, "stage_times", lambda *args: {"link": 0.1})
+    monkeypatch.setattr(bench.run, "reload_latency", lambda *args: 0.2)
+    monkeypatch.setattr(bench.run, "watch_latency", lambda *args: 0.3)
+    monkeypatch.setattr("time.sleep", lambda _: None)  # bench_size waits for stat(), see cache.py
+    row = bench_size(30, 3, tmp_path)
+    assert said[:9] == ["ours", "hugo", "eleventy"] * 3
+    assert said[9:11] == ["report", "tree"] and "hugo" not in said[9:]
+    assert row["hugo"]["cold_s"] == 3.0 and row["eleventy"]["cold_s"] == 7.0
+    assert row["cold_s"] == 6.0 and row["cold_vs_hugo"] == 2.0
+    assert row["cold_vs_eleventy"] == round(6.0 / 7.0, 2)
