@@ -7,6 +7,7 @@ Exit codes: 0 built (or checked) cleanly, 1 content errors (or warnings under --
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import errno
 import os
@@ -310,12 +311,17 @@ def _report(
         from .report import make_report
 
         # Written as it is encoded (a 10,000-page site's report is 19 MB, and its encoding
-        # in one string took 100 MB more), with the collector off, as in the build.
+        # in one string took 100 MB more), with the collector off, as in the build; into
+        # a file beside it, then renamed over it: a report cut short never takes its place.
+        part = args.report.with_name(f".{args.report.name}.{os.getpid()}.part")
         try:
-            with no_gc(), args.report.open("w", encoding="utf-8") as file:
+            with no_gc(), part.open("w", encoding="utf-8") as file:
                 json.dump(make_report(result), file, indent=1, ensure_ascii=False)
                 file.write("\n")
+            os.replace(part, args.report)
         except OSError as exc:  # the machine's problem: said, without a traceback
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
             print(
                 f"error: could not write the report {args.report}: {exc.strerror or exc}",
                 file=sys.stderr,

@@ -230,6 +230,34 @@ def test_a_report_that_cannot_be_written_is_said_without_a_traceback(
     err = capsys.readouterr().err
     assert "error: could not write the report taken: Is a directory" in err
     assert "Traceback" not in err and "built 1 page" in err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == []
+
+
+def test_a_report_cut_short_leaves_the_last_one_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills up while the report is written: the last report stays whole, and
+    no part of the new one is left beside it."""
+    write_content(tmp_path, {"index.md": dated("Home")})
+    args = ["build", "--project", str(SITES.parent.parent), "--content", "content"]
+    report = tmp_path / "report.json"
+    with chdir(tmp_path):
+        assert main([*args, "--report", "report.json"]) == 0
+        last = report.read_bytes()
+        assert json.loads(last)["version"] == REPORT_VERSION
+        real = json.dump
+
+        def full(obj: Any, file: Any, **kwargs: Any) -> None:
+            file.write('{"version": ')
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(json, "dump", full)
+        assert main([*args, "--report", "report.json"]) == 1
+        monkeypatch.setattr(json, "dump", real)
+    err = capsys.readouterr().err
+    assert "error: could not write the report report.json: No space left on device" in err
+    assert report.read_bytes() == last
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 
 
 # The report's first definition of a page's parts, by regular expressions alone: the one
