@@ -19,15 +19,13 @@ comparison.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from .measure import Rival, run_measured
+from .measure import Rival, rival_main, run_measured, time_rival
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -174,30 +172,16 @@ def eleventy_rival(corpus_content: Path, work: Path) -> Rival | None:
 def time_eleventy(corpus_content: Path, work: Path, runs: int) -> dict[str, Any] | None:
     """Build `corpus_content` with Eleventy `runs` times from cold (see eleventy_rival);
     None without it. Returns measure.Rival.result()."""
-    if runs < 1:
-        raise ValueError("runs must be at least 1")
-    rival = eleventy_rival(corpus_content, work)
-    if rival is None:
-        return None
-    for _ in range(runs):
-        rival.run()
-    return rival.result()
+    return time_rival(lambda: eleventy_rival(corpus_content, work), runs)
 
 
 def main() -> None:
-    from .corpus import write_corpus
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="intimacy-ssg-eleventy-") as tmp:
-        content = Path(tmp) / "content"
-        count = write_corpus(content, args.pages)
-        result = time_eleventy(content, Path(tmp), args.runs)
-    if result is None:
-        raise SystemExit("eleventy is not installed: npm install --no-save @11ty/eleventy@3")
-    print(f"{count} corpus pages: {result}")
+    rival_main(
+        __doc__.splitlines()[0],
+        "eleventy",
+        eleventy_rival,
+        "eleventy is not installed: npm install --no-save @11ty/eleventy@3",
+    )
 
 
 if __name__ == "__main__":

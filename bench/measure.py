@@ -142,3 +142,39 @@ class Rival:
             "peak_rss_mb": round(max(self.peaks) / 1024, 1) if self.peaks else None,
             "pages": self.pages(),
         }
+
+
+def time_rival(make: Callable[[], Rival | None], runs: int) -> dict[str, Any] | None:
+    """Make a rival (None when it is not installed) and time `runs` cold builds of it:
+    Rival.result(), or None."""
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    rival = make()
+    if rival is None:
+        return None
+    for _ in range(runs):
+        rival.run()
+    return rival.result()
+
+
+def rival_main(
+    description: str, name: str, make: Callable[[Path, Path], Rival | None], missing: str
+) -> None:
+    """A rival's own command (`python -m bench.hugo`, ...): a fresh corpus of --pages
+    pages built --runs times by `make(content, work)`'s rival; `missing` is the error
+    when it is not installed."""
+    import argparse
+
+    from .corpus import write_corpus
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix=f"intimacy-ssg-{name}-") as tmp:
+        content = Path(tmp) / "content"
+        count = write_corpus(content, args.pages)
+        result = time_rival(lambda: make(content, Path(tmp)), args.runs)
+    if result is None:
+        raise SystemExit(missing)
+    print(f"{count} corpus pages: {result}")

@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .support import need
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -28,11 +31,17 @@ def _need_browser() -> None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         missing = True
-    if missing:
-        reason = "needs Debian's chromium (apt-get install chromium) and playwright"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
+    reason = "needs Debian's chromium (apt-get install chromium) and playwright"
+    need(not missing, reason, "run the browser tests")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """Thirty pages of the benchmark's corpus (bench/corpus.py) and their number."""
+    from bench.corpus import write_corpus
+
+    content = tmp_path_factory.mktemp("corpus") / "content"
+    return content, write_corpus(content, 30)
 
 
 @pytest.fixture(scope="session")

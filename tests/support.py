@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from intimacy_ssg import BuildResult, Config, build, load_config
@@ -66,6 +67,17 @@ def check_site(site: Path, **options: Any) -> tuple[BuildResult, str]:
     with chdir(site):
         result = build(site_config(site, **options), write=False)
     return result, "".join(d.format() + "\n" for d in result.diagnostics)
+
+
+def need(present: bool, reason: str, task: str) -> None:
+    """A test that needs a tool from outside the project (a browser, the Nu checker, Hugo,
+    Eleventy): skipped with `reason` where it is missing, but failed in CI (`CI` set),
+    which installs them all (see .ci/run) and must run `task`."""
+    if present:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must {task}: {reason}")
+    pytest.skip(reason)
 
 
 def tree(root: Path) -> dict[str, bytes]:

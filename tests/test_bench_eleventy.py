@@ -3,32 +3,20 @@ real Eleventy build of it (npm `@11ty/eleventy`, which `.ci/run` installs: CI mu
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from bench.corpus import write_corpus
 from bench.eleventy import eleventy_command, make_eleventy_site, time_eleventy
 
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    content = tmp_path_factory.mktemp("corpus") / "content"
-    return content, write_corpus(content, 30)
-
-
-def files(root: Path) -> dict[Path, bytes]:
-    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+from .support import need, tree
 
 
 def need_eleventy() -> list[str]:
     command = eleventy_command()
-    if command is None:
-        reason = "needs Eleventy (npm install --no-save @11ty/eleventy@3) and Node.js"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must build the corpus with Eleventy: {reason}")
-        pytest.skip(reason)
+    reason = "needs Eleventy (npm install --no-save @11ty/eleventy@3) and Node.js"
+    need(command is not None, reason, "build the corpus with Eleventy")
+    assert command is not None
     return command
 
 
@@ -38,22 +26,22 @@ def test_make_eleventy_site_copies_the_corpus_and_replaces_it(
     content, count = corpus
     site = tmp_path / "site"
     make_eleventy_site(content, site)
-    made = files(site)
-    assert files(site / "content") == files(content)
-    assert len(files(content)) == count
-    assert {p for p in made if p.parts[0] != "content"} == {
-        Path("eleventy.config.mjs"),
-        Path("_includes/page.njk"),
+    made = tree(site)
+    assert tree(site / "content") == tree(content)
+    assert len(tree(content)) == count
+    assert {p for p in made if not p.startswith("content/")} == {
+        "eleventy.config.mjs",
+        "_includes/page.njk",
     }
     (site / "content" / "stale.md").write_text("---\ntitle: Stale\n---\n")
     (site / "_site").mkdir()
     (site / "_site" / "kept.html").write_text("")
     make_eleventy_site(content, site)
-    assert files(site / "content") == files(content)  # the copy is made afresh
+    assert tree(site / "content") == tree(content)  # the copy is made afresh
     assert (site / "_site" / "kept.html").exists()  # anything else is left alone
     second = tmp_path / "second"
     make_eleventy_site(content, second)
-    assert files(second) == {p: b for p, b in files(site).items() if p.parts[0] != "_site"}
+    assert tree(second) == {p: b for p, b in tree(site).items() if not p.startswith("_site/")}
 
 
 def test_eleventy_builds_the_site(corpus: tuple[Path, int], tmp_path: Path) -> None:

