@@ -470,6 +470,25 @@ def _build(
         stale = frozenset()
         lap("link")
     link_problems = links.diagnostics
+    stack = out.held.enter_context(contextlib.ExitStack())  # the writer and graph.json's maker
+    writer = None
+    if write:
+        previous = cache.output if cache is not None else None
+        writer = stack.enter_context(
+            OutputWriter(
+                config.output_dir,
+                previous,
+                incremental=cache is not None,
+                lock=out.lock,
+                check=out.check,
+            )
+        )
+    facts = None
+    if keep_facts:
+        from .report import output_facts  # here: a build without a report never needs it
+
+        facts = output_facts
+    sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs, facts)
     # The mention check needs the links only: when every page is checked again (a new
     # frame), a forked process does it while this one makes the graph and checks FAQs.
     apart = not reused and len(site.pages) >= APART_MIN_PAGES
@@ -491,6 +510,26 @@ def _build(
             memo = None
             if cache is not None:
                 memo = cache.structure = remember(kept)
+        # graph.json, and the graph packed for the cache file (after a change to the
+        # site's frame), need nothing made after the graph: in a rebuild of a large site, a
+        # forked process works them out (staging graph.json itself) while this one checks
+        # FAQs, waits for the mention check and renders the few outputs that changed. Not
+        # in a cold build: its render has forked workers of its own, and every page it
+        # touched meanwhile would be copied for the forked process (about 170 MB more in
+        # all at 10,000); its graph.json is made when asked for, below.
+        json_needed = sink.reuse("graph.json", frame) is None
+        pack_needed = (
+            store is not None and memo is not None and type(memo.graph) in pickling.VARIANTS
+        )
+        beside = Apart(
+            _graph_outputs,
+            graph,
+            sink.stage_apart() if json_needed else None,
+            json_needed,
+            pack_needed,
+            fork=(json_needed or pack_needed) and out.apart,
+        )
+        stack.enter_context(beside)
         lap("graph")
 
         say("faq")
@@ -512,45 +551,8 @@ def _build(
         memo.phrases = table
     lap("mentions")
 
-    with contextlib.ExitStack() as stack:
-        writer = None
-        if write:
-            previous = cache.output if cache is not None else None
-            writer = stack.enter_context(
-                OutputWriter(
-                    config.output_dir,
-                    previous,
-                    incremental=cache is not None,
-                    lock=out.lock,
-                    check=out.check,
-                )
-            )
+    with stack:
         say("render")
-        facts = None
-        if keep_facts:
-            from .report import output_facts  # here: a build without a report never needs it
-
-            facts = output_facts
-        sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs, facts)
-        # graph.json, and the graph packed for the cache file (after a change to the
-        # site's frame), need nothing rendering makes: in a rebuild of a large site from
-        # the command line, a forked process works them out (staging graph.json itself)
-        # while this one renders the few outputs that changed. Not in a cold build: its
-        # render has forked workers of its own, and every page it touched meanwhile
-        # would be copied for the forked process (about 170 MB more in all at 10,000).
-        json_needed = sink.reuse("graph.json", frame) is None
-        pack_needed = (
-            store is not None and memo is not None and type(memo.graph) in pickling.VARIANTS
-        )
-        beside = Apart(
-            _graph_outputs,
-            graph,
-            sink.stage_apart() if json_needed else None,
-            json_needed,
-            pack_needed,
-            fork=(json_needed or pack_needed) and out.apart,
-        )
-        stack.enter_context(beside)
         unmarked = frozenset(canonical_questions(groups))
         keys = memo.render_keys if memo is not None else None
         versions = cache.templates if cache is not None else None
