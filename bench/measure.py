@@ -132,13 +132,14 @@ class Rival:
             self.peaks.append(peak)
 
     def result(self) -> dict[str, Any]:
-        """`version`, `cold_s` (the median of the runs), `peak_rss_mb` (the largest) and
-        `pages`."""
+        """`version`, `cold_s` (the median of the runs), `runs_s` (each run's, in order),
+        `peak_rss_mb` (the largest) and `pages`."""
         if not self.times:
             raise ValueError("no run was timed")
         return {
             "version": self.version,
             "cold_s": round(statistics.median(self.times), 3),
+            "runs_s": [round(t, 3) for t in self.times],
             "peak_rss_mb": round(max(self.peaks) / 1024, 1) if self.peaks else None,
             "pages": self.pages(),
         }

@@ -2,8 +2,9 @@
 
 For each size: a cold build, a no-op rebuild, a rebuild after editing one page (its prose;
 its summary, in place; its title; a link added to its body) and after editing one template
-(the median of several runs of each; at 10,000 pages one cold, one title, one link and one
-template run, and still three of the quick ones), one cold build with a build report (as
+(the median of `--runs` runs of each, three by default, at every size; the quick ones
+never fewer than three; each cold run's time and each round's ratio to the other
+generators' are recorded too), one cold build with a build report (as
 CI builds: its time and peak RSS), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
@@ -238,6 +239,13 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
                 rival.run()
     cold_s, cold_rss = statistics.median(colds), max(cold_peaks)
     hugo, eleventy = (r.result() if r is not None else None for r in rivals.values())
+    # each round's ratio, ours to theirs (built minutes apart at most): how far one run's
+    # ratio may be from the ratio of the medians on a noisy machine
+    rounds = {
+        name: [round(ours / theirs, 2) for ours, theirs in zip(colds, rival.times, strict=True)]
+        for name, rival in rivals.items()
+        if rival is not None
+    }
     cold()  # as CI builds: from a fresh clone, with a report (one run)
     report_s, report_kb = timed_build(project, content, output, report=work / "report.json")
     cold()
@@ -257,6 +265,7 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "parse_ms_per_page_one_core": {"before": round(before_ms, 2), "after": round(after_ms, 2)},
         "parse_ms_pages": parsed,
         "cold_s": round(cold_s, 3),
+        "cold_runs_s": [round(s, 3) for s in colds],
         "noop_s": round(noop_s, 3),
         "edit_page_s": round(edit_s, 3),
         "edit_summary_s": round(summary_s, 3),
@@ -274,10 +283,12 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "edit_watched_s": round(watched, 3),
         "hugo": hugo,
         "cold_vs_hugo": round(cold_s / hugo["cold_s"], 2) if hugo else None,
+        "cold_vs_hugo_each_run": rounds.get("hugo"),
         "edit_vs_hugo_cold": round(hugo["cold_s"] / edit_s, 1) if hugo else None,
         "watched_vs_hugo_cold": round(hugo["cold_s"] / watched, 1) if hugo else None,
         "eleventy": eleventy,
         "cold_vs_eleventy": round(cold_s / eleventy["cold_s"], 2) if eleventy else None,
+        "cold_vs_eleventy_each_run": rounds.get("eleventy"),
     }
 
 
@@ -307,9 +318,8 @@ def main() -> None:
     compileall.compile_dir(REPO / "intimacy_ssg", quiet=1)
     with tempfile.TemporaryDirectory(prefix="intimacy-ssg-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            runs = args.runs if size <= 2000 else 1  # a 10,000-page cold build takes a while
-            print(f"benchmarking {size} pages ({runs} run(s) each)...", file=sys.stderr)
-            results["sizes"].append(bench_size(size, runs, Path(tmp) / str(size), args.search))
+            print(f"benchmarking {size} pages ({args.runs} run(s) each)...", file=sys.stderr)
+            results["sizes"].append(bench_size(size, args.runs, Path(tmp) / str(size), args.search))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     header = (
         "pages",

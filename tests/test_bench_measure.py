@@ -53,6 +53,7 @@ def test_a_rival_reports_the_median_of_its_runs_and_its_largest_peak() -> None:
     assert rival.result() == {
         "version": "tool 1.0",
         "cold_s": 2.0,
+        "runs_s": [3.0, 1.0, 2.0],
         "peak_rss_mb": 300.0,
         "pages": 7,
     }

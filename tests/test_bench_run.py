@@ -107,3 +107,6 @@ def test_the_other_generators_cold_builds_take_turns_with_ours(
     assert row["hugo"]["cold_s"] == 3.0 and row["eleventy"]["cold_s"] == 7.0
     assert row["cold_s"] == 6.0 and row["cold_vs_hugo"] == 2.0
     assert row["cold_vs_eleventy"] == round(6.0 / 7.0, 2)
+    assert row["cold_runs_s"] == [6.0, 6.0, 6.0]  # each cold run, in order
+    assert row["cold_vs_hugo_each_run"] == [3.0, 1.5, 2.0]  # ours against the same round's
+    assert row["cold_vs_eleventy_each_run"] == [0.75, 1.0, round(6.0 / 7.0, 2)]
