@@ -1766,9 +1766,9 @@ def test_graph_json_and_the_packed_graph_made_apart_equal_those_made_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
 ) -> None:
     """In a rebuild of a large site from a cache on disk, a forked process stages
-    graph.json and packs the new graph for the cache file while the build renders: the
-    output, and the graph the next build reads back from the cache, are the same as when
-    this process does both."""
+    graph.json and packs the new graph for the cache file while the build checks FAQs
+    and renders: the output, and the graph the next build reads back from the cache, are
+    the same as when this process does both."""
     build_module = importlib.import_module("intimacy_ssg.build")
     monkeypatch.setattr(build_module, "APART_MIN", 0 if forked else 10**9)
     made: list[bool] = []
@@ -1797,6 +1797,44 @@ def test_graph_json_and_the_packed_graph_made_apart_equal_those_made_here(
     # the cold build and the clean one make them here; the rebuild here, or in a forked
     # process (whose own record is not seen here)
     assert made == ([False] * 2 if forked else [False] * 3)
+
+
+def test_graph_json_is_handed_to_its_forked_process_before_the_faq_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a title edit of a large site, the forked process that makes graph.json and
+    packs the graph is started as soon as the graph is made: before the FAQ check (and the
+    wait for the mention check, which follows it), not when rendering starts, so that it
+    works meanwhile instead of being waited for at the end of the render."""
+    from intimacy_ssg import faq as faq_module
+    from intimacy_ssg.forked import Apart
+
+    build_module = importlib.import_module("intimacy_ssg.build")
+    monkeypatch.setattr(build_module, "APART_MIN", 0)
+    monkeypatch.setattr(build_module, "APART_MIN_PAGES", 0)
+    events: list[str] = []
+    init, groups = Apart.__init__, faq_module.repeated_groups
+
+    def started(self: Apart[Any], work: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, work, *args, **kwargs)
+        events.append(f"{work.__name__}{' (forked)' if self.forked else ''}")
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        events.append("faq check")
+        return groups(*args, **kwargs)
+
+    monkeypatch.setattr(Apart, "__init__", started)
+    monkeypatch.setattr(faq_module, "repeated_groups", checked)
+    with trusting_stats():
+        root = project(tmp_path)
+        assert cached_build(root).written
+        a = root / "content/topic/a.md"
+        touch(a, a.read_text().replace("title: Alpha", "title: Alpha, retitled"))
+        events.clear()
+        assert cached_build(root).written
+    assert tree(root / "output") == clean_tree(root)
+    assert "_graph_outputs (forked)" in events
+    assert events.index("_graph_outputs (forked)") < events.index("faq check")
 
 
 @pytest.mark.parametrize("how", ["here", "forked", "forked-failing"])
