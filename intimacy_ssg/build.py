@@ -470,7 +470,9 @@ def _build(
         stale = frozenset()
         lap("link")
     link_problems = links.diagnostics
-    stack = out.held.enter_context(contextlib.ExitStack())  # the writer and graph.json's maker
+    # The output writer and graph.json's maker (below): closed when the render ends (`with
+    # stack`), or by out.held if a step before it raises.
+    stack = out.held.enter_context(contextlib.ExitStack())
     writer = None
     if write:
         previous = cache.output if cache is not None else None

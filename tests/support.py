@@ -136,3 +136,19 @@ def make_project(root: Path, site_yaml: str, files: Mapping[str, str | bytes]) -
     shutil.copytree(REPO / "static", root / "static")
     write_content(root, files)
     return root
+
+
+def spy_aparts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """A list that records each Apart made from now on (forked.Apart: a step handed to a
+    forked process) as (its work's name, whether it was forked), in order."""
+    from intimacy_ssg.forked import Apart
+
+    made: list[tuple[str, bool]] = []
+    init = Apart.__init__
+
+    def spied(self: Apart[Any], work: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, work, *args, **kwargs)
+        made.append((work.__name__, self.forked))
+
+    monkeypatch.setattr(Apart, "__init__", spied)
+    return made

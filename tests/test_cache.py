@@ -43,7 +43,7 @@ from intimacy_ssg.pickling import CacheDamaged
 from intimacy_ssg.render import UNMARKED_KEY
 from intimacy_ssg.write import OutputCheck, OutputWriter, recover
 
-from .support import GRAPH_RULES_OFF, REPO, make_project, page, tree
+from .support import GRAPH_RULES_OFF, REPO, make_project, page, spy_aparts, tree
 
 SITE = {
     "index.md": page("Home", "Welcome. [[topic]] [[other]] [[about]]\n"),
@@ -1807,23 +1807,17 @@ def test_graph_json_is_handed_to_its_forked_process_before_the_faq_check(
     wait for the mention check, which follows it), not when rendering starts, so that it
     works meanwhile instead of being waited for at the end of the render."""
     from intimacy_ssg import faq as faq_module
-    from intimacy_ssg.forked import Apart
 
     build_module = importlib.import_module("intimacy_ssg.build")
     monkeypatch.setattr(build_module, "APART_MIN", 0)
     monkeypatch.setattr(build_module, "APART_MIN_PAGES", 0)
-    events: list[str] = []
-    init, groups = Apart.__init__, faq_module.repeated_groups
-
-    def started(self: Apart[Any], work: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, work, *args, **kwargs)
-        events.append(f"{work.__name__}{' (forked)' if self.forked else ''}")
+    events = spy_aparts(monkeypatch)  # the FAQ check recorded among them, below
+    groups = faq_module.repeated_groups
 
     def checked(*args: Any, **kwargs: Any) -> Any:
-        events.append("faq check")
+        events.append(("faq check", False))
         return groups(*args, **kwargs)
 
-    monkeypatch.setattr(Apart, "__init__", started)
     monkeypatch.setattr(faq_module, "repeated_groups", checked)
     with trusting_stats():
         root = project(tmp_path)
@@ -1833,8 +1827,8 @@ def test_graph_json_is_handed_to_its_forked_process_before_the_faq_check(
         events.clear()
         assert cached_build(root).written
     assert tree(root / "output") == clean_tree(root)
-    assert "_graph_outputs (forked)" in events
-    assert events.index("_graph_outputs (forked)") < events.index("faq check")
+    assert ("_graph_outputs", True) in events
+    assert events.index(("_graph_outputs", True)) < events.index(("faq check", False))
 
 
 @pytest.mark.parametrize("how", ["here", "forked", "forked-failing"])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from intimacy_ssg.diagnostics import CODES
-from intimacy_ssg.forked import Apart
 
-from .support import SITES, check_site
+from .support import SITES, check_site, spy_aparts
 
 BUILD = importlib.import_module("intimacy_ssg.build")  # the module (the package exports build())
 INVALID = sorted(p for p in SITES.iterdir() if (p / "expected.txt").exists())
@@ -24,14 +22,7 @@ def test_invalid_site_reports_exactly_its_expected_diagnostics(
 ) -> None:
     """`forked`: the mention check done by a forked process, as for a large site (graph.json
     is made apart only in a rebuild from a cache on disk: see test_cache)."""
-    made: list[tuple[str, bool]] = []
-    init = Apart.__init__
-
-    def spied(self: Apart[Any], work: Any, *args: Any, fork: bool = True) -> None:
-        init(self, work, *args, fork=fork)
-        made.append((work.__name__, self.forked))
-
-    monkeypatch.setattr(Apart, "__init__", spied)
+    made = spy_aparts(monkeypatch)
     monkeypatch.setattr(BUILD, "APART_MIN_PAGES", 0 if forked else 10**9)
     result, text = check_site(site)
     assert text == (site / "expected.txt").read_text()
