@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import heapq
+import operator
 import zoneinfo
+from collections.abc import Callable
 from html import escape
 
 from .config import Config
@@ -29,24 +32,34 @@ def _moment(value: datetime.date, config: Config) -> str:
     return datetime.datetime(value.year, value.month, value.day, tzinfo=zone).isoformat()
 
 
-def _changed(page: Page) -> datetime.date | None:
-    return page.front.updated or page.front.date
-
-
 def sitemap(site: Site, config: Config) -> OutputFile:
+    base, urls = config.base_url, site.urls
+    days: dict[datetime.date, str] = {}  # a day's line, made once (many pages share one)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
     ]
+    add = lines.append
     for page in site.pages:
-        lines.append(f"  <url><loc>{escape(_absolute(config, site.urls[page.id]))}</loc>")
-        changed = _changed(page)
-        if changed is not None:
-            day = changed.date() if isinstance(changed, datetime.datetime) else changed
-            lines.append(f"    <lastmod>{day.isoformat()}</lastmod>")
-        lines.append("  </url>")
+        front = page.front
+        changed = front.updated or front.date  # when it last changed
+        if changed is None:
+            day = ""
+        elif type(changed) is datetime.date:  # a datetime is never a key: see _lastmod
+            day = days.get(changed) or days.setdefault(changed, _lastmod(changed))
+        else:
+            day = _lastmod(changed)
+        add(f"  <url><loc>{escape(base + urls[page.id])}</loc>\n{day}  </url>")  # see _absolute
     lines.append("</urlset>")
     return OutputFile("sitemap.xml", ("\n".join(lines) + "\n").encode())
+
+
+def _lastmod(changed: datetime.date) -> str:
+    """A sitemap's line for the day a page last changed, with its line end. Datetimes in
+    different zones can be equal and yet fall on different days, so only plain dates share
+    one (see sitemap)."""
+    day = changed.date() if isinstance(changed, datetime.datetime) else changed
+    return f"    <lastmod>{day.isoformat()}</lastmod>\n"
 
 
 def robots(config: Config) -> OutputFile:
@@ -61,7 +74,8 @@ def _article(page: Page) -> bool:
 def site_feed(site: Site, config: Config) -> OutputFile:
     """An Atom feed of the newest articles of the whole site (each cluster has its own:
     cluster_feed)."""
-    articles = [p for p in site.pages if _article(p)]
+    kinds = (PageKind.HUB, PageKind.SPOKE)
+    articles = [p for p in site.pages if p.source.kind in kinds and p.front.date is not None]
     return _feed(site, config, articles, "feed.xml", config.title)
 
 
@@ -87,13 +101,17 @@ def feed_key(site: Site, cluster: Cluster, settings: bytes) -> bytes:
     return hashlib.blake2b(b"\0".join((settings, ids, sources)), digest_size=16).digest()
 
 
+_swapped: Callable[[tuple[str, str]], tuple[str, str]] = operator.itemgetter(1, 0)
+
+
 def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:
     # when each page last changed, as an Atom date ("" if it has no date); a day's stamp is
     # made once (many pages share one)
     days: dict[datetime.date, str] = {}
     stamps: dict[str, str] = {}
     for page in pages:
-        changed = _changed(page)
+        front = page.front
+        changed = front.updated or front.date  # when it last changed
         if type(changed) is datetime.date:  # a datetime keeps its own zone: not shared
             stamp = days.get(changed)
             if stamp is None:
@@ -105,7 +123,11 @@ def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -
     def newest(page: Page) -> tuple[str, str]:
         return stamps[page.id], page.id
 
-    entries = sorted(pages, key=newest, reverse=True)[:FEED_SIZE]
+    # the newest FEED_SIZE, as sorted(pages, key=newest, reverse=True)[:FEED_SIZE] picks
+    # them, compared as plain tuples (in C) without a sort of every article
+    by_id = {page.id: page for page in pages}
+    chosen = heapq.nlargest(FEED_SIZE, stamps.items(), key=_swapped)
+    entries = [by_id[page_id] for page_id, _ in chosen]
     updated = max((newest(p)[0] for p in entries), default="1970-01-01T00:00:00+00:00")
     self_url = _absolute(config, rel)
     lines = [
@@ -149,6 +171,8 @@ def alias_path(alias: str) -> str:
 def redirects(site: Site, config: Config) -> list[OutputFile]:
     out = []
     for page in site.pages:
+        if not page.front.aliases:
+            continue  # most pages: nothing else is worked out for them
         target = config.base_path + site.urls[page.id]
         canonical = _absolute(config, site.urls[page.id])
         for alias in page.front.aliases:

@@ -165,6 +165,49 @@ def test_each_feed_entry_keeps_its_own_day_or_moment(tmp_path: Path) -> None:
     }
 
 
+def test_a_feed_holds_its_newest_entries_ties_broken_by_page(tmp_path: Path) -> None:
+    """With more articles than a feed holds (sitefiles.FEED_SIZE), it keeps the newest:
+    by the day or moment each last changed, and among pages of one day, the page id last
+    in order first. The order is worked out here from the dates, page by page."""
+    from intimacy_ssg.sitefiles import FEED_SIZE
+
+    days = [f"2026-01-{1 + n % 9:02d}" for n in range(FEED_SIZE + 7)]  # many share a day
+    names = [f"s{n:02d}" for n in range(len(days))]
+    links = " ".join(f"[[{name}]]" for name in names)
+    files = {"index.md": page("Home", "[[t]]\n"), "t/index.md": page("Topic", links + "\n")}
+    for name, day in zip(names, days, strict=True):
+        files[f"t/{name}.md"] = page(name.upper(), "x\n", date=day)
+    build_content(tmp_path, files, write=True)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    feed = ET.parse(tmp_path / "output/feed.xml").getroot()
+    titles = [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)]
+    by_newest = sorted(zip(days, names, strict=True), reverse=True)  # ids are "t/sNN"
+    assert titles == [name.upper() for _, name in by_newest[:FEED_SIZE]]
+    assert len(titles) == FEED_SIZE
+
+
+def test_a_sitemap_gives_each_moment_its_own_day(tmp_path: Path) -> None:
+    """A page's last change as a moment is given as the day it names, in its own zone:
+    two moments that are the same instant, written in zones on either side of midnight,
+    give two days (only plain dates share a day's line)."""
+    files = {
+        "index.md": page("Home", "[[a]] [[b]] [[c]]\n", date="2026-01-01"),
+        "a.md": page("A", date="2026-01-01", updated="'2026-01-03T23:30:00-05:00'"),
+        "b.md": page("B", date="2026-01-01", updated="'2026-01-04T04:30:00+00:00'"),
+        "c.md": page("C", date="2026-01-01"),
+    }
+    build_content(tmp_path, files, write=True)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    root = ET.parse(tmp_path / "output/sitemap.xml").getroot()
+    lastmods = {
+        u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns)
+        for u in root.findall("s:url", ns)
+    }
+    assert sorted(lastmods.values()) == ["2026-01-01", "2026-01-01", "2026-01-03", "2026-01-04"]
+    assert [d for loc, d in lastmods.items() if loc and loc.endswith("/a/")] == ["2026-01-03"]
+    assert [d for loc, d in lastmods.items() if loc and loc.endswith("/b/")] == ["2026-01-04"]
+
+
 def test_aliases_get_redirect_pages(tmp_path: Path) -> None:
     files = {"index.md": page("Home", "[[a]]\n"), "a.md": page("A", aliases="[/old-a/, /x.html]")}
     build_content(tmp_path, files, write=True, base_url="https://example.org/sub/")
