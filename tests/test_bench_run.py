@@ -99,7 +99,13 @@ def test_the_other_generators_cold_builds_take_turns_with_ours(
     monkeypatch.setattr(bench.run, "parse_ms_per_page", lambda *args: (1.0, 30))
     monkeypatch.setattr(bench.run, "stage_times", lambda *args: {"link": 0.1})
     monkeypatch.setattr(bench.run, "reload_latency", lambda *args: 0.2)
-    monkeypatch.setattr(bench.run, "watch_latency", lambda *args: 0.3)
+    watched_kinds: list[str] = []
+
+    def watched(*args: Any, kind: str = "prose") -> float:
+        watched_kinds.append(kind)
+        return {"prose": 0.3, "title": 0.7, "link": 0.6}[kind]
+
+    monkeypatch.setattr(bench.run, "watch_latency", watched)
     monkeypatch.setattr("time.sleep", lambda _: None)  # bench_size waits for stat(), see cache.py
     row = bench_size(30, 3, tmp_path)
     assert said[:9] == ["ours", "hugo", "eleventy"] * 3
@@ -110,3 +116,38 @@ def test_the_other_generators_cold_builds_take_turns_with_ours(
     assert row["cold_runs_s"] == [6.0, 6.0, 6.0]  # each cold run, in order
     assert row["cold_vs_hugo_each_run"] == [3.0, 1.5, 2.0]  # ours against the same round's
     assert row["cold_vs_eleventy_each_run"] == [0.75, 1.0, round(6.0 / 7.0, 2)]
+    assert watched_kinds == ["prose", "title", "link"]
+    assert (row["edit_watched_s"], row["edit_title_watched_s"], row["edit_link_watched_s"]) == (
+        0.3,
+        0.7,
+        0.6,
+    )
+
+
+def test_each_edit_kind_changes_the_page_and_differs_from_the_last() -> None:
+    text = "---\ntitle: Topic three\nsummary: S.\n---\nBody.\n"
+    for kind in ("prose", "title", "link"):
+        first, second = bench.run.edited(text, kind, 0), bench.run.edited(text, kind, 1)
+        assert len({text, first, second}) == 3, kind
+    assert "title: Watched title 1\n" in bench.run.edited(text, "title", 1)
+    assert "title: Topic three" not in bench.run.edited(text, "title", 1)
+    assert bench.run.edited(text, "link", 4).endswith("See also [[topic-05]].\n")
+    with pytest.raises(ValueError, match="no such edit"):
+        bench.run.edited(text, "template", 0)
+
+
+@pytest.mark.parametrize("kind", ["title", "link"])
+def test_build_watch_is_timed_after_a_title_or_link_edit(tmp_path: Path, kind: str) -> None:
+    """A real `build --watch` over a small corpus: the edits are built, timed, and the page
+    is left as it was."""
+    project = tmp_path / "project"
+    for part in ("templates", "static"):
+        shutil.copytree(REPO / part, project / part)
+    (project / "site.yaml").write_text((REPO / "site.yaml").read_text() + "search: false\n")
+    content = project / "content"
+    write_corpus(content, 24)
+    page = next(content.glob("*/topic-03.md"))
+    before = page.read_text()
+    seconds = bench.run.watch_latency(project, content, project / "output", edits=2, kind=kind)
+    assert 0 < seconds < 60
+    assert page.read_text() == before
