@@ -74,8 +74,7 @@ def _article(page: Page) -> bool:
 def site_feed(site: Site, config: Config) -> OutputFile:
     """An Atom feed of the newest articles of the whole site (each cluster has its own:
     cluster_feed)."""
-    kinds = (PageKind.HUB, PageKind.SPOKE)
-    articles = [p for p in site.pages if p.source.kind in kinds and p.front.date is not None]
+    articles = [p for p in site.pages if _article(p)]
     return _feed(site, config, articles, "feed.xml", config.title)
 
 
@@ -120,15 +119,11 @@ def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -
             stamp = _moment(changed, config) if changed else ""
         stamps[page.id] = stamp
 
-    def newest(page: Page) -> tuple[str, str]:
-        return stamps[page.id], page.id
-
-    # the newest FEED_SIZE, as sorted(pages, key=newest, reverse=True)[:FEED_SIZE] picks
-    # them, compared as plain tuples (in C) without a sort of every article
-    by_id = {page.id: page for page in pages}
+    # the newest FEED_SIZE by (stamp, id), newest first, compared as plain tuples (in C)
+    # without a sort of every article; the first is the feed's own last change
     chosen = heapq.nlargest(FEED_SIZE, stamps.items(), key=_swapped)
-    entries = [by_id[page_id] for page_id, _ in chosen]
-    updated = max((newest(p)[0] for p in entries), default="1970-01-01T00:00:00+00:00")
+    updated = chosen[0][1] if chosen else "1970-01-01T00:00:00+00:00"
+    by_id = {page.id: page for page in pages}
     self_url = _absolute(config, rel)
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -139,8 +134,9 @@ def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -
         f'  <link rel="alternate" href="{escape(config.base_url)}"/>',
         f"  <updated>{updated}</updated>",
     ]
-    for page in entries:
-        url = _absolute(config, site.urls[page.id])
+    for page_id, stamp in chosen:
+        page = by_id[page_id]
+        url = _absolute(config, site.urls[page_id])
         author = config.author(page.front.author)
         published = page.front.date
         lines += [
@@ -148,7 +144,7 @@ def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -
             f"    <title>{escape(page.front.title)}</title>",
             f'    <link rel="alternate" href="{escape(url)}"/>',
             f"    <id>{escape(url)}</id>",
-            f"    <updated>{newest(page)[0]}</updated>",
+            f"    <updated>{stamp}</updated>",
         ]
         if published is not None:
             lines.append(f"    <published>{_moment(published, config)}</published>")
