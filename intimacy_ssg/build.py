@@ -304,7 +304,7 @@ def _build(
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import build_graph, links_out, patch_graph
+    from .graph import IndexMemo, build_graph, links_out, patch_graph
     from .links import (
         landings_of,
         named_again,
@@ -499,10 +499,13 @@ def _build(
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None
+            index = None  # the similarity index, kept in memory for a watcher's next build
+            if cache is not None:
+                index = cache.similarity = cache.similarity or IndexMemo()
             if patching is not None:  # every page kept where it was: see graph.patch_graph
-                graph = patch_graph(*patching, site, links, config, related, linked, earlier)
+                graph = patch_graph(*patching, site, links, config, related, linked, earlier, index)
             else:
-                graph = build_graph(site, links, config, related, linked)
+                graph = build_graph(site, links, config, related, linked, index)
             kept = {}
             if memo is not None and (same_links or relinking):  # see keys_without
                 relinked = None if same_links else frozenset(again)

@@ -143,6 +143,7 @@ class BuildCache:
     scans: dict[str, Scanned] = field(default_factory=dict)
     observed: bytes = b""  # the last build's Fingerprint.observed
     folders: FolderMemo = field(default_factory=dict)  # see discover.discover_sources
+    similarity: Any = None  # the last graph's similarity index: see graph.IndexMemo
 
     def reset(self, scope: bytes) -> None:
         """Start again for a new generator or configuration."""

@@ -78,6 +78,26 @@ class Graph:
 RelatedMemo = dict[str, tuple[bytes, tuple[str, ...], str]]
 
 
+@dataclass
+class IndexMemo:
+    """The similarity index (see _Similarity) the last graph was made with, and that graph:
+    kept in memory only, so that a watcher's next patch_graph() patches the index rather
+    than making it again from every page."""
+
+    graph: Graph | None = None
+    index: _Similarity | None = None
+
+    def take(self, graph: Graph) -> _Similarity | None:
+        """The index `graph` was made with, if kept; it is this memo's no longer."""
+        index = self.index if self.graph is graph else None
+        self.graph = self.index = None
+        return index
+
+    def keep(self, graph: Graph, index: _Similarity) -> Graph:
+        self.graph, self.index = graph, index
+        return graph
+
+
 def links_out(
     site: Site,
     links: Links,
@@ -107,10 +127,11 @@ def build_graph(
     config: Config,
     memo: RelatedMemo | None = None,
     body_links: dict[str, tuple[str, ...]] | None = None,
+    indexes: IndexMemo | None = None,
 ) -> Graph:
     """`memo` (from the build cache) keeps each page's computed related reading under a key
     of everything it was chosen from (see _Similarity.key). `body_links`: links_out(site,
-    links), if made already."""
+    links), if made already. `indexes`: where to keep the similarity index (see patch_graph)."""
     links_to = links_out(site, links) if body_links is None else body_links
     pages = site.by_id or {p.id: p for p in site.pages}
     spokes_of = {c.hub: c.spokes for c in site.clusters}
@@ -130,18 +151,18 @@ def build_graph(
     for page in site.pages:
         _check_ends(page, backlinks[page.id], body[page.id], found)
     planned = _check_planned(site, pages, found)
-    return Graph(
+    index = _Similarity(site, body)
+    graph = Graph(
         nodes=tuple(_node_of(site, p) for p in site.pages),
         edges=tuple(ordered),
         links_to=links_to,
         backlinks=backlinks,
-        related=_all_related(
-            site, pages, links, _Similarity(site, body), config.related_count, memo
-        ),
+        related=_all_related(site, pages, links, index, config.related_count, memo),
         planned=planned,
         findings=tuple(found.findings),
         diagnostics=tuple(found.problems),
     )
+    return indexes.keep(graph, index) if indexes is not None else graph
 
 
 def patch_graph(
@@ -153,6 +174,7 @@ def patch_graph(
     memo: RelatedMemo | None = None,
     body_links: dict[str, tuple[str, ...]] | None = None,
     earlier: Mapping[str, Page] | None = None,
+    indexes: IndexMemo | None = None,
 ) -> Graph:
     """build_graph(site, links, config, memo, body_links), made from the last build's graph
     (`before`, made from `before_links` and the same configuration) when every page it
@@ -168,7 +190,12 @@ def patch_graph(
     `earlier`: the last build's version of every page parsed again since or gone (by id),
     if known. Only the pages whose related-reading keys may have changed then make them
     again: those edited, added, removed or retitled, the pages sharing a tag or a link
-    target with one of them (now or then), and the hubs and members of their clusters."""
+    target with one of them (now or then), and the hubs and members of their clusters.
+
+    `indexes`: the similarity index `before` was made with, if it holds it, which is patched
+    (given `earlier`) rather than made again from every page; and where the new graph's
+    is kept."""
+    index_before = indexes.take(before) if indexes is not None else None
     links_to = links_out(site, links) if body_links is None else body_links
     pages = site.by_id or {p.id: p for p in site.pages}
     old_nodes = {n.id: n for n in before.nodes}
@@ -185,7 +212,7 @@ def patch_graph(
             or old.cluster != file.cluster
             or old.role != _ROLE[file.kind]
         ):
-            return build_graph(site, links, config, memo, links_to)
+            return build_graph(site, links, config, memo, links_to, indexes)
     old_to, old_related, related = before.links_to, before_links.related, links.related
     gone = old_nodes.keys() - pages.keys()
     edited = {
@@ -254,13 +281,17 @@ def patch_graph(
             found.findings.append(finding)
             found.problems.append(problem)
     planned = _check_planned(site, pages, found)
-    index = _Similarity(site, body)
+    index = None
+    if index_before is not None and earlier is not None:
+        index = index_before.patched(site, body, {*earlier, *edited, *gone})
+    if index is None:
+        index = _Similarity(site, body)
     unsettled = None
     if earlier is not None:
         unsettled = _unsettled(
             site, before, index, {*earlier, *now, *retitled}, earlier, old_to, links_to
         )
-    return Graph(
+    graph = Graph(
         nodes=tuple(
             _node_of(site, p) if p.id in retitled or p.id not in old_nodes else old_nodes[p.id]
             for p in site.pages
@@ -273,6 +304,7 @@ def patch_graph(
         findings=tuple(found.findings),
         diagnostics=tuple(found.problems),
     )
+    return indexes.keep(graph, index) if indexes is not None else graph
 
 
 def _unsettled(
@@ -615,10 +647,57 @@ class _Similarity:
         self.spokes_of = {c.hub: c.spokes for c in site.clusters}
         self.hub_of = {c.name: c.hub for c in site.clusters}
         places.sort()  # by weight, title and id: page ids are unique
+        self.places = places  # kept for patched()
         self.order = [page_id for _, _, page_id in places]
         self.position = {page_id: n for n, page_id in enumerate(self.order)}
         self._tag_keys: dict[str, str] = {}  # tag -> digest of its group (see key())
         self._target_keys: dict[str, str] = {}  # link target -> digest of its group
+
+    def patched(
+        self, site: Site, body: dict[str, set[str]], changed: Iterable[str]
+    ) -> _Similarity | None:
+        """_Similarity(site, body), made from this index in the time the pages in `changed`
+        take, when only they (by id) may have been added or removed, or had their tags,
+        body links, cluster, kind, weight or title changed since it was made: every other
+        page's entries are kept. Made in place: this index is not to be used again. None
+        if this index turns out not to be the one those changes were made to."""
+        pages = site.by_id or {p.id: p for p in site.pages}
+        candidates = (PageKind.HUB, PageKind.SPOKE)
+        by_tag, by_target, tags_of, places = self.by_tag, self.by_target, self.tags_of, self.places
+        old_body, position, changed = self.body, self.position, sorted(set(changed))
+        for at in sorted((position[i] for i in changed if i in position), reverse=True):
+            del places[at]  # places and order are in step
+        for page_id in changed:
+            tags = tags_of.pop(page_id, None)
+            if tags is not None:  # a candidate, in groups by its tags and its body links
+                for group in [by_tag[t] for t in tags] + [by_target[t] for t in old_body[page_id]]:
+                    at = bisect.bisect_left(group, page_id)  # groups are in page (id) order
+                    if at == len(group) or group[at] != page_id:
+                        return None
+                    del group[at]
+            self.cluster_of.pop(page_id, None)
+            self.ranks.pop(page_id, None)
+            page = pages.get(page_id)
+            if page is None:
+                continue  # removed
+            source, front = page.source, page.front
+            if source.kind in candidates:
+                tags = tags_of[page_id] = set(front.tags)
+                for tag in tags:
+                    bisect.insort(by_tag[tag], page_id)
+                for target in body[page_id]:
+                    bisect.insort(by_target[target], page_id)
+            self.cluster_of[page_id] = source.cluster
+            lower = front.title.lower()
+            bisect.insort(places, (front.weight, lower, page_id))
+            self.ranks[page_id] = f"{front.weight}\x00{lower}\x00{source.cluster}"
+        self.body = body
+        self.spokes_of = {c.hub: c.spokes for c in site.clusters}
+        self.hub_of = {c.name: c.hub for c in site.clusters}
+        self.order = [page_id for _, _, page_id in places]
+        self.position = {page_id: n for n, page_id in enumerate(self.order)}
+        self._tag_keys, self._target_keys = {}, {}
+        return self
 
     def key(self, page: Page, chosen: list[str], count: int) -> bytes:
         """Everything _related() reads for this page but the site-wide order: the groups it

@@ -21,7 +21,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -1050,26 +1050,52 @@ def edit_graph(root: Path, rel: str, old: str | None, new: str | None) -> None:
         touch(path, text.replace(old, new, 1))
 
 
+@dataclass
+class Patches:
+    edges: list[int] = field(default_factory=list)  # edges each patch added or removed
+    indexed: list[bool] = field(default_factory=list)  # each patched the last similarity index
+
+
+def similarity(index: Any) -> dict[str, Any]:
+    """What a graph._Similarity holds, but its lazily made digests and groups left empty."""
+    held = {
+        name: value
+        for name, value in vars(index).items()
+        if name not in ("_tag_keys", "_target_keys")
+    }
+    for name in ("by_tag", "by_target", "body"):
+        held[name] = {k: v for k, v in held[name].items() if v}
+    return held
+
+
 @contextmanager
-def patched_graphs() -> Iterator[list[int]]:
+def patched_graphs() -> Iterator[Patches]:
     """Each graph patch_graph() makes meanwhile checked against build_graph()'s from the same
-    site and links, without falling back to it; and the related-reading memo it leaves
-    (see graph._all_related) against the one build_graph() fills when it starts from none.
-    Yields how many edges each patch added or removed."""
+    site and links, without falling back to it; the related-reading memo it leaves (see
+    graph._all_related) against the one build_graph() fills when it starts from none; and
+    the similarity index it keeps (patched from the last one's, or made) against the one
+    build_graph() makes."""
     real = graph_module.patch_graph
-    counts: list[int] = []
+    patches = Patches()
 
     def spy(before: Any, before_links: Any, site: Any, links: Any, config: Any, *rest: Any) -> Any:
+        indexes = rest[3] if len(rest) > 3 else None
+        had = indexes is not None and indexes.graph is before and indexes.index is not None
         with mock.patch.object(graph_module, "build_graph", side_effect=AssertionError):
             made = real(before, before_links, site, links, config, *rest)
         memo: dict[str, Any] = {}
-        assert made == graph_module.build_graph(site, links, config, memo)
+        fresh = graph_module.IndexMemo()
+        assert made == graph_module.build_graph(site, links, config, memo, None, fresh)
         assert rest[0] == memo
-        counts.append(len(set(made.edges) ^ set(before.edges)))
+        if indexes is not None:
+            assert indexes.graph is made
+            assert similarity(indexes.index) == similarity(fresh.index)
+        patches.edges.append(len(set(made.edges) ^ set(before.edges)))
+        patches.indexed.append(had)
         return made
 
     with mock.patch.object(graph_module, "patch_graph", side_effect=spy):
-        yield counts
+        yield patches
 
 
 def assert_clean(root: Path, result: BuildResult, edit: str) -> None:
@@ -1097,7 +1123,7 @@ def test_a_graph_patched_after_an_edit_equals_one_made_afresh(
         path = root / "content" / rel
         text = path.read_text() if path.exists() else None
         assert old is None or (text is not None and old in text)
-        with patched_graphs() as counts:
+        with patched_graphs() as patches:
             edit_graph(root, rel, old, new)
             assert_clean(root, cached_build(root, cache), edit)
             if text is None:  # put back
@@ -1105,24 +1131,32 @@ def test_a_graph_patched_after_an_edit_equals_one_made_afresh(
             else:
                 touch(path, text)
             assert_clean(root, cached_build(root, cache), edit)
-    assert len(counts) == 2
+    assert len(patches.edges) == 2
+    # in memory, each patch starts from the last graph's similarity index, kept with it
+    assert patches.indexed == [not from_disk] * 2
     assert tree(root / "output") == clean_tree(root)
 
 
 @pytest.mark.parametrize("common", [graph_module.COMMON, 3, 2])
-def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(tmp_path: Path, common: int) -> None:
+@pytest.mark.parametrize("from_disk", [False, True], ids=["in memory", "from disk"])
+def test_graphs_patched_edit_after_edit_equal_ones_made_afresh(
+    tmp_path: Path, common: int, from_disk: bool
+) -> None:
     """The same edits one after another, each build patching the graph the last one made
-    (itself patched). Also with groups (pages sharing a tag or a link target) larger than
-    COMMON, which related reading ignores, and groups growing past it and shrinking below."""
+    (itself patched), and in memory its similarity index. Also with groups (pages sharing a
+    tag or a link target) larger than COMMON, which related reading ignores, and groups
+    growing past it and shrinking below."""
     with trusting_stats(), mock.patch.object(graph_module, "COMMON", common):
         root = project(tmp_path, GRAPH_SITE)
-        cached_build(root)
-        with patched_graphs() as counts:
+        cache = None if from_disk else BuildCache()
+        cached_build(root, cache)
+        with patched_graphs() as patches:
             for edit, (rel, old, new) in GRAPH_EDITS.items():
                 edit_graph(root, rel, old, new)
-                assert_clean(root, cached_build(root), edit)
-    assert len(counts) == len(GRAPH_EDITS)
-    assert any(counts)  # some edits changed edges, and the patch matched them
+                assert_clean(root, cached_build(root, cache), edit)
+    assert len(patches.edges) == len(GRAPH_EDITS)
+    assert any(patches.edges)  # some edits changed edges, and the patch matched them
+    assert patches.indexed == [not from_disk] * len(GRAPH_EDITS)
 
 
 def test_the_pages_of_a_group_too_large_to_count_are_not_keyed_again(tmp_path: Path) -> None:
@@ -1148,10 +1182,10 @@ def test_the_pages_of_a_group_too_large_to_count_are_not_keyed_again(tmp_path: P
             (tmp_path / str(n)).mkdir()
             root = project(tmp_path / str(n), GRAPH_SITE)
             cached_build(root)
-            with patched_graphs() as counts:
+            with patched_graphs() as patches:
                 edit_graph(root, "topic/d.md", None, added)
                 assert_clean(root, cached_build(root), f"COMMON {common}")
-            assert counts
+            assert patches.edges
     assert [("topic/d" in found, "other/c" in found) for found in unsettled] == [
         (True, False),
         (True, True),

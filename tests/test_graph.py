@@ -384,6 +384,60 @@ def test_a_graph_patched_from_one_of_other_pages_equals_one_made_afresh(
     assert [n.id for n in patched.nodes] == [p.id for p in now.pages]
 
 
+def similarity_made(tmp_path: Path, spoil: bool) -> tuple[Any, Any, list[Any]]:
+    """patch_graph() from the graph of WIRED and the similarity index kept with it, with
+    the same site, topic/a named as parsed again; `spoil`: the index lost topic/a from its
+    group of tag x first, so it is not the one the graph was made with. Returns the
+    patched graph, the index it kept, and what _Similarity.patched() returned."""
+    [(site, links, config)] = graphs_made(tmp_path, WIRED)
+    indexes = graph_module.IndexMemo()
+    before = graph_module.build_graph(site, links, config, {}, None, indexes)
+    assert indexes.graph is before and indexes.index is not None
+    if spoil:
+        indexes.index.by_tag["x"].remove("topic/a")
+    real, returned = graph_module._Similarity.patched, []
+
+    def spy(*args: Any) -> Any:
+        returned.append(real(*args))
+        return returned[-1]
+
+    earlier = {"topic/a": site.by_id["topic/a"]}
+    with mock.patch.object(graph_module._Similarity, "patched", autospec=True, side_effect=spy):
+        patched = graph_module.patch_graph(
+            before, links, site, links, config, {}, None, earlier, indexes
+        )
+    assert patched == graph_module.build_graph(site, links, config)
+    assert indexes.graph is patched
+    return patched, indexes.index, returned
+
+
+@pytest.mark.parametrize("spoil", [False, True], ids=["kept", "spoilt"])
+def test_a_similarity_index_is_patched_only_from_the_one_its_graph_was_made_with(
+    tmp_path: Path, spoil: bool
+) -> None:
+    """A kept index is patched in place; one that turns out not to match the graph it was
+    kept with (a page missing from a group it should be in) is made afresh instead."""
+    _, index, returned = similarity_made(tmp_path, spoil)
+    assert len(returned) == 1
+    if spoil:
+        assert returned == [None]
+        assert index is not None and index.by_tag["x"] == ["topic/a", "topic/b"]
+    else:
+        assert returned == [index]
+
+
+def test_a_similarity_index_kept_with_another_graph_is_not_used(tmp_path: Path) -> None:
+    [(site, links, config)] = graphs_made(tmp_path, WIRED)
+    indexes = graph_module.IndexMemo()
+    before = graph_module.build_graph(site, links, config, {}, None, indexes)
+    kept = indexes.index
+    indexes.graph = replace(before)  # equal, but another graph
+    with mock.patch.object(graph_module._Similarity, "patched") as patched:
+        made = graph_module.patch_graph(before, links, site, links, config, {}, None, {}, indexes)
+    assert not patched.called
+    assert indexes.graph is made and indexes.index is not kept
+
+
 @pytest.mark.parametrize("moved", ["url", "cluster", "role"])
 def test_a_graph_patched_from_one_where_a_page_was_elsewhere_is_made_afresh(
     tmp_path: Path, moved: str
