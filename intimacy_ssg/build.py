@@ -54,7 +54,7 @@ from .write import (
 
 if TYPE_CHECKING:
     from .cache import Scanned
-    from .graph import Graph
+    from .graph import Graph, JsonMemo
     from .model import Links, Listing, OutputFacts, OutputFile, Site
     from .parallel import ParseCache
     from .render import Stage
@@ -304,7 +304,7 @@ def _build(
     # Jinja2 or markdown-it, which is most of its time.
     from .discover import discover_sources
     from .faq import canonical_questions, check_repeated, repeated_groups
-    from .graph import IndexMemo, build_graph, links_out, patch_graph
+    from .graph import IndexMemo, JsonMemo, build_graph, links_out, patch_graph
     from .links import (
         landings_of,
         named_again,
@@ -526,13 +526,18 @@ def _build(
         pack_needed = (
             store is not None and memo is not None and type(memo.graph) in pickling.VARIANTS
         )
+        fork = (json_needed or pack_needed) and out.apart
+        lines = None  # graph.json's lines, kept in memory for a watcher's next build
+        if cache is not None and not fork:
+            lines = cache.graph_lines = cache.graph_lines or JsonMemo()
         beside = Apart(
             _graph_outputs,
             graph,
             sink.stage_apart() if json_needed else None,
             json_needed,
             pack_needed,
-            fork=(json_needed or pack_needed) and out.apart,
+            lines,
+            fork=fork,
         )
         stack.enter_context(beside)
         lap("graph")
@@ -651,14 +656,16 @@ def _graph_outputs(
     stage: Stage | None,
     json_needed: bool,
     pack_needed: bool,
+    lines: JsonMemo | None = None,
 ) -> tuple[bytes | Staged | None, tuple[Any, ...] | None]:
     """graph.json (staged by `stage` when given, else its bytes), if needed; and the
-    graph's packed groups for the cache file (pickling.packed_blobs), if needed."""
+    graph's packed groups for the cache file (pickling.packed_blobs), if needed. `lines`:
+    see graph.JsonMemo."""
     from .graph import graph_json
 
     made: bytes | Staged | None = None
     if json_needed:
-        data = graph_json(graph)
+        data = graph_json(graph, lines)
         made = stage("graph.json", data, False) if stage is not None else data
     return made, pickling.packed_blobs(graph) if pack_needed else None
 

@@ -144,6 +144,7 @@ class BuildCache:
     observed: bytes = b""  # the last build's Fingerprint.observed
     folders: FolderMemo = field(default_factory=dict)  # see discover.discover_sources
     similarity: Any = None  # the last graph's similarity index: see graph.IndexMemo
+    graph_lines: Any = None  # graph.json's lines: see graph.JsonMemo
 
     def reset(self, scope: bytes) -> None:
         """Start again for a new generator or configuration."""

@@ -204,7 +204,10 @@ def patch_graph(
         if n.role == _SPOKE:
             spokes[n.cluster].add(n.id)
     urls = site.urls
-    for page in site.pages:
+    # A page not parsed again since the last build (see `earlier`) has the URL, cluster,
+    # role and title it had then: only the others are compared.
+    suspects = site.pages if earlier is None else [pages[i] for i in earlier if i in pages]
+    for page in suspects:
         file = page.source
         old = old_nodes.get(file.page_id)
         if old is not None and (
@@ -225,7 +228,7 @@ def patch_graph(
     edited.update(c.hub for c in site.clusters if spokes[c.name] != set(c.spokes))
     retitled = {
         p.id
-        for p in site.pages
+        for p in suspects
         if (was := old_nodes.get(p.id)) is not None and was.title != p.front.title
     }
     spokes_of = {c.hub: c.spokes for c in site.clusters}
@@ -774,46 +777,79 @@ def _planned(graph: Graph) -> list[dict[str, str]]:
     ]
 
 
-def graph_json(graph: Graph) -> bytes:
+class JsonMemo:
+    """graph_json()'s lines of the graphs it made, kept in memory (by a watcher's cache) so
+    that the next graph's are made only where they differ: a node's line by the node
+    object (patch_graph keeps those of unchanged pages; each is immutable and kept alive
+    here, so its id names it), and the lines of a page's edges by that page, checked
+    against its edges."""
+
+    __slots__ = ("edges", "node_lines", "nodes")
+
+    def __init__(self) -> None:
+        self.nodes: tuple[Node, ...] = ()
+        self.node_lines: dict[int, str] = {}  # id(node) -> its line
+        self.edges: dict[str, tuple[tuple[Edge, ...], str]] = {}  # source -> edges, lines
+
+
+def graph_json(graph: Graph, memo: JsonMemo | None = None) -> bytes:
     """graph_document() with one node, edge or planned topic per line: readable, diffable,
     and quick to write (json's C encoder only runs without `indent`). Each line is written
     as that encoder would write its object: strings by its own C function, the page ids
     edges share encoded once each, and the opening of an edge shared by the edges that
-    follow from the same page (at 10,000 pages, 106,000 edges: the whole 107 to 50 ms)."""
+    follow from the same page (at 10,000 pages, 106,000 edges: the whole 107 to 50 ms).
+    `memo`: the lines of the last graphs made with it, kept and updated (see JsonMemo)."""
     text = encode_basestring  # json's own: what JSONEncoder(ensure_ascii=False) calls for a str
-    nodes = [
-        f'  {{"id": {text(n.id)}, "url": {text("/" + n.url)}, "title": {text(n.title)}, '
-        f'"cluster": {text(n.cluster)}, "role": {text(n.role)}}}'
-        for n in graph.nodes
-    ]
-    edges: list[str] = []
-    add = edges.append
+    known = memo.node_lines if memo is not None else {}
+    node_lines: dict[int, str] = {}
+    nodes = []
+    for n in graph.nodes:
+        line = known.get(id(n))
+        if line is None:
+            line = (
+                f'  {{"id": {text(n.id)}, "url": {text("/" + n.url)}, "title": {text(n.title)}, '
+                f'"cluster": {text(n.cluster)}, "role": {text(n.role)}}}'
+            )
+        node_lines[id(n)] = line
+        nodes.append(line)
+    made = memo.edges if memo is not None else {}
+    blocks: dict[str, tuple[tuple[Edge, ...], str]] = {}
     targets: dict[str, str] = {}
     tails: dict[str, str] = {}
-    source, head = None, ""
-    for s, t, k in graph.edges:
-        if s != source:
-            source, head = s, f'  {{"source": {text(s)}, "target": '
-        target = targets.get(t)
-        if target is None:
-            target = targets[t] = text(t)
-        tail = tails.get(k)
-        if tail is None:
-            tail = tails[k] = f', "kind": {text(k)}}}'
-        add(head + target + tail)
+    for source, group in itertools.groupby(graph.edges, key=_SOURCE):
+        edges = tuple(group)
+        hit = made.get(source)
+        if hit is None or hit[0] != edges:
+            head = f'  {{"source": {text(source)}, "target": '
+            lines = []
+            for _, t, k in edges:
+                target = targets.get(t)
+                if target is None:
+                    target = targets[t] = text(t)
+                tail = tails.get(k)
+                if tail is None:
+                    tail = tails[k] = f', "kind": {text(k)}}}'
+                lines.append(head + target + tail)
+            hit = (edges, ",\n".join(lines))
+        blocks[source] = hit
+    if memo is not None:
+        memo.nodes, memo.node_lines, memo.edges = tuple(graph.nodes), node_lines, blocks
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     lists = {  # in graph_document's order
         "nodes": nodes,
-        "edges": edges,
+        "edges": [lines for _, lines in blocks.values()],
         "planned": ["  " + encode(item) for item in _planned(graph)],
     }
     lines = ["{", f' "version": {GRAPH_FORMAT_VERSION},']
-    for n, (key, items) in enumerate(lists.items()):
+    for at, (key, items) in enumerate(lists.items()):
         lines.append(f' "{key}": [')
         lines.append(",\n".join(items))
-        lines.append(" ]," if n + 1 < len(lists) else " ]")
+        lines.append(" ]," if at + 1 < len(lists) else " ]")
     lines.append("}")
     return ("\n".join(line for line in lines if line) + "\n").encode()
+
+
+_SOURCE = itemgetter(0)
 
 
 pickling.register(globals())

@@ -273,6 +273,50 @@ def test_graph_json_is_its_document_one_item_a_line() -> None:
     assert type(cached) is not Graph and graph_json(cached) == data
 
 
+def test_graph_json_with_a_memo_equals_graph_json_made_afresh() -> None:
+    """graph_json() given the memo of the graphs it made before writes what it writes
+    without one, encoding only the nodes (by object) and the pages' edges (by page) it has
+    not written yet: a node replaced, a page's edges changed, added or removed, a graph
+    read back from the cache (equal, but other objects), and the first graph again."""
+    nodes = tuple(Node(i, f"{i}/", i.upper(), "c", "spoke") for i in "abcd")
+    edges: tuple[Edge, ...] = (
+        ("a", "b", "body"),
+        ("a", "c", "related"),
+        ("b", "a", "body"),
+        ("c", "d", "body"),
+    )
+    first = Graph(nodes, edges, {}, {}, {}, {}, (), ())
+    second = replace(
+        first,
+        nodes=(nodes[0], replace(nodes[1], title="Bee"), *nodes[2:]),
+        edges=(edges[0], ("a", "d", "body"), edges[2], ("d", "a", "body")),
+    )
+    read_back = pickling.safe_loads(pickle.dumps(pickling.pack(second)))
+    real, encoded = graph_module.encode_basestring, []
+
+    def spy(text: str) -> str:
+        encoded.append(text)
+        return real(text)
+
+    memo = graph_module.JsonMemo()
+    for graph, made in [
+        # each node's 5 strings; each source (3), target (4) and kind (2) once
+        (first, 5 * 4 + 3 + 4 + 2),
+        # b's new node; a's edges (a; b, d; body) and d's (d; a); a kind is encoded once
+        (second, 5 + 4 + 2),
+        # other node objects, all encoded again; the same edges, none
+        (read_back, 5 * 4),
+        # first's node objects (not the memo's now); a's edges (a; b, c; body, related),
+        # and c's (c; d); b's are the same
+        (first, 5 * 4 + 5 + 2),
+    ]:
+        encoded.clear()
+        with mock.patch.object(graph_module, "encode_basestring", side_effect=spy):
+            data = graph_json(graph, memo)
+        assert data == graph_json(graph)
+        assert len(encoded) == made, encoded
+
+
 def test_unlinked_mentions_first_only_skip_headings_linked_and_single_words(
     tmp_path: Path,
 ) -> None:
@@ -438,12 +482,14 @@ def test_a_similarity_index_kept_with_another_graph_is_not_used(tmp_path: Path) 
     assert indexes.graph is made and indexes.index is not kept
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["all compared", "parsed again"])
 @pytest.mark.parametrize("moved", ["url", "cluster", "role"])
 def test_a_graph_patched_from_one_where_a_page_was_elsewhere_is_made_afresh(
-    tmp_path: Path, moved: str
+    tmp_path: Path, moved: str, named: bool
 ) -> None:
-    """A page kept under its id but with another URL, cluster or role than in the last graph:
-    nothing of the last graph is kept."""
+    """A page kept under its id but with another URL, cluster or role than in the last graph
+    (every page compared, or the page named as parsed again since): nothing of the last
+    graph is kept."""
     [(site, links, config)] = graphs_made(tmp_path, WIRED)
     fresh = graph_module.build_graph(site, links, config)
     nodes = tuple(replace(n, **{moved: "x"}) if n.id == "topic/a" else n for n in fresh.nodes)
@@ -454,6 +500,15 @@ def test_a_graph_patched_from_one_where_a_page_was_elsewhere_is_made_afresh(
         return real(*args)
 
     with mock.patch.object(graph_module, "build_graph", side_effect=spy):
-        patched = graph_module.patch_graph(replace(fresh, nodes=nodes), links, site, links, config)
+        patched = graph_module.patch_graph(
+            replace(fresh, nodes=nodes),
+            links,
+            site,
+            links,
+            config,
+            {},
+            None,
+            {"topic/a": site.by_id["topic/a"]} if named else None,
+        )
     assert patched == fresh
     assert len(calls) == 1
