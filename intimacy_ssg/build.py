@@ -499,8 +499,15 @@ def _build(
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None
-            index = None  # the similarity index, kept in memory for a watcher's next build
+            # The similarity index and graph.json's lines are kept in memory for a watcher's
+            # next build, from a build that patched the graph: not from a full one (at
+            # 10,000 pages the index would be held through the render, by its forked
+            # workers too, and the lines through the cache's save).
             if cache is not None:
+                cache.similarity = cache.similarity if patching is not None else None
+                cache.graph_lines = cache.graph_lines if patching is not None else None
+            index = None
+            if cache is not None and patching is not None:
                 index = cache.similarity = cache.similarity or IndexMemo()
             if patching is not None:  # every page kept where it was: see graph.patch_graph
                 graph = patch_graph(*patching, site, links, config, related, linked, earlier, index)
@@ -527,8 +534,8 @@ def _build(
             store is not None and memo is not None and type(memo.graph) in pickling.VARIANTS
         )
         fork = (json_needed or pack_needed) and out.apart
-        lines = None  # graph.json's lines, kept in memory for a watcher's next build
-        if cache is not None and not fork:
+        lines = None  # graph.json's lines (see above)
+        if cache is not None and not fork and patching is not None:
             lines = cache.graph_lines = cache.graph_lines or JsonMemo()
         beside = Apart(
             _graph_outputs,
