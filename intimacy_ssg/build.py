@@ -503,11 +503,10 @@ def _build(
             # next build, from a build that patched the graph: not from a full one (at
             # 10,000 pages the index would be held through the render, by its forked
             # workers too, and the lines through the cache's save).
-            if cache is not None:
-                cache.similarity = cache.similarity if patching is not None else None
-                cache.graph_lines = cache.graph_lines if patching is not None else None
             index = None
-            if cache is not None and patching is not None:
+            if cache is not None and patching is None:
+                cache.similarity = cache.graph_lines = None
+            elif cache is not None:
                 index = cache.similarity = cache.similarity or IndexMemo()
             if patching is not None:  # every page kept where it was: see graph.patch_graph
                 graph = patch_graph(*patching, site, links, config, related, linked, earlier, index)

@@ -802,8 +802,8 @@ def graph_json(graph: Graph, memo: JsonMemo | None = None) -> bytes:
     text = encode_basestring  # json's own: what JSONEncoder(ensure_ascii=False) calls for a str
     known = memo.node_lines if memo is not None else {}
     node_lines: dict[int, str] = {}
-    nodes = []
-    for n in graph.nodes:
+    nodes, kept = [], graph.nodes  # read once: the objects whose ids name their lines
+    for n in kept:
         line = known.get(id(n))
         if line is None:
             line = (
@@ -821,7 +821,7 @@ def graph_json(graph: Graph, memo: JsonMemo | None = None) -> bytes:
         hit = made.get(source)
         if hit is None or hit[0] != edges:
             head = f'  {{"source": {text(source)}, "target": '
-            lines = []
+            block = []
             for _, t, k in edges:
                 target = targets.get(t)
                 if target is None:
@@ -829,15 +829,15 @@ def graph_json(graph: Graph, memo: JsonMemo | None = None) -> bytes:
                 tail = tails.get(k)
                 if tail is None:
                     tail = tails[k] = f', "kind": {text(k)}}}'
-                lines.append(head + target + tail)
-            hit = (edges, ",\n".join(lines))
+                block.append(head + target + tail)
+            hit = (edges, ",\n".join(block))
         blocks[source] = hit
     if memo is not None:
-        memo.nodes, memo.node_lines, memo.edges = tuple(graph.nodes), node_lines, blocks
+        memo.nodes, memo.node_lines, memo.edges = tuple(kept), node_lines, blocks
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     lists = {  # in graph_document's order
         "nodes": nodes,
-        "edges": [lines for _, lines in blocks.values()],
+        "edges": [block for _, block in blocks.values()],
         "planned": ["  " + encode(item) for item in _planned(graph)],
     }
     lines = ["{", f' "version": {GRAPH_FORMAT_VERSION},']
