@@ -18,7 +18,11 @@ from typing import Any
 
 import pytest
 from watchdog.events import (
+    DirCreatedEvent,
+    DirModifiedEvent,
+    FileClosedEvent,
     FileCreatedEvent,
+    FileDeletedEvent,
     FileModifiedEvent,
     FileMovedEvent,
     FileSystemEvent,
@@ -26,7 +30,7 @@ from watchdog.events import (
 
 from intimacy_ssg.serve import Preview
 from intimacy_ssg.serve.server import resolve
-from intimacy_ssg.serve.watcher import Classifier, Debouncer
+from intimacy_ssg.serve.watcher import Classifier, Debouncer, observe
 
 from .support import make_project, page
 
@@ -252,6 +256,98 @@ def test_the_debouncer_hands_over_every_path_seen_with_the_kinds_that_woke_it(
     debouncer.on_any_event(FileModifiedEvent(yaml))
     assert debouncer.wait_changes(stop) == ({"config"}, frozenset({yaml}))
     assert debouncer.wait_changes(stop, until=time.monotonic()) == (set(), frozenset())  # all taken
+
+
+# Each burst of events, by name (in content/topic: "a.md" a page, ".a.swp" a swap file,
+# "a.tmp" a temp file, "a.md~" a backup, "" the folder), and whether it settles soon after
+# its last event (`written`) rather than once all is `quiet`.
+BURSTS = [
+    ("a plain save: modified, then closed", [("modified", "a.md"), ("closed", "a.md")], True),
+    ("modified, not yet closed", [("modified", "a.md")], False),
+    (
+        "an atomic save: renamed onto the page",
+        [("closed", "a.tmp"), ("moved", "a.tmp", "a.md")],
+        True,
+    ),
+    (
+        "vim's save: the page renamed away, written again, closed",
+        [("moved", "a.md", "a.md~"), ("created", "a.md"), ("modified", "a.md"), ("closed", "a.md")],
+        True,
+    ),
+    ("the page renamed away, nothing yet in its place", [("moved", "a.md", "a.md~")], False),
+    ("a page renamed", [("moved", "a.md", "b.md")], False),
+    ("one page closed, another still open", [("closed", "a.md"), ("modified", "b.md")], False),
+    ("modified again after closing", [("closed", "a.md"), ("modified", "a.md")], False),
+    ("a page deleted", [("deleted", "a.md")], False),
+    ("a folder made", [("dir-created", "new")], False),
+    ("closed, then its folder's time", [("closed", "a.md"), ("dir-modified", "")], True),
+    ("closed, then a swap file written", [("closed", "a.md"), ("modified", ".a.swp")], True),
+]
+EVENT = {
+    "modified": FileModifiedEvent,
+    "closed": FileClosedEvent,
+    "created": FileCreatedEvent,
+    "deleted": FileDeletedEvent,
+    "moved": FileMovedEvent,
+    "dir-created": DirCreatedEvent,
+    "dir-modified": DirModifiedEvent,
+}
+
+
+@pytest.mark.parametrize(("burst", "events", "soon"), BURSTS, ids=[b[0] for b in BURSTS])
+def test_a_burst_settles_soon_when_every_page_in_it_was_written_whole(
+    project: Path, burst: str, events: list[tuple[str, ...]], soon: bool
+) -> None:
+    """Editors save in a burst of events; the build waits for it to settle. When the last
+    event at every path that matters says the writing is done (closed after writing, or
+    renamed onto), the wait is short; otherwise it is the whole quiet time."""
+    now = [100.0]
+    debouncer = Debouncer(classifier(project), quiet=1.0, written=0.1, clock=lambda: now[0])
+    folder = project / "content/topic"
+    for kind, *names in events:  # at one moment: the burst's last event is timed below
+        debouncer.on_any_event(EVENT[kind](*(str(folder / name) for name in names)))
+    assert debouncer.settles() == pytest.approx(now[0] + (0.1 if soon else 1.0))
+    stop = threading.Event()
+    now[0] = debouncer.settles()
+    assert debouncer.wait_changes(stop) is not None  # due: handed over without waiting
+    debouncer.on_any_event(FileModifiedEvent(str(folder / "a.md")))  # the next burst: anew
+    assert debouncer.settles() == pytest.approx(now[0] + 1.0)
+
+
+def test_a_burst_settles_on_no_event_later_than_the_longest_wait(project: Path) -> None:
+    now = [0.0]
+    debouncer = Debouncer(classifier(project), quiet=1.0, longest=2.5, clock=lambda: now[0])
+    for _ in range(5):  # a writer that never stops
+        debouncer.on_any_event(FileModifiedEvent(str(project / "content/a.md")))
+        now[0] += 0.9
+    assert debouncer.settles() == pytest.approx(2.5)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify's close events")
+def test_real_saves_settle_without_the_quiet_wait(project: Path) -> None:
+    """On Linux the watcher is told when a file written is closed: a save is built as soon
+    as it is whole. With a quiet time of 20 s, only that hands the change over in 10 s."""
+    debouncer = Debouncer(classifier(project), quiet=20.0, longest=20.0, written=0.01)
+    folders = (project / "content", project / "templates", project / "static")
+    observer = observe(debouncer, project, folders)
+    stop = threading.Event()
+    timer = threading.Timer(10, stop.set)  # if it never settles soon: asserted below
+    timer.start()
+    try:
+        page_md = project / "content/topic/a.md"
+        page_md.write_text(page("Alpha", "Saved in place. [[topic]]\n"))
+        kinds, paths = debouncer.wait_changes(stop) or (None, None)
+        assert kinds == {"content"} and str(page_md) in (paths or ())
+        temp = project / "content/topic/.a.md.tmp"
+        temp.write_text(page("Alpha", "Saved atomically. [[topic]]\n"))
+        os.replace(temp, page_md)
+        kinds, paths = debouncer.wait_changes(stop) or (None, None)
+        assert kinds == {"content"} and str(page_md) in (paths or ())
+        assert not stop.is_set()
+    finally:
+        timer.cancel()
+        observer.stop()
+        observer.join(timeout=5)
 
 
 def test_a_change_the_watcher_missed_is_built_once_all_is_quiet(

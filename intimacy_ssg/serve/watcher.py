@@ -4,6 +4,10 @@ watchdog reports an editor's atomic save (write a temp file, rename it over the 
 `moved(temp -> page)` with no `modified` event for the page, so moves count by their
 destination (and their source, which disappeared). Editors' temp and swap files, hidden
 files and anything under output/ or a cache are ignored.
+
+A burst of events settles once none has come for a while (`quiet`), or sooner
+(`written`) when the last event at every path that matters says its writing is done: the
+file was closed after writing (Linux's inotify says so) or another was renamed onto it.
 """
 
 from __future__ import annotations
@@ -86,12 +90,15 @@ class Debouncer(FileSystemEventHandler):
         quiet: float = 0.12,
         longest: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        written: float = 0.03,
     ) -> None:
         self.classify = classify
         self.quiet, self.longest, self.clock = quiet, longest, clock
+        self.written = written
         self.lock = threading.Condition()
         self.pending: set[str] = set()
         self.paths: set[str] = set()
+        self.writing: set[str] = set()  # paths that matter whose last event left them open
         self.first = self.last = 0.0
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -100,22 +107,49 @@ class Debouncer(FileSystemEventHandler):
         paths = [str(event.src_path)]
         if getattr(event, "dest_path", ""):
             paths.append(str(event.dest_path))
-        kinds = {k for p in paths if (k := self.classify.kind(p))}
         if event.is_directory and event.event_type == "modified":
-            kinds = set()  # a directory's mtime changing says nothing its files do not
-        self.notify(kinds, paths)
+            self.notify(set(), paths)  # a directory's mtime changing says nothing its files do not
+            return
+        # a file closed after writing, or renamed onto (an atomic save), is written whole; a
+        # path renamed away is not done with (an editor may write it again at once)
+        done = not event.is_directory and event.event_type in ("closed", "moved")
+        kinds, written, writing = set(), [], []
+        for n, path in enumerate(paths):
+            if kind := self.classify.kind(path):
+                kinds.add(kind)
+                (written if done and n == len(paths) - 1 else writing).append(path)
+        self.notify(kinds, paths, written, writing)
 
-    def notify(self, kinds: set[str], paths: Iterable[str] = ()) -> None:
+    def notify(
+        self,
+        kinds: set[str],
+        paths: Iterable[str] = (),
+        written: Iterable[str] = (),
+        writing: Iterable[str] = (),
+    ) -> None:
+        """Record an event: the `kinds` of change it makes, every path it names, and of
+        the paths that matter, those it says are `written` whole and those it leaves
+        `writing` (a path named in neither keeps its state)."""
         with self.lock:
             self.paths.update(paths)
             if not kinds:
                 return
+            self.writing.difference_update(written)
+            self.writing.update(writing)
             now = self.clock()
             if not self.pending:
                 self.first = now
             self.pending |= kinds
             self.last = now
             self.lock.notify_all()
+
+    def settles(self) -> float:
+        """When the pending burst settles, by `clock` (with the lock held, something
+        pending): `written` after its last event when every path that matters was last
+        said to be written whole, `quiet` after it otherwise; `longest` after its first
+        event at the latest."""
+        wait = self.quiet if self.writing else self.written
+        return min(self.last + wait, self.first + self.longest)
 
     def wait_changes(
         self, stop: threading.Event, until: float | None = None
@@ -128,9 +162,10 @@ class Debouncer(FileSystemEventHandler):
             while not stop.is_set():
                 now = self.clock()
                 if self.pending:
-                    settles = min(self.last + self.quiet, self.first + self.longest)
+                    settles = self.settles()
                     if now >= settles:
                         kinds, self.pending = self.pending, set()
+                        self.writing.clear()
                         paths, self.paths = frozenset(self.paths), set()
                         return kinds, paths
                     self.lock.wait(settles - now)  # woken early by each new event
