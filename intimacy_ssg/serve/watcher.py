@@ -113,7 +113,9 @@ class Debouncer(FileSystemEventHandler):
         # a file closed after writing, or renamed onto (an atomic save), is written whole; a
         # path renamed away is not done with (an editor may write it again at once)
         done = not event.is_directory and event.event_type in ("closed", "moved")
-        kinds, written, writing = set(), [], []
+        kinds: set[str] = set()
+        written: list[str] = []
+        writing: list[str] = []
         for n, path in enumerate(paths):
             if kind := self.classify.kind(path):
                 kinds.add(kind)
