@@ -283,7 +283,7 @@ BURSTS = [
     ("closed, then its folder's time", [("closed", "a.md"), ("dir-modified", "")], True),
     ("closed, then a swap file written", [("closed", "a.md"), ("modified", ".a.swp")], True),
 ]
-EVENT = {
+EVENT: dict[str, Callable[..., FileSystemEvent]] = {
     "modified": FileModifiedEvent,
     "closed": FileClosedEvent,
     "created": FileCreatedEvent,
