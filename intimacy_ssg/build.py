@@ -132,6 +132,30 @@ def build(
     confirmed(), and builds without `touched` if something was missed (see cli._watch)."""
     if cache is None and store is not None:
         cache = store.load()
+    result = _held(
+        config, write, progress, today, cache, store, jobs, keep_outputs, keep_facts, touched
+    )
+    if cache is not None and cache.words is not None and result.site is not None:
+        # a watcher's index of the pages' words (see mentions.WordKeeper), made by a forked
+        # process while it waits for the next change: started once the output's lock is
+        # let go (a forked process would hold the lock as long as it lives)
+        cache.words.refresh(result.site.pages)
+    return result
+
+
+def _held(
+    config: Config,
+    write: bool,
+    progress: Progress | None,
+    today: datetime.date | None,
+    cache: BuildCache | None,
+    store: CacheStore | None,
+    jobs: int | None,
+    keep_outputs: bool,
+    keep_facts: bool,
+    touched: frozenset[str] | None,
+) -> BuildResult:
+    """build(), holding the output folder's lock throughout (when writing)."""
     with contextlib.ExitStack() as held:
         # The cyclic garbage collector is off for the whole build, and on again (if it
         # was) when it ends. A build makes almost no cyclic garbage (a cold build of
@@ -194,7 +218,7 @@ def build(
                     "please report it)"
                 )
                 warnings.warn(CacheFallback(note), stacklevel=2)
-            cache.__init__(scope=cache.scope, note=note)  # type: ignore[misc]
+            cache.__init__(scope=cache.scope, note=note, words=cache.words)  # type: ignore[misc]
             if store is not None:
                 store.discard()
             out.apart = False  # the templates compiled apart, if any, are still good
@@ -495,7 +519,10 @@ def _build(
     # frame), a forked process does it while this one makes the graph and checks FAQs.
     apart = not reused and len(site.pages) >= APART_MIN_PAGES
     last = memo.phrases if memo is not None and not reused else b""  # see unlinked_mentions
-    with Apart(unlinked_mentions, site, linked, mentions, frame, table, last, fork=apart) as check:
+    words = cache.words.ready() if cache is not None and cache.words is not None else None
+    with Apart(
+        unlinked_mentions, site, linked, mentions, frame, table, last, words, fork=apart
+    ) as check:
         if not reused:
             say("graph")
             related = cache.related if cache is not None else None

@@ -145,11 +145,22 @@ class BuildCache:
     folders: FolderMemo = field(default_factory=dict)  # see discover.discover_sources
     similarity: Any = None  # the last graph's similarity index: see graph.IndexMemo
     graph_lines: Any = None  # graph.json's lines: see graph.JsonMemo
+    # a watcher's index of the words of every page, made between builds: see
+    # mentions.WordKeeper (None: none is kept; a watcher sets one)
+    words: Any = None
 
     def reset(self, scope: bytes) -> None:
-        """Start again for a new generator or configuration."""
+        """Start again for a new generator or configuration (a watcher's word index, made
+        from the pages parsed under the old one, is dropped; its keeper stays)."""
         if scope != self.scope:
-            self.__init__(scope=scope, note=self.note)  # type: ignore[misc]
+            if self.words is not None:
+                self.words.close()
+            self.__init__(scope=scope, note=self.note, words=self.words)  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Stop what works for this cache in the background (see `words`)."""
+        if self.words is not None:
+            self.words.close()
 
 
 # -- what a cache depends on ----------------------------------------------------------------

@@ -218,11 +218,18 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _cache(args: argparse.Namespace, config: Config) -> tuple[CacheStore | None, BuildCache | None]:
     """The build cache on disk; with --no-cache, none (or one kept in memory, when
-    watching: every rebuild is then incremental, and nothing is saved)."""
+    watching: every rebuild is then incremental, and nothing is saved). A watcher's keeps
+    an index of the pages' words too (see mentions.WordKeeper)."""
     if args.no_cache:
-        return None, BuildCache() if args.watch else None
-    store = CacheStore.for_config(config.project_dir / ".cache", config)
-    return store, store.load()
+        store, cache = None, BuildCache() if args.watch else None
+    else:
+        store = CacheStore.for_config(config.project_dir / ".cache", config)
+        cache = store.load()
+    if args.watch and cache is not None:
+        from .mentions import WordKeeper
+
+        cache.words = WordKeeper()
+    return store, cache
 
 
 def _run(
@@ -394,6 +401,8 @@ def _watch(
                     if cache is not None:
                         cache.scans = {}  # the changes seen with it: the next build scans all
                     continue
+                if cache is not None:
+                    cache.close()
                 store, cache = _cache(args, config)  # another configuration, another cache
             # Once the cache is loaded whole, it is saved after the report rather than within
             # the build: the report comes as soon as the output is written.
@@ -424,6 +433,8 @@ def _watch(
     finally:
         observer.stop()
         observer.join(timeout=5)
+        if cache is not None:
+            cache.close()
         for held, handler in handlers.items():
             signal.signal(held, handler)
     # said once the watcher's threads have stopped: anything they log comes before it

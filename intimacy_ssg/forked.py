@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -66,6 +67,14 @@ class Apart(Generic[T]):
                 os._exit(0)  # never the build's own way out (no atexit, no flushing)
         os.close(write)
         self._pid, self._pipe = pid, read
+
+    def ready(self) -> bool:
+        """Whether result() would not wait for the forked process: it has begun to send (it
+        sends once the work is done) or has ended; or there is none."""
+        if self._done or not self._pid:
+            return True
+        readable, _, _ = select.select([self._pipe], [], [], 0)
+        return bool(readable)
 
     def result(self) -> T:
         if not self._done:

@@ -8,12 +8,15 @@ target on a page is suggested, and never one the page already links to.
 
 from __future__ import annotations
 
+import array
+import gc
 import hashlib
+import os
 import pickle
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
@@ -59,6 +62,7 @@ def unlinked_mentions(
     frame: bytes = b"",
     table: bytes = b"",
     before: bytes = b"",
+    words: WordIndex | None = None,
 ) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
     """The findings; the table of phrases packed for the build cache; and what `memo` is
     to hold next (the caller stores it: this may run in a forked process, see
@@ -72,7 +76,9 @@ def unlinked_mentions(
     frame: a miss then unpacks it rather than making it from every page again. `before`
     is the packed table of the last build, under another frame: a page whose own part is
     unchanged and whose text holds no word telling a phrase that changed since (a new
-    title, a keyword: see _telling_words) keeps its findings, unscanned."""
+    title, a keyword: see _telling_words) keeps its findings, unscanned. `words`: an index
+    of the words of (some of) the pages, which tells which hold one of those words without
+    reading their text (a watcher keeps one: see WordKeeper)."""
     fresh: MentionMemo = {}
     misses = []
     basis = memo.get(BASIS) if memo is not None else None
@@ -97,7 +103,7 @@ def unlinked_mentions(
         if memo is not None and before:
             old, old_phrases = _unpack(before)
             changed = (old, _telling_words(old_phrases, phrases))
-        fresh.update(_find(linked, misses, memo, made, digest, phrases, changed))
+        fresh.update(_find(linked, misses, memo, made, digest, phrases, changed, words))
         made = digest
     if memo is not None:
         fresh[BASIS] = (frame, made, ())
@@ -163,6 +169,7 @@ _unpacked: tuple[bytes, tuple[bytes, Phrases]] | None = None
 
 
 SPLIT_MIN = 2000  # pages to look for changed words in before half go to a forked process
+INDEX_MIN = 2000  # pages before a watcher's index of their words is worth making
 
 
 def _find(
@@ -173,6 +180,7 @@ def _find(
     table_digest: bytes,
     phrases: Phrases,
     changed: tuple[bytes, set[str]] | None = None,
+    words: WordIndex | None = None,
 ) -> MentionMemo:
     """The entries of `pages`, each looked up in `memo` (whose entries hold under the
     table digested `made`) by its own part: when the table is the same, or (`changed`:
@@ -180,11 +188,14 @@ def _find(
     _telling_words) when its text holds none of those words, its findings are the same.
 
     Looking for those words means reading every page's text (after a title edit, about
-    0.4 s of work at 10,000 pages): for many pages, a forked process does the second half
-    meanwhile (this may itself run in a forked process beside the graph: see
-    build._build)."""
-    args = (linked_to, memo, made, table_digest, phrases, changed)
-    if memo is None or changed is None or not changed[1] or len(pages) < SPLIT_MIN:
+    0.4 s of work at 10,000 pages), but for the pages the index `words` covers: for many
+    pages to read, a forked process does the second half meanwhile (this may itself run
+    in a forked process beside the graph: see build._build)."""
+    args = (linked_to, memo, made, table_digest, phrases, changed, words)
+    if memo is None or changed is None or not changed[1]:
+        return _find_in(pages, *args)
+    unread = len(pages) if words is None else sum(not words.covers(p) for p in pages)
+    if unread < SPLIT_MIN:
         return _find_in(pages, *args)
     half = len(pages) // 2
     with Apart(_find_in, pages[half:], *args) as other:
@@ -201,11 +212,13 @@ def _find_in(
     table_digest: bytes,
     phrases: Phrases,
     changed: tuple[bytes, set[str]] | None,
+    words: WordIndex | None = None,
 ) -> MentionMemo:
     """_find(), in this process."""
     fresh: MentionMemo = {}
-    old, words = changed if changed is not None else (b"", set())
-    needles = sorted(word.encode("utf-8", "surrogatepass") for word in words)
+    old, telling = changed if changed is not None else (b"", set())
+    needles = sorted(word.encode("utf-8", "surrogatepass") for word in telling)
+    holding = _Holding(needles, words, telling)
     for page in pages:
         linked = linked_to.get(page.id, ())
         own = b""
@@ -216,7 +229,7 @@ def _find_in(
             h.update("\0".join(linked).encode())
             own = h.digest()
             hit = memo.get(page.id)
-            if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, needles):
+            if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, holding):
                 fresh[page.id] = hit  # as it was: the cache saves only the entries that changed
                 continue
         found = _page_mentions(page, set(linked), phrases)
@@ -224,18 +237,113 @@ def _find_in(
     return fresh
 
 
-def _kept(made: bytes, table: bytes, old: bytes, page: Page, needles: list[bytes]) -> bool:
+def _kept(made: bytes, table: bytes, old: bytes, page: Page, holding: _Holding) -> bool:
     """Whether findings made under the table digested `made` hold under `table`: the same
-    table, or the last one (`old`) when the page holds none of the changed words (encoded
-    as `needles`)."""
-    return made == table or (bool(old) and made == old and not _holds(page, needles))
+    table, or the last one (`old`) when the page holds none of the changed words."""
+    return made == table or (bool(old) and made == old and not holding.holds(page))
 
 
-def _holds(page: Page, needles: list[bytes]) -> bool:
-    """Whether the page's prose may hold one of the words encoded as `needles` (as a word,
-    or inside one: a quick test that errs only towards yes). The prose is folded as the
-    words are (see model.pack_text)."""
-    return bool(needles) and prose_holds(page.text_z, needles)
+class _Holding:
+    """Which pages hold one of some words (the changed phrases' telling words)."""
+
+    def __init__(self, needles: list[bytes], index: WordIndex | None, words: set[str]) -> None:
+        self.needles = needles  # the words, encoded
+        self.index = index
+        self.held = index.holding(words) if index is not None else frozenset()
+
+    def holds(self, page: Page) -> bool:
+        """Whether the page's prose may hold one of the words: as a word, by the index when
+        it covers the page; otherwise as a word or inside one (a quick test that errs only
+        towards yes). The prose is folded as the words are (see model.pack_text)."""
+        if self.index is not None and self.index.covers(page):
+            return page.id in self.held
+        return bool(self.needles) and prose_holds(page.text_z, self.needles)
+
+
+class WordIndex:
+    """Which pages' prose holds each word, as the search splits it into words (the whole of
+    a page's text at once: the NUL joining its texts splits words as its lines do), made
+    from every page at once. It covers a page while the page's file (by path and digest)
+    is the one it was made from: a page's prose is parsed from its file alone, and the
+    index is not kept across configurations (see WordKeeper)."""
+
+    def __init__(self, pages: Sequence[Page]) -> None:
+        self.files = {page.id: (page.source.rel, page.source.digest) for page in pages}
+        self.ids = tuple(page.id for page in pages)
+        at: dict[str, list[int]] = defaultdict(list)
+        for n, page in enumerate(pages):
+            for word in set(_folded_words(unpack_prose(page.text_z)[1])):
+                at[word].append(n)
+        self.postings = {word: array.array("I", ns).tobytes() for word, ns in at.items()}
+
+    def covers(self, page: Page) -> bool:
+        return self.files.get(page.id) == (page.source.rel, page.source.digest)
+
+    def holding(self, words: Iterable[str]) -> set[str]:
+        """The ids of the pages made from that hold one of `words`."""
+        held: set[str] = set()
+        for word in words:
+            ns = array.array("I")
+            ns.frombytes(self.postings.get(word, b""))
+            held.update(self.ids[n] for n in ns)
+        return held
+
+
+def _index_of(pages: Sequence[Page]) -> WordIndex:
+    """WordIndex(pages), with the cyclic garbage collector off: it makes several objects
+    for each page and keeps them all (as build.build does)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return WordIndex(pages)
+    finally:
+        if was:
+            gc.enable()
+
+
+class WordKeeper:
+    """A watcher's WordIndex (`build --watch`, the preview: see build._build), made by a
+    forked process between its builds, from the pages of the last (a site of `least`
+    pages or more, by default INDEX_MIN; never where the system cannot fork). Made again
+    once it covers fewer than nine pages in ten. A build takes it only once made: it
+    never waits for it."""
+
+    def __init__(self, least: int | None = None, fork: bool = True) -> None:
+        self.least = INDEX_MIN if least is None else least
+        self.fork = fork
+        self.index: WordIndex | None = None
+        self._making: Apart[WordIndex | None] | None = None
+        self._failed = False
+
+    def ready(self) -> WordIndex | None:
+        """The index, if made by now."""
+        making = self._making
+        if making is not None and self.fork and not making.forked:
+            self._making, self._failed = None, True  # it could not fork: not made here
+        elif making is not None and making.ready():
+            self._making = None
+            self.index = making.result()
+            self._failed = self.index is None
+        return self.index
+
+    def refresh(self, pages: Sequence[Page]) -> None:
+        """Start making an index of `pages`, unless one is being made, making one failed,
+        or the one held covers nine in ten of them."""
+        if self._making is not None or self._failed or len(pages) < self.least:
+            return
+        if self.fork and not hasattr(os, "fork"):
+            return
+        index = self.index
+        if index is not None and 10 * sum(index.covers(p) for p in pages) >= 9 * len(pages):
+            return
+        self._making = Apart(_index_of, list(pages), fork=self.fork, otherwise=lambda: None)
+
+    def close(self) -> None:
+        """Stop making one, and drop the one held (another configuration's pages)."""
+        if self._making is not None:
+            self._making.close()
+            self._making = None
+        self.index, self._failed = None, False
 
 
 def _page_mentions(

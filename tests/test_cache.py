@@ -38,6 +38,7 @@ from intimacy_ssg import render as render_module
 from intimacy_ssg.build import BuildResult, build, confirmed
 from intimacy_ssg.cache import MAGIC, BuildCache, CacheStore, touched_folders
 from intimacy_ssg.config import Config
+from intimacy_ssg.mentions import WordKeeper
 from intimacy_ssg.model import UNREAD, Links
 from intimacy_ssg.pickling import CacheDamaged
 from intimacy_ssg.render import UNMARKED_KEY
@@ -295,11 +296,13 @@ def test_cached_builds_after_any_edits_equal_a_clean_build(
 ) -> None:
     """From the command line's cache on disk, from a cache kept in memory (as the preview
     keeps it), and from one kept in memory by a watcher, which names the folders it saw
-    change (build's `touched`): every build equals a clean one."""
+    change (build's `touched`) and keeps an index of the pages' words (made here, after
+    each build, of its pages): every build equals a clean one."""
     with tempfile.TemporaryDirectory() as tmp, trusting_stats():
         root = project(Path(tmp))
         current = dict(SITE)
-        in_memory, watched = BuildCache(), BuildCache()
+        in_memory = BuildCache()
+        watched = BuildCache(words=WordKeeper(least=0, fork=False))
         preview = replace(config_of(root), output_dir=root / "preview")
         watching = replace(config_of(root), output_dir=root / "watched")
         roots = (watching.content_dir, watching.templates_dir, watching.static_dir)

@@ -409,6 +409,45 @@ def test_build_watch_checks_at_once_after_a_rebuild_the_machine_failed(site: Pat
     assert not [line for line in lines.seen if "Traceback" in line]
 
 
+# `build --watch` keeping an index of the pages' words whatever the site's size, and saying
+# when a build's mention search asks it which pages hold a word
+_INDEXED_WATCH = """
+import sys
+from intimacy_ssg import cli, mentions
+real = mentions.WordIndex.holding
+def holding(self, words):
+    print("asked the index", file=sys.stderr, flush=True)
+    return real(self, words)
+mentions.INDEX_MIN, mentions.WordIndex.holding = 0, holding
+sys.exit(cli.main(["build", "--watch"]))
+"""
+
+
+def test_build_watch_keeps_an_index_of_the_pages_words_for_its_mention_search(
+    site: Path,
+) -> None:
+    """Between its builds, `build --watch` makes an index of the pages' words in a forked
+    process; a later title edit's mention search asks it rather than reading every page,
+    and finds what a clean build finds."""
+    about, home = site / "content/about.md", site / "content/index.md"
+    home.write_text(page("Home", "Who we are, in brief.\n"))  # not linking it
+    with _watching(site, script=_INDEXED_WATCH) as lines:
+        lines.wait_for("watching ")
+        for n in range(20):  # until the index is made: at once, on any machine but a slow one
+            time.sleep(0.2)
+            about.write_text(page(f"Who we are {n}", "Words.\n"))
+            lines.wait_for("built 2 pages")
+            if any(line.startswith("asked the index") for line in lines.seen):
+                break
+        assert any(line.startswith("asked the index") for line in lines.seen)
+        about.write_text(page("Who we are", "Words.\n"))
+        lines.wait_for("content/index.md:")
+        assert "mentions 'Who we are' without linking it" in lines.seen[-1]
+        lines.wait_for("built 2 pages")
+    assert lines.code == 0
+    assert not [line for line in lines.seen if "Traceback" in line]
+
+
 def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
     with _watching(site) as lines:
         lines.wait_for("watching ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -55,3 +56,23 @@ def test_a_result_never_asked_for_leaves_no_process_behind() -> None:
         assert pid != 0
     with pytest.raises(ChildProcessError):  # reaped: no zombie left
         os.waitpid(pid, os.WNOHANG)
+
+
+def sleeps_then_squares(n: int) -> dict[int, int]:
+    if os.getpid() != PARENT:
+        time.sleep(60)  # stopped long before, in the test
+    return squares(n)
+
+
+def test_ready_says_whether_the_result_would_wait() -> None:
+    with Apart(squares, 2000, fork=False) as here:
+        assert here.ready()  # nothing to wait for: worked out here when asked
+    with Apart(sleeps_then_squares, 10) as slow:
+        assert slow.forked and not slow.ready()
+    with Apart(squares, 2000) as apart:
+        deadline = time.monotonic() + 30
+        while not apart.ready():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert apart.result() == squares(2000)
+        assert apart.ready()

@@ -23,6 +23,7 @@ from ..build import CONFIRM_AFTER, MISSED, BuildResult, build, confirmed
 from ..cache import BuildCache, touched_folders
 from ..config import Config, ConfigError, load_config
 from ..diagnostics import Diagnostic, plural
+from ..mentions import WordKeeper
 from .server import LiveState, PreviewServer, start_server
 from .watcher import Classifier, Debouncer, observe
 
@@ -48,6 +49,7 @@ class Preview:
         self.server: PreviewServer = start_server(self.state, self.host, self.port)
         self.port = self.server.server_address[1]  # when asked for port 0
         self.cache = BuildCache()  # in memory: every rebuild is incremental
+        self.cache.words = WordKeeper()  # an index of the pages' words, made between builds
         self.stopping = threading.Event()
         self.config = self._load_config()
         self.rebuild()
@@ -162,4 +164,5 @@ class Preview:
         self.observer.stop()
         self.observer.join(timeout=5)
         self.worker.join(timeout=5)
+        self.cache.close()
         shutil.rmtree(self.site_dir.parent, ignore_errors=True)
