@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import gc
 import hashlib
+import operator
 import os
 import pickle
 import posixpath
@@ -188,14 +189,14 @@ def _find(
     _telling_words) when its text holds none of those words, its findings are the same.
 
     Looking for those words means reading every page's text (after a title edit, about
-    0.4 s of work at 10,000 pages), but for the pages the index `words` covers: for many
-    pages to read, a forked process does the second half meanwhile (this may itself run
-    in a forked process beside the graph: see build._build)."""
+    0.4 s of work at 10,000 pages), but for the pages the index `words` covers (a
+    watcher's: most of them, see WordKeeper): without one, for many pages, a forked
+    process does the second half meanwhile (this may itself run in a forked process
+    beside the graph: see build._build)."""
     args = (linked_to, memo, made, table_digest, phrases, changed, words)
-    if memo is None or changed is None or not changed[1]:
+    if memo is None or changed is None or not changed[1] or words is not None:
         return _find_in(pages, *args)
-    unread = len(pages) if words is None else sum(not words.covers(p) for p in pages)
-    if unread < SPLIT_MIN:
+    if len(pages) < SPLIT_MIN:
         return _find_in(pages, *args)
     half = len(pages) // 2
     with Apart(_find_in, pages[half:], *args) as other:
@@ -305,8 +306,8 @@ class WordKeeper:
     """A watcher's WordIndex (`build --watch`, the preview: see build._build), made by a
     forked process between its builds, from the pages of the last (a site of `least`
     pages or more, by default INDEX_MIN; never where the system cannot fork). Made again
-    once it covers fewer than nine pages in ten. A build takes it only once made: it
-    never waits for it."""
+    once fewer than nine pages in ten are those it was made from. A build takes it only
+    once made: it never waits for it."""
 
     def __init__(self, least: int | None = None, fork: bool = True) -> None:
         self.least = INDEX_MIN if least is None else least
@@ -314,6 +315,12 @@ class WordKeeper:
         self.index: WordIndex | None = None
         self._making: Apart[WordIndex | None] | None = None
         self._failed = False
+        # the objects (by id) of the pages the index is made from, in order: a watcher's
+        # builds keep the Page of every file not changed, so counting the pages still the
+        # same objects (a quick pass) tells how much of the site it still covers; an id
+        # used again by another object only delays making it again (WordIndex.covers,
+        # by file, decides what is read)
+        self._made_of: list[int] = []
 
     def ready(self) -> WordIndex | None:
         """The index, if made by now."""
@@ -328,14 +335,16 @@ class WordKeeper:
 
     def refresh(self, pages: Sequence[Page]) -> None:
         """Start making an index of `pages`, unless one is being made, making one failed,
-        or the one held covers nine in ten of them."""
+        or nine in ten of them are pages the one held was made from."""
         if self._making is not None or self._failed or len(pages) < self.least:
             return
         if self.fork and not hasattr(os, "fork"):
             return
-        index = self.index
-        if index is not None and 10 * sum(index.covers(p) for p in pages) >= 9 * len(pages):
-            return
+        if self.index is not None:
+            same = sum(map(operator.eq, map(id, pages), self._made_of))
+            if 10 * same >= 9 * len(pages):
+                return
+        self._made_of = [id(page) for page in pages]
         self._making = Apart(_index_of, list(pages), fork=self.fork, otherwise=lambda: None)
 
     def close(self) -> None:
@@ -343,7 +352,7 @@ class WordKeeper:
         if self._making is not None:
             self._making.close()
             self._making = None
-        self.index, self._failed = None, False
+        self.index, self._failed, self._made_of = None, False, []
 
 
 def _page_mentions(

@@ -147,7 +147,7 @@ def test_a_watchers_mention_search_with_the_index_finds_what_it_finds_without(
 def test_the_keeper_makes_the_index_in_a_forked_process_and_keeps_it_while_it_covers(
     tmp_path: Path,
 ) -> None:
-    pages = pages_of(tmp_path)
+    pages = pages_of(tmp_path) * 4  # twenty
     keeper = WordKeeper(least=0)
     assert keeper.ready() is None
     keeper.refresh(pages)
@@ -160,9 +160,9 @@ def test_the_keeper_makes_the_index_in_a_forked_process_and_keeps_it_while_it_co
     assert all(index.covers(p) for p in pages)
     assert index.holding(["zebra"]) == WordIndex(pages).holding(["zebra"])
     one = replace(pages[0], source=replace(pages[0].source, digest=b"edited"))
-    keeper.refresh([one, *pages[1:] * 3])  # nine in ten still covered (12 of 13): kept
+    keeper.refresh([one, one, *pages[2:]])  # nine in ten still those pages: kept
     assert keeper._making is None and keeper.ready() is index
-    keeper.refresh([one, *pages[1:]])  # four in five: made again
+    keeper.refresh([one, one, one, *pages[3:]])  # 17 of 20: made again
     assert keeper._making is not None
     keeper.close()
     assert keeper._making is None and keeper.ready() is None
