@@ -10,7 +10,9 @@ Raw HTML is off: `<script>` in content is shown as text, never run.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -143,7 +145,36 @@ def _new_markdown() -> MarkdownIt:
     md.use(container_plugin, "faq")
     md.inline.ruler.before("link", "wikilink", _wikilink)
     md.add_render_rule("wikilink", _render_wikilink)
+    quiet_debug_logs()
     return md
+
+
+class _Unheard:
+    """A module's logger, but for debug(), which does nothing (see quiet_debug_logs)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def debug(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.logger, name)
+
+
+def quiet_debug_logs(package: str = "markdown_it") -> None:
+    """markdown-it-py's block rules each log a debug message as they are tried: about 220
+    calls a page of the benchmark's corpus, each two Python calls even when nothing
+    listens, about 5% of a page's parse. When nothing listens at DEBUG to the package's
+    logger (as the command line never does), each of its modules' LOGGER is swapped for
+    one whose debug() does nothing and whose other methods are the logger's own."""
+    if logging.getLogger(package).isEnabledFor(logging.DEBUG):
+        return
+    for name, module in list(sys.modules.items()):
+        if name == package or name.startswith(f"{package}."):
+            logger = getattr(module, "LOGGER", None)
+            if isinstance(logger, logging.Logger):
+                vars(module)["LOGGER"] = _Unheard(logger)
 
 
 _MD = _new_markdown()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -234,3 +236,51 @@ def test_plain_answers_are_rendered_without_markdown_its_parse() -> None:
         assert MarkdownPage("p.md", "p.md").render(answer, 3, collect_headings=False) == expected
     assert expected.startswith("<p>It helps to &quot;name&quot;")
     assert expected.endswith("</p>\n<p>Or both.</p>\n")
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+def test_markdown_its_rule_debug_logs_are_quiet_and_its_other_logs_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """markdown-it-py's rules log a debug message each time they are tried; with nothing
+    listening at DEBUG, each module's logger is swapped for one whose debug() does
+    nothing (5% of a page's parse), and whose other methods are the logger's own. With a
+    listener at DEBUG, the loggers are left as they are."""
+    import sys
+    import types
+
+    from intimacy_ssg import markdown as markdown_module
+
+    swapped = [
+        name
+        for name, module in sys.modules.items()
+        if name.startswith("markdown_it.") and hasattr(module, "LOGGER")
+    ]
+    assert "markdown_it.rules_block.paragraph" in swapped
+    assert all(type(sys.modules[n].LOGGER).__name__ == "_Unheard" for n in swapped)
+
+    for level, quiet in [(logging.DEBUG, False), (logging.NOTSET, True)]:
+        name = f"fakemd.rules{level}"  # a package of one module, its logger heard or not
+        real, records = logging.getLogger(name), _Records()
+        real.addHandler(records)
+        rules = types.ModuleType(name)
+        vars(rules)["LOGGER"] = real
+        monkeypatch.setitem(sys.modules, name, rules)
+        logging.getLogger("fakemd").setLevel(level)
+        markdown_module.quiet_debug_logs("fakemd")
+        logger = vars(rules)["LOGGER"]
+        assert (logger is real) is not quiet
+        logger.debug("tried a rule")
+        logger.warning("something to say")
+        said = ["something to say"] if quiet else ["tried a rule", "something to say"]
+        assert records.seen == said
+        real.removeHandler(records)
+    logging.getLogger("fakemd").setLevel(logging.NOTSET)
