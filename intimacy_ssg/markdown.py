@@ -142,6 +142,9 @@ def _new_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.normalizeLink = _normalize_link  # type: ignore[method-assign]
     md.enable(["table", "strikethrough"])
+    # with "html" off these rules never match (each returns at once), but they are tried
+    # at every block and at every "<": raw HTML is text either way
+    md.disable(["html_block", "html_inline"])
     md.use(container_plugin, "faq")
     md.inline.ruler.before("link", "wikilink", _wikilink)
     md.add_render_rule("wikilink", _render_wikilink)

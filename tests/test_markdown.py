@@ -92,6 +92,8 @@ def test_raw_html_is_escaped_and_javascript_links_refused() -> None:
         '<script>alert(1)</script>\n\n<img src=x onerror="y">\n\n[x](javascript:alert(1))'
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
+    inline = MarkdownPage("t.md", "t.md").render('A <b onclick="x">bold</b> word.', 1)
+    assert inline == '<p>A &lt;b onclick=&quot;x&quot;&gt;bold&lt;/b&gt; word.</p>\n'
     assert "<img" not in html
     assert 'href="javascript' not in html
 
