@@ -93,7 +93,7 @@ def test_raw_html_is_escaped_and_javascript_links_refused() -> None:
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
     inline = MarkdownPage("t.md", "t.md").render('A <b onclick="x">bold</b> word.', 1)
-    assert inline == '<p>A &lt;b onclick=&quot;x&quot;&gt;bold&lt;/b&gt; word.</p>\n'
+    assert inline == "<p>A &lt;b onclick=&quot;x&quot;&gt;bold&lt;/b&gt; word.</p>\n"
     assert "<img" not in html
     assert 'href="javascript' not in html
 
