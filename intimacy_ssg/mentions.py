@@ -9,6 +9,7 @@ target on a page is suggested, and never one the page already links to.
 from __future__ import annotations
 
 import array
+import contextlib
 import gc
 import hashlib
 import operator
@@ -302,6 +303,15 @@ def _index_of(pages: Sequence[Page]) -> WordIndex:
             gc.enable()
 
 
+def _index_apart(pages: Sequence[Page]) -> WordIndex:
+    """_index_of(pages) in a forked process, at the lowest priority: it is made while the
+    watcher waits, and must not slow the next build (with two cores, the build's own
+    processes may want both)."""
+    with contextlib.suppress(OSError):
+        os.nice(19)
+    return _index_of(pages)
+
+
 class WordKeeper:
     """A watcher's WordIndex (`build --watch`, the preview: see build._build), made by a
     forked process between its builds, from the pages of the last (a site of `least`
@@ -345,7 +355,8 @@ class WordKeeper:
             if 10 * same >= 9 * len(pages):
                 return
         self._made_of = [id(page) for page in pages]
-        self._making = Apart(_index_of, list(pages), fork=self.fork, otherwise=lambda: None)
+        make = _index_apart if self.fork else _index_of  # forked, or here when asked
+        self._making = Apart(make, list(pages), fork=self.fork, otherwise=lambda: None)
 
     def close(self) -> None:
         """Stop making one, and drop the one held (another configuration's pages)."""

@@ -241,3 +241,19 @@ def test_a_watchers_next_build_is_not_held_up_by_the_index_being_made(
         touch(a, a.read_text() + "\nMore.\n")
         assert build(config_of(root), cache=cache).written
     cache.close()
+
+
+def test_the_index_is_made_at_the_lowest_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It is made while the watcher waits: the next build's processes come first."""
+    pages = pages_of(tmp_path)
+    monkeypatch.setattr(mentions_module, "_index_of", lambda pages: os.nice(0))
+    keeper = WordKeeper(least=0)
+    keeper.refresh(pages)
+    deadline = time.monotonic() + 30
+    while keeper.ready() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    niceness: Any = keeper.index  # what the stand-in made in place of the index
+    assert niceness == 19 and os.nice(0) < 19  # there, not here
