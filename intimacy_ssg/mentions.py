@@ -282,7 +282,7 @@ class WordIndex:
         return self.files.get(page.id) == (page.source.rel, page.source.digest)
 
     def holding(self, words: Iterable[str]) -> set[str]:
-        """The ids of the pages made from that hold one of `words`."""
+        """The ids of the pages it was made from that hold one of `words`."""
         held: set[str] = set()
         for word in words:
             ns = array.array("I")
