@@ -428,12 +428,12 @@ def test_build_watch_keeps_an_index_of_the_pages_words_for_its_mention_search(
 ) -> None:
     """Between its builds, `build --watch` makes an index of the pages' words in a forked
     process; a later title edit's mention search asks it rather than reading every page,
-    and finds what a clean build finds."""
+    and finds the page that mentions the new title without linking it."""
     about, home = site / "content/about.md", site / "content/index.md"
     home.write_text(page("Home", "Who we are, in brief.\n"))  # not linking it
     with _watching(site, script=_INDEXED_WATCH) as lines:
         lines.wait_for("watching ")
-        for n in range(20):  # until the index is made: at once, on any machine but a slow one
+        for n in range(20):  # until a build finds the index made (it takes milliseconds)
             time.sleep(0.2)
             about.write_text(page(f"Who we are {n}", "Words.\n"))
             lines.wait_for("built 2 pages")
