@@ -195,9 +195,8 @@ def _find(
     process does the second half meanwhile (this may itself run in a forked process
     beside the graph: see build._build)."""
     args = (linked_to, memo, made, table_digest, phrases, changed, words)
-    if memo is None or changed is None or not changed[1] or words is not None:
-        return _find_in(pages, *args)
-    if len(pages) < SPLIT_MIN:
+    searched = memo is not None and changed is not None and bool(changed[1])
+    if not searched or words is not None or len(pages) < SPLIT_MIN:
         return _find_in(pages, *args)
     half = len(pages) // 2
     with Apart(_find_in, pages[half:], *args) as other:

@@ -38,6 +38,22 @@ def pages_of(tmp_path: Path, files: dict[str, str] = FILES) -> tuple[Page, ...]:
     return result.site.pages
 
 
+def made(keeper: WordKeeper) -> Any:
+    """What the keeper's forked process made, once it is done (within 30 s)."""
+    deadline = time.monotonic() + 30
+    while keeper._making is not None:
+        keeper.ready()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return keeper.index
+
+
+def slow(pages: Any) -> WordIndex:
+    """An index made so slowly that the tests stop it first."""
+    time.sleep(60)
+    return WordIndex(pages)
+
+
 def words_read(page: Page) -> set[str]:
     """The words of a page as the search reads them: line by line (see _page_mentions)."""
     _, joined = unpack_prose(page.text_z)
@@ -153,10 +169,7 @@ def test_the_keeper_makes_the_index_in_a_forked_process_and_keeps_it_while_it_co
     keeper.refresh(pages)
     making = keeper._making
     assert making is not None and making.forked
-    deadline = time.monotonic() + 30
-    while (index := keeper.ready()) is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    index = made(keeper)
     assert all(index.covers(p) for p in pages)
     assert index.holding(["zebra"]) == WordIndex(pages).holding(["zebra"])
     one = replace(pages[0], source=replace(pages[0].source, digest=b"edited"))
@@ -172,10 +185,6 @@ def test_the_keeper_never_waits_and_what_it_started_is_stopped_when_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pages = pages_of(tmp_path)
-
-    def slow(pages: Any) -> WordIndex:
-        time.sleep(60)
-        return WordIndex(pages)
 
     monkeypatch.setattr(mentions_module, "_index_of", slow)
     keeper = WordKeeper(least=0)
@@ -196,10 +205,7 @@ def test_a_keeper_whose_forked_process_fails_makes_no_index_and_does_not_try_aga
     monkeypatch.setattr(mentions_module, "_index_of", lambda pages: os._exit(3))
     keeper = WordKeeper(least=0)
     keeper.refresh(pages)
-    deadline = time.monotonic() + 30
-    while keeper._making is not None:
-        assert keeper.ready() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    assert made(keeper) is None
     keeper.refresh(pages)
     assert keeper._making is None and keeper.ready() is None
 
@@ -226,10 +232,6 @@ def test_a_watchers_next_build_is_not_held_up_by_the_index_being_made(
     folder's lock: the next build takes the lock while it still works."""
     from .test_cache import config_of, project, touch, trusting_stats
 
-    def slow(pages: Any) -> WordIndex:
-        time.sleep(60)
-        return WordIndex(pages)
-
     monkeypatch.setattr(mentions_module, "_index_of", slow)
     keeper = WordKeeper(least=0)
     with trusting_stats():
@@ -251,9 +253,4 @@ def test_the_index_is_made_at_the_lowest_priority(
     monkeypatch.setattr(mentions_module, "_index_of", lambda pages: os.nice(0))
     keeper = WordKeeper(least=0)
     keeper.refresh(pages)
-    deadline = time.monotonic() + 30
-    while keeper.ready() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    niceness: Any = keeper.index  # what the stand-in made in place of the index
-    assert niceness == 19 and os.nice(0) < 19  # there, not here
+    assert made(keeper) == 19 and os.nice(0) < 19  # there (made in place of the index), not here
