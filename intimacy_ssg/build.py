@@ -342,7 +342,16 @@ def _build(
     from .parallel import parse_all
     from .render import Sink, keys_without, render_site
     from .site import assemble_site, shapes_key, shapes_keys, structure_key
-    from .sitefiles import cluster_feed, feed_key, redirects, robots, site_feed, sitemap
+    from .sitefiles import (
+        cluster_feed,
+        feed_key,
+        matter_key,
+        newest,
+        redirects,
+        robots,
+        site_feed,
+        sitemap,
+    )
     from .structured import review_overdue
 
     if store is not None and cache is not None:
@@ -388,7 +397,7 @@ def _build(
 
     say("assemble")
     shown = display_path(config.content_dir)
-    structure = frame = link_frame = link_base = assembly = landings = matter = b""
+    structure = frame = link_frame = link_base = assembly = landings = dated = b""
     if cache is not None:
         parts = shapes_keys(pages, found.statics, shown, config.drafts)
         landings, assembly = parts["landing"], parts["assembly"]
@@ -397,7 +406,7 @@ def _build(
             structure_key(parts["frame"], config),
         )
         link_frame = structure_key(landings, config)
-        matter = structure_key(parts["matter"], config)  # what the sitemap and feeds read
+        dated = structure_key(parts["dated"], config)  # what the sitemap and feed.xml read
         link_base = structure_key(
             shapes_key((), found.statics, shown, config.drafts, "landing"), config
         )
@@ -432,10 +441,13 @@ def _build(
             link_base=link_base,
             relink=relink,
             stale=stale,
-            extras=extras_then,  # keyed by the pages' matter, not the structure: see render
+            extras=extras_then,  # keyed by the pages' front matter, not the structure
+            feed=feed_then,
         )
 
-    extras_then = memo.extras if memo is not None else ()  # the files the last build made
+    # the last build's redirect pages and the site feed's articles: see the render below
+    extras_then = memo.extras if memo is not None else (b"", ())
+    feed_then = memo.feed if memo is not None else (b"", ())
     if memo is not None and (same_links or relinking):
         # Every link resolves as it did but those of the pages whose own links changed, or
         # moved (a line added to the front matter: their diagnostics point elsewhere now),
@@ -625,20 +637,30 @@ def _build(
             rel, key = f"{cluster.name}/feed.xml", feed_key(site, cluster, settings)
             if sink.reuse(rel, key) is None:
                 sink.emit(rel, cluster_feed(site, config, cluster).data, key)
-        # the sitemap, robots.txt, the site's feed and redirects: made from the pages'
-        # place and front matter (and the configuration) alone, as the pages' matter key is
-        extras = memo.extras if memo is not None else ()
-        if not extras or any(sink.reuse(rel, matter) is None for rel in extras):
-            made = (
-                sitemap(site, config),
-                robots(config),
-                site_feed(site, config),
-                *redirects(site, config),
-            )
-            for extra in made:
-                sink.emit(extra.rel, extra.data, matter)
-            if memo is not None:
-                memo.extras = tuple(extra.rel for extra in made)
+        # robots.txt, the sitemap, the site's feed and the redirect pages, each keyed by
+        # what it reads: the configuration; every page's place, draft flag and dates
+        # (`dated`); the places and front matter of the articles the feed shows, which
+        # `dated` alone chooses; and of the pages with aliases. An edit to a title or a
+        # summary then makes only the feed again, and only if it shows that page.
+        if sink.reuse("robots.txt", settings) is None:
+            sink.emit("robots.txt", robots(config).data, settings)
+        if sink.reuse("sitemap.xml", dated) is None:
+            sink.emit("sitemap.xml", sitemap(site, config).data, dated)
+        chosen_by, chosen = feed_then if memo is not None else (b"", ())
+        if not dated or chosen_by != dated or not all(i in site.by_id for i in chosen):
+            chosen = newest(site, config)
+        shows = matter_key(site, chosen, settings)
+        if sink.reuse("feed.xml", shows) is None:
+            sink.emit("feed.xml", site_feed(site, config, chosen).data, shows)
+        aliased = matter_key(site, [p.id for p in site.pages if p.front.aliases], settings)
+        made_by, rels = extras_then if memo is not None else (b"", ())
+        if made_by != aliased or any(sink.reuse(rel, aliased) is None for rel in rels):
+            made = redirects(site, config)
+            rels = tuple(alias.rel for alias in made)
+            for alias in made:
+                sink.emit(alias.rel, alias.data, aliased)
+        if memo is not None:
+            memo.extras, memo.feed = (aliased, rels), (dated, chosen)
         problems += render_problems
         lap("render")
 

@@ -96,17 +96,20 @@ def changed_since(last: LastBuild) -> int:
 class StructureMemo:
     """What was made from the site's structure and frame (see site.structure_key) alone.
     The links, graph and phrases are reused while the frame is unchanged, as after an edit
-    to a page's summary or sources; the render keys and site-wide files only while the
-    whole structure is, as after an edit to a page's prose. The links are patched while
-    the landings are unchanged, as after an edit to a title, a tag, a heading or one
-    page's links: only the pages whose outlinks differ, and those linking to a page whose
-    anchors differ, are resolved again (see model.landing_of)."""
+    to a page's summary or sources; the render keys only while the whole structure is,
+    as after an edit to a page's prose (the sitemap, feeds and redirect pages have keys
+    of their own: see `extras` and `feed`). The links are patched while the landings are
+    unchanged, as after an edit to a title, a tag, a heading or one page's links: only
+    the pages whose outlinks differ, and those linking to a page whose anchors differ,
+    are resolved again (see model.landing_of)."""
 
     key: bytes  # the structure
     links: Links
     graph: Graph
     render_keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # see render
-    extras: tuple[str, ...] = ()  # the sitemap, robots.txt, the site's feed, redirects
+    # the key of the redirect pages (made from the pages with aliases) and their names:
+    # kept whatever the structure, as `feed` is (see build._build)
+    extras: tuple[bytes, tuple[str, ...]] = (b"", ())
     phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
     frame: bytes = b""  # the frame the graph and phrases were made from
     outlinks: dict[str, bytes] = field(default_factory=dict)  # page id -> its outlinks then
@@ -118,6 +121,9 @@ class StructureMemo:
     link_base: bytes = b""
     relink: bytes = b""
     stale: frozenset[str] = frozenset()  # pages whose links changed since `relink` was made
+    # the key of every page's place, draft flag and dates, and the articles the site's feed
+    # chose by it (see sitefiles.newest)
+    feed: tuple[bytes, tuple[str, ...]] = (b"", ())
 
 
 @dataclass
@@ -472,13 +478,13 @@ class CacheStore:
         made, made_why = _read(self.structure, self.scope) if base is not None else (None, "")
         keys = memos.get("render_keys") if memos else None
         if made is not None and isinstance(keys, dict):
-            key, extras = memos.get("render_key"), memos.get("render_extras", ())  # type: ignore[union-attr]
+            key = memos.get("render_key")  # type: ignore[union-attr]
+            extras = _named(memos.get("render_extras"))  # type: ignore[union-attr]
+            feed = _named(memos.get("render_feed"))  # type: ignore[union-attr]
             frame = memos.get("render_frame")  # type: ignore[union-attr]
             if key and frame and made.get("key") == frame:
                 phrases = made.get("phrases")
                 phrases = phrases if isinstance(phrases, bytes) else b""
-                if type(extras) is not tuple or not all(type(rel) is str for rel in extras):
-                    extras = ()  # made again (a later build reads the names)
                 links, graph = made["links"], made["graph"]
                 outlinks = made.get("outlinks")
                 outlinks = outlinks if isinstance(outlinks, dict) else {}
@@ -505,6 +511,7 @@ class CacheStore:
                     link_base,
                     relink,
                     stale,
+                    feed,
                 )
                 self.structure_saved, self.links_saved = frame, links
         cache.note = cache.note or made_why
@@ -585,11 +592,13 @@ class CacheStore:
         save_pages(); it says whether that process did it (else it is done here)."""
         memos: dict[str, Any] = {n: getattr(cache, n) for n in MEMO_FIELDS}
         memo = cache.structure
-        memos["render_key"], memos["render_keys"], memos["render_extras"] = b"", {}, ()
+        memos["render_key"], memos["render_keys"] = b"", {}
+        memos["render_extras"] = memos["render_feed"] = (b"", ())
         memos["render_frame"] = b""
         if memo is not None and memo.key and memo.frame:
             memos["render_key"], memos["render_frame"] = memo.key, memo.frame
             memos["render_keys"], memos["render_extras"] = memo.render_keys, memo.extras
+            memos["render_feed"] = memo.feed
             if memo.frame != self.structure_saved or memo.links is not self.links_saved:
                 links, graph = pickling.pack(memo.links), pickling.pack(memo.graph)
                 made = {
@@ -642,6 +651,16 @@ class CacheStore:
 
             _write(self.pages, self.scope, {"parsed": parsed, "side": side.token}, saved)
         return True
+
+
+def _named(value: object) -> tuple[bytes, tuple[str, ...]]:
+    """A key and the names made with it, as the memo kept them; an empty key (so made
+    again) if they are of another shape."""
+    if type(value) is tuple and len(value) == 2:
+        key, names = value
+        if type(key) is bytes and type(names) is tuple and all(type(n) is str for n in names):
+            return key, names
+    return b"", ()
 
 
 def _changes(value: dict[Any, Any], old: dict[Any, Any]) -> tuple[dict[Any, Any], list[Any]]:

@@ -184,6 +184,7 @@ class Page:
     outlinks: bytes = b""  # digest of its own links as written, and where: see outlinks_of()
     faq_digest: bytes = b""  # digest of the FAQ's questions: see faq_digest_of()
     matter: bytes = b""  # digest of its place and front matter: see matter_of()
+    dated: bytes = b""  # digest of its place, draft flag and dates: see dated_of()
 
     if TYPE_CHECKING:
 
@@ -401,6 +402,14 @@ def matter_of(page: Page, parts: _Parts | None = None) -> bytes:
     return _joined([*r.place, r.front])
 
 
+def dated_of(page: Page, parts: _Parts | None = None) -> bytes:
+    """A digest of the page's place, draft flag and dates: all the sitemap reads of it, and
+    all the site's feed reads of it to choose its newest articles (whose matter_of() then
+    says what they show). An edit to its title, summary or aliases leaves it as it was."""
+    r, front = parts or _Parts(page), page.front
+    return _joined([*r.place, repr(front.draft), repr(front.date), repr(front.updated)])
+
+
 def faq_digest_of(page: Page) -> bytes:
     """A digest of the page's FAQ questions (none too), which the site-wide
     repeated-question check is keyed by."""
@@ -410,7 +419,7 @@ def faq_digest_of(page: Page) -> bytes:
 
 def with_digests(page: Page) -> Page:
     """The page without its source's bytes and with all its digests, made from one _Parts
-    (all seven took a tenth of a page's parse when each repr'd its own parts)."""
+    (when each repr'd its own parts, the first seven took a tenth of a page's parse)."""
     parts, source = _Parts(page), page.source
     # made by their makers (pickling.fast_maker), with every field named: replace() took
     # as long as three of the digests
@@ -441,6 +450,7 @@ def with_digests(page: Page) -> Page:
         outlinks=outlinks_of(page, parts),
         faq_digest=faq_digest_of(page),
         matter=matter_of(page, parts),
+        dated=dated_of(page, parts),
     )
 
 

@@ -22,9 +22,9 @@ from .model import (
     PageKind,
     Site,
     StaticFile,
+    dated_of,
     frame_of,
     landing_of,
-    matter_of,
     shape_of,
 )
 from .sitefiles import alias_path
@@ -68,7 +68,7 @@ AssembleMemo = dict[
 ]
 
 
-Part = Literal["shape", "frame", "landing", "assembly", "matter"]
+Part = Literal["shape", "frame", "landing", "assembly", "dated"]
 
 
 def shapes_key(
@@ -83,8 +83,9 @@ def shapes_key(
     its place and links, what the graph and the mention search read); by "landing", of
     what links to each page read of it (model.landing_of): while that is unchanged, only
     the pages whose own links changed need resolving again; by "assembly", of its landing
-    and title, all assemble_site() reads; by "matter", of its place and front matter
-    (model.matter_of), all the sitemap, feeds and redirect pages read."""
+    and title, all assemble_site() reads; by "dated", of its place, draft flag and dates
+    (model.dated_of), all the sitemap reads, and all the site's feed reads to choose the
+    articles it shows."""
     return shapes_keys(pages, statics, content_display, include_drafts, (part,))[part]
 
 
@@ -93,7 +94,7 @@ def shapes_keys(
     statics: tuple[StaticFile, ...],
     content_display: str,
     include_drafts: bool = False,
-    parts: tuple[Part, ...] = ("shape", "frame", "landing", "assembly", "matter"),
+    parts: tuple[Part, ...] = ("shape", "frame", "landing", "assembly", "dated"),
 ) -> dict[Part, bytes]:
     """shapes_key() of each of `parts`, from one pass over the pages."""
     wanted = set(parts)
@@ -116,7 +117,7 @@ def shapes_keys(
         elif part == "assembly":
             joined = b"".join(itertools.chain.from_iterable(zip(landings, titles, strict=True)))
         else:
-            joined = b"".join([page.matter or matter_of(page) for page in pages])
+            joined = b"".join([page.dated or dated_of(page) for page in pages])
         h = hashlib.blake2b(
             repr((statics, content_display, include_drafts, part)).encode(), digest_size=16
         )

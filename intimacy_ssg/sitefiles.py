@@ -11,7 +11,7 @@ import hashlib
 import heapq
 import operator
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from .config import Config
@@ -71,11 +71,31 @@ def _article(page: Page) -> bool:
     return page.source.kind in (PageKind.HUB, PageKind.SPOKE) and page.front.date is not None
 
 
-def site_feed(site: Site, config: Config) -> OutputFile:
+def site_feed(site: Site, config: Config, chosen: tuple[str, ...] | None = None) -> OutputFile:
     """An Atom feed of the newest articles of the whole site (each cluster has its own:
-    cluster_feed)."""
-    articles = [p for p in site.pages if _article(p)]
-    return _feed(site, config, articles, "feed.xml", config.title)
+    cluster_feed). `chosen`: newest(site, config), if known."""
+    if chosen is None:
+        chosen = newest(site, config)
+    by_id = site.by_id or {p.id: p for p in site.pages}
+    shown = [(page_id, _stamp(by_id[page_id], config, {})) for page_id in chosen]
+    return _feed(site, config, shown, "feed.xml", config.title)
+
+
+def newest(site: Site, config: Config) -> tuple[str, ...]:
+    """The ids of the articles the site's feed shows, newest first: chosen by their places,
+    draft flags and dates alone (model.dated_of), and the configuration."""
+    return tuple(page_id for page_id, _ in _newest([p for p in site.pages if _article(p)], config))
+
+
+def matter_key(site: Site, ids: Iterable[str], settings: bytes) -> bytes:
+    """A digest of `settings` (the configuration's) and the places and front matter of the
+    pages `ids` (model.matter_of): what the site's feed, made from the articles newest()
+    chose, and the redirect pages, made from the pages with aliases, are made from."""
+    by_id = site.by_id or {p.id: p for p in site.pages}
+    h = hashlib.blake2b(settings, digest_size=16)
+    for page_id in ids:
+        h.update(page_id.encode("utf-8", "surrogatepass") + b"\0" + by_id[page_id].matter)
+    return h.digest()
 
 
 def cluster_feed(site: Site, config: Config, cluster: Cluster) -> OutputFile:
@@ -85,7 +105,11 @@ def cluster_feed(site: Site, config: Config, cluster: Cluster) -> OutputFile:
     hub = members[0]
     articles = sorted((p for p in members if _article(p)), key=lambda p: p.id)
     return _feed(
-        site, config, articles, f"{cluster.name}/feed.xml", f"{hub.front.title} | {config.title}"
+        site,
+        config,
+        _newest(articles, config),
+        f"{cluster.name}/feed.xml",
+        f"{hub.front.title} | {config.title}",
     )
 
 
@@ -103,27 +127,33 @@ def feed_key(site: Site, cluster: Cluster, settings: bytes) -> bytes:
 _swapped: Callable[[tuple[str, str]], tuple[str, str]] = operator.itemgetter(1, 0)
 
 
-def _feed(site: Site, config: Config, pages: list[Page], rel: str, title: str) -> OutputFile:
-    # when each page last changed, as an Atom date ("" if it has no date); a day's stamp is
-    # made once (many pages share one)
-    days: dict[datetime.date, str] = {}
-    stamps: dict[str, str] = {}
-    for page in pages:
-        front = page.front
-        changed = front.updated or front.date  # when it last changed
-        if type(changed) is datetime.date:  # a datetime keeps its own zone: not shared
-            stamp = days.get(changed)
-            if stamp is None:
-                stamp = days[changed] = _moment(changed, config)
-        else:
-            stamp = _moment(changed, config) if changed else ""
-        stamps[page.id] = stamp
+def _stamp(page: Page, config: Config, days: dict[datetime.date, str]) -> str:
+    """When the page last changed, as an Atom date ("" if it has no date); `days`: each
+    day's stamp, made once (many pages share one)."""
+    changed = page.front.updated or page.front.date
+    if type(changed) is datetime.date:  # a datetime keeps its own zone: not shared
+        stamp = days.get(changed)
+        if stamp is None:
+            stamp = days[changed] = _moment(changed, config)
+        return stamp
+    return _moment(changed, config) if changed else ""
 
-    # the newest FEED_SIZE by (stamp, id), newest first, compared as plain tuples (in C)
-    # without a sort of every article; the first is the feed's own last change
-    chosen = heapq.nlargest(FEED_SIZE, stamps.items(), key=_swapped)
+
+def _newest(pages: list[Page], config: Config) -> list[tuple[str, str]]:
+    """The newest FEED_SIZE of `pages` by (stamp, id), newest first, each with its stamp:
+    compared as plain tuples (in C) without a sort of every article."""
+    days: dict[datetime.date, str] = {}
+    stamps = {page.id: _stamp(page, config, days) for page in pages}
+    return heapq.nlargest(FEED_SIZE, stamps.items(), key=_swapped)
+
+
+def _feed(
+    site: Site, config: Config, chosen: list[tuple[str, str]], rel: str, title: str
+) -> OutputFile:
+    """A feed of the pages `chosen` (newest first, each with its stamp): the first's stamp
+    is the feed's own last change."""
     updated = chosen[0][1] if chosen else "1970-01-01T00:00:00+00:00"
-    by_id = {page.id: page for page in pages}
+    by_id = site.by_id or {p.id: p for p in site.pages}
     self_url = _absolute(config, rel)
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',

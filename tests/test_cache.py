@@ -1407,50 +1407,111 @@ def test_a_summary_edited_and_put_back_is_shown_as_put_back(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("edit", "made"),
+    ("edited", "edit", "made"),
     [
-        ("[[other]] added to the prose.", False),
-        ("## A new heading", False),
-        ("date: 2024-05-06", True),
-        ("aliases: [/old-b/]", True),
-        ("title: Beta, retitled", True),
+        ("b", "[[other]] added to the prose.", set()),
+        ("b", "## A new heading", set()),
+        ("b", "date: 2024-05-06", {"sitemap", "site_feed"}),
+        ("b", "updated: 2024-05-06", {"sitemap", "site_feed"}),
+        ("b", "aliases: [/old-b/]", {"site_feed", "redirects"}),
+        ("b", "title: Beta, retitled", {"site_feed"}),
+        ("b", "summary: Another summary.", {"site_feed"}),
+        ("a", "title: Alpha, retitled", set()),  # no date: not an article, not in the feed
+        ("a", "summary: Another summary.", set()),
+        ("c", "title: Gamma, retitled", {"redirects"}),  # the page with an alias, undated
+        ("c", "date: 2024-05-06", {"sitemap", "site_feed", "redirects"}),
     ],
 )
-def test_the_sitemap_feeds_and_redirects_are_made_again_only_when_front_matter_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, made: bool
+def test_the_sitemap_feed_and_redirects_are_each_made_again_only_when_what_they_read_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: str, edit: str, made: set[str]
 ) -> None:
-    """The site-wide files are made from the pages' places and front matter alone: an
-    edit to a page's links or headings keeps them as they were (they are not even made);
-    one to its front matter makes them again, as a clean build does. They are made
-    together: the sitemap's calls are counted."""
+    """The site-wide files are made from the pages' places and front matter alone, each
+    from its own part: the sitemap from every page's place, draft flag and dates; the
+    site's feed from the articles it shows (chosen by their dates); the redirect pages
+    from the pages with aliases. An edit to a page's links or headings keeps them all as
+    they were (they are not even made); an edit to a title, summary or alias makes again
+    only the files that show that page, and a date every file that it may reorder. The
+    output is a clean build's each time."""
     from intimacy_ssg import sitefiles
 
     calls: list[str] = []
-    real = sitefiles.sitemap
 
-    def spied(*args: Any) -> Any:
-        calls.append("sitemap")
-        return real(*args)
+    def spy(name: str) -> None:
+        real = getattr(sitefiles, name)
 
-    monkeypatch.setattr(sitefiles, "sitemap", spied)
+        def spied(*args: Any) -> Any:
+            calls.append(name)
+            return real(*args)
+
+        monkeypatch.setattr(sitefiles, name, spied)
+
+    for name in ("sitemap", "site_feed", "redirects"):
+        spy(name)
     with trusting_stats():
-        files = {**SITE, "topic/b.md": page("Beta", "Second. [[a]] [[topic]]\n", date="2024-01-02")}
+        files = {
+            **SITE,
+            "topic/b.md": page("Beta", "Second. [[a]] [[topic]]\n", date="2024-01-02"),
+            "other/c.md": page("Gamma", "Third.\n", aliases="[/old-c/]"),
+        }
         root = project(tmp_path, files)
         cached_build(root)
-        assert calls == ["sitemap"]
-        b = root / "content/topic/b.md"
-        text = b.read_text()
+        assert sorted(calls) == ["redirects", "site_feed", "sitemap"]
+        calls.clear()
+        path = root / f"content/{'topic' if edited != 'c' else 'other'}/{edited}.md"
+        text = path.read_text()
+        key = edit.split(":")[0]
         if ":" in edit.split()[0]:  # a front matter line
-            key = edit.split(":")[0]
             lines = [line for line in text.splitlines() if not line.startswith(f"{key}:")]
             text = "\n".join(lines).replace("---\n", f"---\n{edit}\n", 1) + "\n"
         else:
             text += f"\n{edit}\n"
-        touch(b, text)
+        touch(path, text)
         result = cached_build(root)
     assert result.rendered >= 1
-    assert calls == ["sitemap"] * (1 + made)
+    assert set(calls) == made and len(calls) == len(made)
     assert tree(root / "output") == clean_tree(root)
+
+
+def test_the_site_feed_is_made_again_when_the_articles_it_shows_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more articles than the site's feed holds (one, here), an edit to the title of
+    one it leaves out keeps it as it was; a date that makes that article the newest puts
+    it in, and a title edit then makes the feed again. Each time, as a clean build."""
+    from intimacy_ssg import sitefiles
+
+    monkeypatch.setattr(sitefiles, "FEED_SIZE", 1)
+    made: list[bytes] = []
+    real = sitefiles.site_feed
+
+    def spied(*args: Any) -> Any:
+        made.append(real(*args).data)
+        return real(*args)
+
+    monkeypatch.setattr(sitefiles, "site_feed", spied)
+    with trusting_stats():
+        files = {
+            **SITE,
+            "topic/a.md": page("Alpha", "First. [[b]] [[topic]]\n", date="2024-01-01"),
+            "topic/b.md": page("Beta", "Second. [[a]] [[topic]]\n", date="2024-01-02"),
+        }
+        root = project(tmp_path, files)
+        cached_build(root)
+        assert len(made) == 1 and b"<title>Beta</title>" in made[0]
+        assert b"Alpha" not in made[0]
+        a = root / "content/topic/a.md"
+        for title, date, again, shown in [
+            ("Alpha, retitled", "2024-01-01", False, "Beta"),
+            ("Alpha, retitled", "2024-02-01", True, "Alpha, retitled"),
+            ("Alpha, again", "2024-02-01", True, "Alpha, again"),
+        ]:
+            made.clear()
+            touch(a, page(title, "First. [[b]] [[topic]]\n", date=date))
+            cached_build(root)
+            assert len(made) == again, (title, date)
+            feed = (root / "output/feed.xml").read_text()
+            assert f"<title>{shown}</title>" in feed and feed.count("<entry>") == 1
+            assert tree(root / "output") == clean_tree(root)
 
 
 def test_a_memos_changes_are_its_new_and_changed_entries_and_its_removed_keys() -> None:
@@ -2117,6 +2178,9 @@ PLANTED = [
     ("memo", "templates", _entries, False),
     ("memo", "assembled", _entries, False),
     ("memo", "render_extras", lambda v: 5, False),
+    ("memo", "render_extras", lambda v: (v[0], (5,)), False),
+    ("memo", "render_feed", lambda v: (v[0], ("nowhere",)), False),
+    ("memo", "render_feed", lambda v: [], False),
     ("state", "last", lambda v: 5, False),
     ("state", "output", lambda v: 5, False),
     ("state", "output", _entries, False),

@@ -178,13 +178,13 @@ def test_the_shapes_keys_are_digests_of_each_pages_part_and_each_moves_with_it(
         for part, key in made.items():
             assert key == site_module.shapes_key(pages, (), "content", False, part)
             assert site_module.shapes_keys(pages, (), "content", False, (part,)) == {part: key}
-            bare = tuple(replace(p, shape=b"", frame=b"", landing=b"", matter=b"") for p in pages)
+            bare = tuple(replace(p, shape=b"", frame=b"", landing=b"", dated=b"") for p in pages)
             assert site_module.shapes_key(bare, (), "content", False, part) == key
         title = [p.front.title.encode() + b"\0" for p in pages]
         each: dict[site_module.Part, list[bytes]] = {
             "shape": [p.shape for p in pages],
             "landing": [p.landing for p in pages],
-            "matter": [model.matter_of(p) for p in pages],
+            "dated": [model.dated_of(p) for p in pages],
             "frame": [p.frame + t for p, t in zip(pages, title, strict=True)],
             "assembly": [p.landing + t for p, t in zip(pages, title, strict=True)],
         }
@@ -200,12 +200,12 @@ def test_the_shapes_keys_are_digests_of_each_pages_part_and_each_moves_with_it(
     assert {p for p in first if first[p] != linked[p]} == {"shape", "frame"}
     (content / "topic/a.md").write_text(page("Alpha, retitled", "Words. [[topic]]\n"))
     retitled = keys()
-    assert {p for p in first if linked[p] != retitled[p]} == {
-        "shape",
-        "frame",
-        "assembly",
-        "matter",
-    }
+    assert {p for p in first if linked[p] != retitled[p]} == {"shape", "frame", "assembly"}
+    (content / "topic/a.md").write_text(
+        page("Alpha, retitled", "Words. [[topic]]\n", date="2024-01-02")
+    )
+    dated = keys()
+    assert {p for p in first if retitled[p] != dated[p]} == {"shape", "dated"}
 
 
 def test_a_parsed_pages_digests_are_each_digest_functions_made_together(tmp_path: Path) -> None:
@@ -245,6 +245,7 @@ def test_a_parsed_pages_digests_are_each_digest_functions_made_together(tmp_path
             outlinks=model.outlinks_of(parsed),
             faq_digest=model.faq_digest_of(parsed),
             matter=model.matter_of(parsed),
+            dated=model.dated_of(parsed),
         )
         made = model.with_digests(parsed)
         assert type(made) is model.Page and type(made.source) is model.SourceFile
