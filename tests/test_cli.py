@@ -448,6 +448,45 @@ def test_build_watch_keeps_an_index_of_the_pages_words_for_its_mention_search(
     assert not [line for line in lines.seen if "Traceback" in line]
 
 
+_KEEPERS_WATCH = """
+import sys
+from intimacy_ssg import cli, mentions
+made, close = mentions.WordKeeper.__init__, mentions.WordKeeper.close
+def kept(self, *args, **kwargs):
+    print(f"a word index kept: {id(self)}", file=sys.stderr, flush=True)
+    made(self, *args, **kwargs)
+def closed(self):
+    print(f"a word index closed: {id(self)}", file=sys.stderr, flush=True)
+    close(self)
+mentions.WordKeeper.__init__, mentions.WordKeeper.close = kept, closed
+sys.exit(cli.main(["build", "--watch"]))
+"""
+
+
+def test_build_watch_closes_its_word_index_when_site_yaml_changes_and_when_it_ends(
+    site: Path,
+) -> None:
+    """Another site.yaml is another cache: the watcher closes the old one's word index
+    (which may still be being made, by a forked process) before it makes the new cache,
+    with a word index of its own; and closes that one when it ends."""
+    with _watching(site, script=_KEEPERS_WATCH) as lines:
+        lines.wait_for("watching ")
+        yaml = site / "site.yaml"
+        yaml.write_text(yaml.read_text().replace("title: T\n", "title: Renamed\n"))
+        lines.wait_for("built 2 pages")
+        assert "Renamed" in (site / "output/about/index.html").read_text()
+    assert lines.code == 0
+    said = [line.split(": ", 1) for line in lines.seen if line.startswith("a word index ")]
+    assert [what for what, _ in said] == [
+        "a word index kept",
+        "a word index closed",
+        "a word index kept",
+        "a word index closed",
+    ]
+    first, second = said[0][1], said[2][1]
+    assert [who for _, who in said] == [first, first, second, second]
+
+
 def test_ctrl_c_during_a_watched_build_leaves_the_output_as_it_was(site: Path) -> None:
     with _watching(site) as lines:
         lines.wait_for("watching ")

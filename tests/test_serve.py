@@ -498,3 +498,43 @@ def test_the_preview_says_why_it_rebuilt_without_its_cache(project: Path, previe
     said = preview.out.getvalue()  # type: ignore[attr-defined]
     assert "note: the build cache led to an internal error (TypeError" in said
     assert "Second version." in get(preview.url + "topic/a/")[1]
+
+
+def test_the_preview_keeps_an_index_of_the_pages_words_and_drops_it_when_stopped(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview gives its cache a WordKeeper (mentions.INDEX_MIN pages or more: none
+    here), which makes an index of the pages' words after the first build; a title edit's
+    mention search then asks it, and finds the page that names the new title without
+    linking it. Stopping the preview drops the index."""
+    from intimacy_ssg import mentions
+
+    monkeypatch.setattr(mentions, "INDEX_MIN", 0)
+    asked: list[object] = []
+    real = mentions.WordIndex.holding
+
+    def holding(self: mentions.WordIndex, words: Any) -> Any:
+        asked.append(words)
+        return real(self, words)
+
+    monkeypatch.setattr(mentions.WordIndex, "holding", holding)
+    (project / "content/index.md").write_text(page("Home", "Who we are. [[topic]]\n"))
+    running = Preview(project, port=0, out=io.StringIO())
+    running.start()
+    try:
+        keeper = running.cache.words
+        assert isinstance(keeper, mentions.WordKeeper)
+        deadline = time.monotonic() + 30
+        while keeper.ready() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # made by a forked process: milliseconds
+        assert keeper.index is not None
+        before = running.builds
+        (project / "content/about.md").write_text(page("Who we are", "[[index]]\n"))
+        while running.builds == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running.last is not None and asked
+        said = [d.format() for d in running.last.diagnostics]
+        assert any("mentions 'Who we are' without linking it" in line for line in said)
+    finally:
+        running.stop()
+    assert keeper.index is None and keeper.ready() is None
