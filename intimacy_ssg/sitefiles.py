@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from html import escape
 
 from .config import Config
-from .model import Cluster, OutputFile, Page, PageKind, Site
+from .model import Cluster, OutputFile, Page, PageKind, Site, matter_of
 
 FEED_SIZE = 20
 
@@ -94,7 +94,9 @@ def matter_key(site: Site, ids: Iterable[str], settings: bytes) -> bytes:
     by_id = site.by_id or {p.id: p for p in site.pages}
     h = hashlib.blake2b(settings, digest_size=16)
     for page_id in ids:
-        h.update(page_id.encode("utf-8", "surrogatepass") + b"\0" + by_id[page_id].matter)
+        page = by_id[page_id]
+        h.update(page_id.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(page.matter or matter_of(page))  # made at parse: see model.with_digests
     return h.digest()
 
 

@@ -186,6 +186,41 @@ def test_a_feed_holds_its_newest_entries_ties_broken_by_page(tmp_path: Path) -> 
     assert len(titles) == FEED_SIZE
 
 
+def test_the_site_feed_is_made_from_the_articles_newest_chooses_and_their_matter(
+    tmp_path: Path,
+) -> None:
+    """sitefiles.newest() names the articles the site's feed shows, in its order, and
+    site_feed() given them makes the same feed. matter_key() reads each page's front matter
+    (its digest made at parse, or made there if a page lacks it): a title changes it."""
+    from dataclasses import replace
+
+    from intimacy_ssg.sitefiles import matter_key, newest, site_feed
+
+    files = {
+        "index.md": page("Home", "[[t]]\n"),
+        "t/index.md": page("Topic", "[[a]] [[b]]\n", date="2026-01-02"),
+        "t/a.md": page("A", "x\n", date="2026-01-03"),
+        "t/b.md": page("B", "x\n", date="2026-01-01", updated="2026-01-04"),
+    }
+    result, _ = build_content(tmp_path, files)
+    site = result.site
+    assert site is not None
+    with chdir(tmp_path):
+        config = load_config(REPO, content_dir=tmp_path / "content")
+    chosen = newest(site, config)
+    assert chosen == ("t/b", "t/a", "t")  # by the day each last changed
+    assert site_feed(site, config, chosen) == site_feed(site, config)
+    key = matter_key(site, chosen, b"settings")
+    assert all(p.matter for p in site.pages)
+    bare = replace(site, pages=tuple(replace(p, matter=b"") for p in site.pages), by_id={})
+    assert matter_key(bare, chosen, b"settings") == key
+    assert matter_key(site, chosen, b"other settings") != key
+    assert matter_key(site, chosen[:2], b"settings") != key
+    retitled = replace(site.by_id["t/a"], front=replace(site.by_id["t/a"].front, title="A2"))
+    pages = tuple(replace(retitled, matter=b"") if p.id == "t/a" else p for p in site.pages)
+    assert matter_key(replace(site, pages=pages, by_id={}), chosen, b"settings") != key
+
+
 def test_a_sitemap_gives_each_moment_its_own_day(tmp_path: Path) -> None:
     """A page's last change as a moment is given as the day it names, in its own zone:
     two moments that are the same instant, written in zones on either side of midnight,
