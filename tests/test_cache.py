@@ -1459,8 +1459,8 @@ def test_the_sitemap_feed_and_redirects_are_each_made_again_only_when_what_they_
         calls.clear()
         path = root / f"content/{'topic' if edited != 'c' else 'other'}/{edited}.md"
         text = path.read_text()
-        key = edit.split(":")[0]
         if ":" in edit.split()[0]:  # a front matter line
+            key = edit.split(":")[0]
             lines = [line for line in text.splitlines() if not line.startswith(f"{key}:")]
             text = "\n".join(lines).replace("---\n", f"---\n{edit}\n", 1) + "\n"
         else:
@@ -1485,8 +1485,9 @@ def test_the_site_feed_is_made_again_when_the_articles_it_shows_change(
     real = sitefiles.site_feed
 
     def spied(*args: Any) -> Any:
-        made.append(real(*args).data)
-        return real(*args)
+        feed = real(*args)
+        made.append(feed.data)
+        return feed
 
     monkeypatch.setattr(sitefiles, "site_feed", spied)
     with trusting_stats():
