@@ -529,11 +529,18 @@ def _build(
     sink = Sink(writer, cache.rendered if cache is not None else None, keep_outputs, facts)
     # The mention check needs the links only: when every page is checked again (a new
     # frame), a forked process does it while this one makes the graph and checks FAQs.
-    apart = not reused and len(site.pages) >= APART_MIN_PAGES
+    # Not in a watcher once its index of the pages' words is made: its check then keeps
+    # memos in memory (mentions.PhraseState) and takes less than the fork costs.
     last = memo.phrases if memo is not None and not reused else b""  # see unlinked_mentions
     words = cache.words.ready() if cache is not None and cache.words is not None else None
+    state = None
+    if cache is not None and words is not None:
+        from .mentions import PhraseState
+
+        state = cache.phrase_state = cache.phrase_state or PhraseState()
+    apart = not reused and len(site.pages) >= APART_MIN_PAGES and state is None
     with Apart(
-        unlinked_mentions, site, linked, mentions, frame, table, last, words, fork=apart
+        unlinked_mentions, site, linked, mentions, frame, table, last, words, state, fork=apart
     ) as check:
         if not reused:
             say("graph")

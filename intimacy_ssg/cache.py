@@ -151,6 +151,7 @@ class BuildCache:
     folders: FolderMemo = field(default_factory=dict)  # see discover.discover_sources
     similarity: Any = None  # the last graph's similarity index: see graph.IndexMemo
     graph_lines: Any = None  # graph.json's lines: see graph.JsonMemo
+    phrase_state: Any = None  # a watcher's mention check's own memos: see mentions.PhraseState
     # a watcher's index of the words of every page, made between builds: see
     # mentions.WordKeeper (None: none is kept; a watcher sets one)
     words: Any = None

@@ -54,7 +54,8 @@ MentionMemo = dict[str, tuple[bytes, bytes, tuple[Diagnostic, ...]]]
 BASIS = ""
 # a phrase's first word -> (its words, the page it names, the phrase as written, that page's
 # file), longest first
-Phrases = dict[str, list[tuple[tuple[str, ...], str, str, str]]]
+Entry = tuple[tuple[str, ...], str, str, str]
+Phrases = dict[str, list[Entry]]
 
 
 def unlinked_mentions(
@@ -65,6 +66,7 @@ def unlinked_mentions(
     table: bytes = b"",
     before: bytes = b"",
     words: WordIndex | None = None,
+    state: PhraseState | None = None,
 ) -> tuple[tuple[Diagnostic, ...], bytes, MentionMemo]:
     """The findings; the table of phrases packed for the build cache; and what `memo` is
     to hold next (the caller stores it: this may run in a forked process, see
@@ -80,7 +82,9 @@ def unlinked_mentions(
     unchanged and whose text holds no word telling a phrase that changed since (a new
     title, a keyword: see _telling_words) keeps its findings, unscanned. `words`: an index
     of the words of (some of) the pages, which tells which hold one of those words without
-    reading their text (a watcher keeps one: see WordKeeper)."""
+    reading their text (a watcher keeps one: see WordKeeper). `state`: what the last
+    check in this process kept (a watcher's, never saved: see PhraseState), which it
+    updates; the findings are the same without it."""
     fresh: MentionMemo = {}
     misses = []
     basis = memo.get(BASIS) if memo is not None else None
@@ -98,38 +102,84 @@ def unlinked_mentions(
     else:
         misses = list(site.pages)
     if misses:
-        digest, phrases = _unpack(table) if table else _phrases(site)
+        digest, phrases = _unpack(table) if table else _phrases(site, state)
         if memo is not None and not table:
             table = pickle.dumps((digest, phrases), pickle.HIGHEST_PROTOCOL)
         changed = None
         if memo is not None and before:
-            old, old_phrases = _unpack(before)
+            if state is not None and state.table and before is state.table:
+                old, old_phrases = state.digest, state.phrases  # the table it packed
+            else:
+                old, old_phrases = _unpack(before)
             changed = (old, _telling_words(old_phrases, phrases))
-        fresh.update(_find(linked, misses, memo, made, digest, phrases, changed, words))
+        own = state.own if state is not None else None
+        fresh.update(_find(linked, misses, memo, made, digest, phrases, changed, words, own))
         made = digest
+        if state is not None and table:
+            state.table, state.digest, state.phrases = table, digest, phrases
+        if state is not None and len(state.own) > len(site.pages):  # pages gone: forgotten
+            state.own = {p.id: state.own[p.id] for p in site.pages if p.id in state.own}
     if memo is not None:
         fresh[BASIS] = (frame, made, ())
     problems = [found for page in site.pages for found in fresh[page.source.page_id][2]]
     return tuple(problems), table, fresh
 
 
-def _phrases(site: Site) -> tuple[bytes, Phrases]:
-    """The table of phrases, and a digest of everything in it."""
+def _phrases(site: Site, state: PhraseState | None = None) -> tuple[bytes, Phrases]:
+    """The table of phrases, and a digest of everything in it. `state`: each page's
+    entries as they were made last (see PhraseState), taken for a page whose front
+    matter and file are the same objects; updated."""
     phrases: Phrases = defaultdict(list)
     seen: list[str] = []  # digested at once: one call, not one per phrase
+    kept = state.named if state is not None else {}
+    named: dict[str, tuple[object, str, tuple[Entry, ...], str]] = {}
     for page in site.pages:
         front, page_id, rel = page.front, page.id, page.source.rel
-        title = tuple(_words(front.title))
-        named = [(front.title, title)] if len(title) >= 2 else []
-        named += [(keyword, tuple(_words(keyword))) for keyword in front.keywords]
-        for name, words in named:
-            if words:
-                phrases[words[0]].append((words, page_id, name, rel))
-                seen.append(f"{page_id}\0{rel}\0{name}\0")
+        hit = kept.get(page_id)
+        if hit is None or hit[0] is not front or hit[1] != rel:
+            hit = (front, rel, *_entries_of(page))
+        if state is not None:
+            named[page_id] = hit
+        entries, text = hit[2], hit[3]
+        for entry in entries:
+            phrases[entry[0][0]].append(entry)
+        seen.append(text)
     for candidates in phrases.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
+    if state is not None:
+        state.named = named
     table = hashlib.blake2b("".join(seen).encode(), digest_size=16)
     return table.digest(), dict(phrases)
+
+
+def _entries_of(page: Page) -> tuple[tuple[Entry, ...], str]:
+    """The page's entries in the table of phrases (its title, when it has two words or
+    more, then its keywords), and what the table's digest reads of them."""
+    front, page_id, rel = page.front, page.id, page.source.rel
+    title = tuple(_words(front.title))
+    named = [(front.title, title)] if len(title) >= 2 else []
+    named += [(keyword, tuple(_words(keyword))) for keyword in front.keywords]
+    entries = tuple((words, page_id, name, rel) for name, words in named if words)
+    return entries, "".join(f"{page_id}\0{rel}\0{name}\0" for _, _, name, _ in entries)
+
+
+class PhraseState:
+    """What a watcher's mention check keeps in memory from one build to the next (never
+    saved, and only where the check runs in the watcher's own process: see
+    build._build): each page's entries in the table of phrases, under the front matter
+    object and file they were made from (a watcher's builds keep the Page, and so the
+    FrontMatter, of every file not changed); each page's own key, under its SourceFile
+    object and the pages it links to; and the last table it packed, with what it packed
+    (the next build's `before` is that very object: then it is not unpickled)."""
+
+    __slots__ = ("digest", "named", "own", "phrases", "table")
+
+    def __init__(self) -> None:
+        self.named: dict[str, tuple[object, str, tuple[Entry, ...], str]] = {}
+        self.own: dict[str, tuple[object, tuple[str, ...], bytes]] = {}
+        self.table = b""
+        self.digest = b""
+        self.phrases: Phrases = {}
 
 
 def _telling_words(old: Phrases, new: Phrases) -> set[str]:
@@ -183,6 +233,7 @@ def _find(
     phrases: Phrases,
     changed: tuple[bytes, set[str]] | None = None,
     words: WordIndex | None = None,
+    own: dict[str, tuple[object, tuple[str, ...], bytes]] | None = None,
 ) -> MentionMemo:
     """The entries of `pages`, each looked up in `memo` (whose entries hold under the
     table digested `made`) by its own part: when the table is the same, or (`changed`:
@@ -197,7 +248,7 @@ def _find(
     args = (linked_to, memo, made, table_digest, phrases, changed, words)
     searched = memo is not None and changed is not None and bool(changed[1])
     if not searched or words is not None or len(pages) < SPLIT_MIN:
-        return _find_in(pages, *args)
+        return _find_in(pages, *args, own)
     half = len(pages) // 2
     with Apart(_find_in, pages[half:], *args) as other:
         fresh = _find_in(pages[:half], *args)
@@ -214,8 +265,10 @@ def _find_in(
     phrases: Phrases,
     changed: tuple[bytes, set[str]] | None,
     words: WordIndex | None = None,
+    keys: dict[str, tuple[object, tuple[str, ...], bytes]] | None = None,
 ) -> MentionMemo:
-    """_find(), in this process."""
+    """_find(), in this process. `keys`: each page's own key as last made, under its
+    SourceFile object and the pages it linked to (see PhraseState); updated."""
     fresh: MentionMemo = {}
     old, telling = changed if changed is not None else (b"", set())
     needles = sorted(word.encode("utf-8", "surrogatepass") for word in telling)
@@ -224,11 +277,17 @@ def _find_in(
         linked = linked_to.get(page.id, ())
         own = b""
         if memo is not None:
-            h = hashlib.blake2b(digest_size=16)
             source = page.source
-            h.update(f"{source.rel}\0{source.display}\0".encode() + source.digest)
-            h.update("\0".join(linked).encode())
-            own = h.digest()
+            made_of = keys.get(page.id) if keys is not None else None
+            if made_of is not None and made_of[0] is source and made_of[1] == linked:
+                own = made_of[2]
+            else:
+                h = hashlib.blake2b(digest_size=16)
+                h.update(f"{source.rel}\0{source.display}\0".encode() + source.digest)
+                h.update("\0".join(linked).encode())
+                own = h.digest()
+                if keys is not None:
+                    keys[page.id] = (source, linked, own)
             hit = memo.get(page.id)
             if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, holding):
                 fresh[page.id] = hit  # as it was: the cache saves only the entries that changed

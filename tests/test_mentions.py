@@ -254,3 +254,82 @@ def test_the_index_is_made_at_the_lowest_priority(
     keeper = WordKeeper(least=0)
     keeper.refresh(pages)
     assert made(keeper) == 19 and os.nice(0) < 19  # there (made in place of the index), not here
+
+
+def test_a_kept_phrase_state_gives_the_same_findings_and_reads_only_what_changed(
+    tmp_path: Path,
+) -> None:
+    """unlinked_mentions() with a PhraseState finds what it finds without one, after a
+    title edit: it takes the last table it packed as it was (not unpickled again), and
+    each unchanged page's entries and own key as they were (the very objects)."""
+    from intimacy_ssg.graph import links_out
+    from intimacy_ssg.links import resolve_links
+    from intimacy_ssg.mentions import PhraseState, unlinked_mentions
+    from intimacy_ssg.site import assemble_site
+
+    pages = pages_of(tmp_path)
+    site = assemble_site(pages, (), "content")
+    linked = links_out(site, resolve_links(site, "/"))
+    state = PhraseState()
+    first, table, memo = unlinked_mentions(site, linked, {}, b"one", state=state)
+    assert state.table is table and set(state.named) == set(state.own) == set(site.by_id)
+    named, own = dict(state.named), dict(state.own)
+
+    b = site.by_id["topic/b"]
+    renamed = replace(b, front=replace(b.front, title="Near the zebras"))
+    edited = tuple(renamed if p.id == "topic/b" else p for p in pages)
+    site = assemble_site(edited, (), "content")
+    unpacked = mock.patch.object(mentions_module, "_unpack", side_effect=AssertionError)
+    with unpacked:
+        kept, _, _ = unlinked_mentions(site, linked, dict(memo), b"two", b"", table, None, state)
+    plain, _, _ = unlinked_mentions(site, linked, dict(memo), b"two", b"", table)
+    fresh, _, _ = unlinked_mentions(site, linked, {}, b"two")
+    assert [d.format() for d in kept] == [d.format() for d in plain]
+    assert [d.format() for d in kept] == [d.format() for d in fresh]
+    assert "mentions 'Near the zebras'" in " ".join(d.format() for d in kept)
+    assert [d.format() for d in kept] != [d.format() for d in first]
+    for page_id in site.by_id:
+        same = page_id != "topic/b"
+        assert (state.named[page_id] is named[page_id]) is same, page_id
+        assert state.own[page_id] is own[page_id]  # its file and links are as they were
+
+
+def test_a_watcher_checks_mentions_in_its_own_process_once_its_word_index_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large site's mention check after a title edit runs in a forked process, but in a
+    watcher whose index of the pages' words is made: that one keeps its memos in memory
+    (a PhraseState), and finds the same."""
+    import sys
+
+    from .test_cache import config_of, project, touch, trusting_stats
+
+    build_module = sys.modules["intimacy_ssg.build"]
+    monkeypatch.setattr(build_module, "APART_MIN_PAGES", 0)  # this small site counts
+    forks: list[tuple[str, bool]] = []
+    real = build_module.Apart
+
+    def recorded(work: Any, *args: Any, fork: bool = True, **kwargs: Any) -> Any:
+        forks.append((work.__name__, fork))
+        return real(work, *args, fork=fork, **kwargs)
+
+    monkeypatch.setattr(build_module, "Apart", recorded)
+    shown = []
+    for keeper in (WordKeeper(least=0, fork=False), None):
+        with trusting_stats():
+            (folder := tmp_path / str(keeper is None)).mkdir()
+            root = project(folder, CONTENT)
+            cache = BuildCache(words=keeper)
+            config = config_of(root)
+            build(config, cache=cache)
+            made(keeper) if keeper is not None else None
+            forks.clear()
+            b = root / "content/topic/b.md"
+            touch(b, b.read_text().replace("title: Beta", "title: Zebra herd"))
+            result = build(config, cache=cache)
+        checks = [fork for name, fork in forks if name == "unlinked_mentions"]
+        assert checks == [keeper is None]
+        assert (cache.phrase_state is not None) is (keeper is not None)
+        shown.append([d.format().replace(str(root), "") for d in result.diagnostics])
+        cache.close()
+    assert shown[0] == shown[1] and any("mentions 'Zebra herd'" in d for d in shown[0])
