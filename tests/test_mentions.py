@@ -281,8 +281,8 @@ def test_a_kept_phrase_state_gives_the_same_findings_and_reads_only_what_changed
     site = assemble_site(edited, (), "content")
     unpacked = mock.patch.object(mentions_module, "_unpack", side_effect=AssertionError)
     with unpacked:
-        kept, _, _ = unlinked_mentions(site, linked, dict(memo), b"two", b"", table, None, state)
-    plain, _, _ = unlinked_mentions(site, linked, dict(memo), b"two", b"", table)
+        kept, _, _ = unlinked_mentions(site, linked, dict(memo), b"two", before=table, state=state)
+    plain, _, _ = unlinked_mentions(site, linked, dict(memo), b"two", before=table)
     fresh, _, _ = unlinked_mentions(site, linked, {}, b"two")
     assert [d.format() for d in kept] == [d.format() for d in plain]
     assert [d.format() for d in kept] == [d.format() for d in fresh]
@@ -322,7 +322,8 @@ def test_a_watcher_checks_mentions_in_its_own_process_once_its_word_index_is_mad
             cache = BuildCache(words=keeper)
             config = config_of(root)
             build(config, cache=cache)
-            made(keeper) if keeper is not None else None
+            if keeper is not None:
+                made(keeper)  # the index, made after the first build
             forks.clear()
             b = root / "content/topic/b.md"
             touch(b, b.read_text().replace("title: Beta", "title: Zebra herd"))
