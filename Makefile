@@ -9,7 +9,7 @@ STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev build watch check serve test fuzz ci lint format bench screenshots audit golden schema clean
+.PHONY: help install install-dev build watch check serve test fuzz ci lint format bench bench-pair screenshots audit golden schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,13 @@ format: $(DEV_STAMP) ## apply ruff's fixes and formatting
 
 bench: $(DEV_STAMP) ## benchmark 1,000 and 10,000 synthetic pages; writes bench/results.json
 	$(PY) -m bench.run
+
+KINDS ?= prose,title
+PAIRS ?= 8
+PAGES ?= 10000
+bench-pair: $(DEV_STAMP) ## BASE=<git ref>: its builds and the working tree's, in pairs; bench/paired.json
+	@test -n "$(BASE)" || { echo "usage: make bench-pair BASE=<git ref> [KINDS=$(KINDS)] [PAIRS=$(PAIRS)] [PAGES=$(PAGES)]" >&2; exit 2; }
+	$(PY) -m bench.pair --base '$(BASE)' --kinds '$(KINDS)' --pairs '$(PAIRS)' --pages '$(PAGES)'
 
 screenshots: $(DEV_STAMP) ## README screenshots (hub and article, light and dark) with chromium
 	$(PY) -m tests.screenshots

@@ -65,10 +65,16 @@ def _sample_tree(pid: int, done: threading.Event, peak: list[int]) -> None:
         peak[0] = max(peak[0], sum(_pss_kb(p) for p in _descendants(pid)))
 
 
-def run_measured(argv: list[str], tree: bool = False, timeout: float | None = None) -> Measured:
+def run_measured(
+    argv: list[str],
+    tree: bool = False,
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Measured:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err)
+        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
         done, peak = threading.Event(), [0]
         sampler = threading.Thread(target=_sample_tree, args=(process.pid, done, peak))
         if tree:  # never on a timed run: sampling costs CPU

@@ -175,8 +175,8 @@ def watch_latency(
 
 
 def edited(text: str, kind: str, n: int) -> str:
-    """A page's text after edit number `n` of `kind` (see watch_latency): each differs from
-    the text and from the edit before it."""
+    """A page's text after edit number `n` of `kind` (see watch_latency; "summary" too, for
+    bench/pair.py): each differs from the text and from the edit before it."""
     if kind == "prose":
         return text + f"\nWatched edit {n}.\n"
     if kind == "link":
@@ -184,6 +184,9 @@ def edited(text: str, kind: str, n: int) -> str:
     if kind == "title":
         old = next(line for line in text.splitlines() if line.startswith("title: "))
         return text.replace(old, f"title: Watched title {n}", 1)
+    if kind == "summary":
+        old = next(line for line in text.splitlines() if line.startswith("summary: "))
+        return text.replace(old, f"summary: Watched summary {n}.", 1)
     raise ValueError(f"no such edit: {kind}")
 
 

@@ -126,12 +126,14 @@ def test_the_other_generators_cold_builds_take_turns_with_ours(
 
 def test_each_edit_kind_changes_the_page_and_differs_from_the_last() -> None:
     text = "---\ntitle: Topic three\nsummary: S.\n---\nBody.\n"
-    for kind in ("prose", "title", "link"):
+    for kind in ("prose", "title", "link", "summary"):
         first, second = bench.run.edited(text, kind, 0), bench.run.edited(text, kind, 1)
         assert len({text, first, second}) == 3, kind
     assert "title: Watched title 1\n" in bench.run.edited(text, "title", 1)
     assert "title: Topic three" not in bench.run.edited(text, "title", 1)
     assert bench.run.edited(text, "link", 4).endswith("See also [[topic-05]].\n")
+    assert "summary: Watched summary 2.\n" in bench.run.edited(text, "summary", 2)
+    assert "summary: S." not in bench.run.edited(text, "summary", 2)
     with pytest.raises(ValueError, match="no such edit"):
         bench.run.edited(text, "template", 0)
 
