@@ -6,9 +6,11 @@ milliseconds cannot be judged from two `make bench` runs made at different times
 both versions build the same corpus, each in a project of its own (its own build cache),
 and every edit is made to both, then built by each in a new process. The order in
 each pair alternates (base first, then the working tree first), so that neither always
-runs on a warmer machine. For each kind of build the result holds every pair's times,
-each side's median, the median of the differences (working tree minus base) and how
-many pairs the working tree won.
+runs on a warmer machine. The `watch-` kinds time an edit under a `build --watch` of each side
+instead, from the save to the watcher's report, the two watchers running side by side
+and each edit timed while the other watcher is quiet. For each kind of build the result
+holds every pair's times, each side's median, the median of the differences (working
+tree minus base) and how many pairs the working tree won.
 
 The base's code comes from `git archive REF intimacy_ssg templates static site.yaml`. The
 working tree's code is this checkout's, uncommitted changes included. Each build's
@@ -43,7 +45,13 @@ from .measure import run_measured
 from .run import REPO, edited, parse_ms_per_page
 
 KINDS = ("noop", "prose", "summary", "title", "link", "cold")
+WATCHED = ("watch-prose", "watch-summary", "watch-title", "watch-link")  # `build --watch`'s
 SETTLE_S = 2.1  # a file changed in the last 2 s is never trusted by its stat (see cache.py)
+# After a watcher's build, how long before the other side's edit: the watcher checks that
+# it missed nothing once all has been quiet for a second (build.CONFIRM_AFTER), and that
+# full scan (0.2-0.3 s at 10,000 pages) must not run while the other side is timed.
+QUIET_S = 1.6
+WARM_EDITS = 2  # untimed edits first: a watcher's first rebuild reads its cache from disk
 SHIPPED = ("intimacy_ssg", "templates", "static", "site.yaml")  # what a side is built with
 
 
@@ -131,6 +139,7 @@ def make_project(shipped: Path, project: Path, pages: int) -> None:
 
 def edit(side: Side, kind: str, n: int) -> None:
     """Edit number `n` of `kind` made to the side's project (the same page each time)."""
+    kind = kind.removeprefix("watch-")
     if kind == "cold":
         shutil.rmtree(side.output, ignore_errors=True)
         shutil.rmtree(side.project / ".cache", ignore_errors=True)
@@ -167,17 +176,86 @@ def pair_kind(
     pairs: int,
     sides: tuple[Side, Side],
     settle: Callable[[], None] = lambda: time.sleep(SETTLE_S),
+    first: int = 0,
 ) -> dict[str, Any]:
     """`pairs` pairs of builds of `kind` (see KINDS): each pair edits both projects alike,
-    waits for the edits to settle, then builds each side in turn (see in_turns)."""
+    waits for the edits to settle, then builds each side in turn (see in_turns). The
+    edits are numbered from `first` (each differs from the others: see bench.run.edited)."""
     times: dict[str, list[float]] = {side.name: [] for side in sides}
-    for n in range(pairs):
+    for n in range(first, first + pairs):
         for side in sides:
             edit(side, kind, n)
         if kind not in ("noop", "cold"):
             settle()
         for side in in_turns(n, sides):
             times[side.name].append(side.build())
+    return summary(times[sides[0].name], times[sides[1].name])
+
+
+class Watching:
+    """A side's `intimacy-ssg build --watch`, running until closed."""
+
+    def __init__(self, side: Side) -> None:
+        command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
+        command += ["--project", str(side.project), "--content", str(side.content)]
+        command += ["--output", str(side.output)]
+        self.side = side
+        self.process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, text=True, env=side.env(), cwd=side.project
+        )
+        self.said("watching ")
+
+    def said(self, start: str) -> str:
+        """The watcher's next line starting with `start`, once it says it."""
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if line.startswith(start):
+                return line
+            if line.startswith("failed"):
+                raise SystemExit(f"the {self.side.name} watcher's build failed: {line}")
+        raise SystemExit(f"the {self.side.name} watcher ended before saying {start!r}")
+
+    def timed(self, kind: str, n: int) -> float:
+        """Seconds from edit number `n` of `kind` to the watcher saying the site is written."""
+        started = time.perf_counter()
+        edit(self.side, kind, n)
+        self.said("built ")
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+def pair_watched(
+    kind: str,
+    pairs: int,
+    sides: tuple[Side, Side],
+    quiet: Callable[[], None] = lambda: time.sleep(QUIET_S),
+    first: int = 0,
+) -> dict[str, Any]:
+    """`pairs` pairs of edits of `kind` (see WATCHED) under a `build --watch` of each side,
+    both running throughout: each side's edit is timed in turn (see in_turns), a quiet
+    moment after each, and WARM_EDITS untimed edits of each side first. The edits are
+    numbered from `first`, as pair_kind's are."""
+    watching: dict[str, Watching] = {}
+    try:
+        for side in sides:
+            watching[side.name] = Watching(side)
+        for n in range(first, first + WARM_EDITS):
+            for side in sides:
+                watching[side.name].timed(kind, n)
+                quiet()
+        times: dict[str, list[float]] = {side.name: [] for side in sides}
+        for n in range(first + WARM_EDITS, first + WARM_EDITS + pairs):
+            for side in in_turns(n, sides):
+                times[side.name].append(watching[side.name].timed(kind, n))
+                quiet()
+    finally:
+        for watcher in watching.values():
+            watcher.close()
     return summary(times[sides[0].name], times[sides[1].name])
 
 
@@ -200,7 +278,11 @@ def run_pairs(
         side.build()  # from cold: every kind but "cold" starts from a warm cache
     time.sleep(SETTLE_S)
     before_ms, _ = parse_ms_per_page(head.project, head.content)
-    results = {kind: pair_kind(kind, pairs, sides) for kind in kinds}
+    results = {}
+    for number, kind in enumerate(kinds):
+        first = 1000 * number  # each kind's edits differ from the others' too
+        pair = pair_watched if kind in WATCHED else pair_kind
+        results[kind] = pair(kind, pairs, sides, first=first)
     after_ms, _ = parse_ms_per_page(head.project, head.content)
     dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no").strip())
     return {
@@ -217,15 +299,16 @@ def run_pairs(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the git revision to compare against")
-    parser.add_argument("--kinds", default="prose,title", help=f"some of {','.join(KINDS)}")
+    every = ",".join(KINDS + WATCHED)
+    parser.add_argument("--kinds", default="prose,title", help=f"some of {every}")
     parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--pages", type=int, default=10000)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "paired.json")
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
-    unknown = [k for k in kinds if k not in KINDS]
+    unknown = [k for k in kinds if k not in KINDS + WATCHED]
     if unknown or not kinds or args.pairs < 1 or args.pages < 12:
-        parser.error(f"--kinds takes some of {','.join(KINDS)}; --pairs >= 1; --pages >= 12")
+        parser.error(f"--kinds takes some of {every}; --pairs >= 1; --pages >= 12")
     with tempfile.TemporaryDirectory(prefix="intimacy-ssg-pair-") as tmp:
         said = f"pairing {args.base} with the working tree at {args.pages} pages..."
         print(said, file=sys.stderr)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -70,6 +71,52 @@ def test_each_pair_edits_both_sides_alike_then_builds_them_in_turn(
     assert found["differences_s"] == [1.0, -2.0, -1.0] and found["head_faster"] == 2
 
 
+class _FakeWatching:
+    """Stands in for a side's `build --watch`: each edit recorded, timed as scripted."""
+
+    said: ClassVar[list[str]] = []  # set by each test
+    times: ClassVar[dict[str, list[float]]] = {}
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        self.said.append(f"watch {side.name}")
+
+    def timed(self, kind: str, n: int) -> float:
+        self.said.append(f"{kind} {n} {self.side.name}")
+        return self.times[self.side.name].pop(0)
+
+    def close(self) -> None:
+        self.said.append(f"close {self.side.name}")
+
+
+def test_watched_edits_warm_up_then_take_turns_with_a_quiet_moment_after_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(_FakeWatching, "said", said)
+    monkeypatch.setattr(
+        _FakeWatching, "times", {"base": [9.0, 9.0, 1.0, 3.0], "head": [9.0, 9.0, 2.0, 1.0]}
+    )
+    monkeypatch.setattr(bench.pair, "Watching", _FakeWatching)
+    base, head = Side("base", tmp_path, tmp_path / "a"), Side("head", None, tmp_path / "b")
+    found = bench.pair.pair_watched(
+        "watch-title", 2, (base, head), quiet=lambda: said.append("quiet"), first=10
+    )
+    edits = [
+        *("watch-title 10 base", "watch-title 10 head", "watch-title 11 base"),
+        *("watch-title 11 head", "watch-title 12 base", "watch-title 12 head"),
+        *("watch-title 13 head", "watch-title 13 base"),
+    ]
+    assert said == [
+        "watch base",
+        "watch head",
+        *(x for edit in edits for x in (edit, "quiet")),
+        "close base",
+        "close head",
+    ]
+    assert found["base_s"] == [1.0, 3.0] and found["head_s"] == [2.0, 1.0]  # warm-ups left out
+
+
 def test_the_base_is_the_revision_named(tmp_path: Path) -> None:
     commit = extract("HEAD", tmp_path / "base")
     head = subprocess.run(
@@ -110,6 +157,24 @@ def test_a_run_pairs_real_builds_of_both_sides(
         assert page.read_text().count("Watched edit") == 2  # both pairs' edits, on each side
         assert (tmp_path / side / "output/index.html").is_file()
     json.dumps(found)  # what is written to bench/paired.json
+
+
+def test_a_run_pairs_real_watched_edits_of_both_sides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench.pair, "SETTLE_S", 0.0)
+    monkeypatch.setattr(bench.pair, "QUIET_S", 0.2)
+    found = run_pairs("HEAD", ["title", "watch-title"], 1, 24, tmp_path)
+    for kind in ("title", "watch-title"):
+        row = found["kinds"][kind]
+        assert len(row["base_s"]) == len(row["head_s"]) == 1
+        assert all(0 < s < 60 for s in row["base_s"] + row["head_s"]), row
+    for side in ("base-project", "head-project"):
+        page = next((tmp_path / side / "content").glob("*/topic-02.md"))
+        # the CLI pair's edit (0), then the watched ones: two to warm up, one timed
+        assert "title: Watched title 1002\n" in page.read_text()
+        built = tmp_path / side / "output" / page.parent.name / "topic-02/index.html"
+        assert "Watched title 1002" in built.read_text()
 
 
 def test_the_command_refuses_unknown_kinds(tmp_path: Path) -> None:
