@@ -28,12 +28,14 @@ import compileall
 import io
 import json
 import os
+import queue
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +54,7 @@ SETTLE_S = 2.1  # a file changed in the last 2 s is never trusted by its stat (s
 # full scan (0.2-0.3 s at 10,000 pages) must not run while the other side is timed.
 QUIET_S = 1.6
 WARM_EDITS = 2  # untimed edits first: a watcher's first rebuild reads its cache from disk
+WATCH_PATIENCE_S = 300.0  # a watcher silent this long (starting or building) fails the run
 SHIPPED = ("intimacy_ssg", "templates", "static", "site.yaml")  # what a side is built with
 
 
@@ -193,27 +196,49 @@ def pair_kind(
 
 
 class Watching:
-    """A side's `intimacy-ssg build --watch`, running until closed."""
+    """A side's `intimacy-ssg build --watch`, running until closed. What it says is read by
+    a thread of its own, so that a watcher that falls silent fails the run (after
+    `patience` seconds) rather than hangs it."""
 
-    def __init__(self, side: Side) -> None:
+    def __init__(self, side: Side, patience: float = WATCH_PATIENCE_S) -> None:
         command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
         command += ["--project", str(side.project), "--content", str(side.content)]
         command += ["--output", str(side.output)]
-        self.side = side
+        self.side, self.patience = side, patience
         self.process = subprocess.Popen(
             command, stderr=subprocess.PIPE, text=True, env=side.env(), cwd=side.project
         )
-        self.said("watching ")
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        try:
+            self.said("watching ")
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)  # it has ended
 
     def said(self, start: str) -> str:
         """The watcher's next line starting with `start`, once it says it."""
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SystemExit(
+                    f"the {self.side.name} watcher said no {start!r} in {self.patience:g} s"
+                ) from None
+            if line is None:
+                raise SystemExit(f"the {self.side.name} watcher ended before saying {start!r}")
             if line.startswith(start):
                 return line
             if line.startswith("failed"):
                 raise SystemExit(f"the {self.side.name} watcher's build failed: {line}")
-        raise SystemExit(f"the {self.side.name} watcher ended before saying {start!r}")
 
     def timed(self, kind: str, n: int) -> float:
         """Seconds from edit number `n` of `kind` to the watcher saying the site is written."""
@@ -225,6 +250,7 @@ class Watching:
     def close(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        self.reader.join(timeout=30)  # it reads to the end of what the watcher said
         if self.process.stderr is not None:
             self.process.stderr.close()
 

@@ -177,6 +177,19 @@ def test_a_run_pairs_real_watched_edits_of_both_sides(
         assert "Watched title 1002" in built.read_text()
 
 
+def test_a_watcher_that_falls_silent_fails_the_run(tmp_path: Path) -> None:
+    side = Side("head", None, tmp_path / "project")
+    bench.pair.make_project(REPO, side.project, 12)
+    watching = bench.pair.Watching(side)
+    try:
+        watching.patience = 0.5
+        with pytest.raises(SystemExit, match=r"the head watcher said no 'never said' in 0\.5 s"):
+            watching.said("never said")
+    finally:
+        watching.close()
+    assert watching.process.returncode is not None
+
+
 def test_the_command_refuses_unknown_kinds(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.pair", "--base", "HEAD", "--kinds", "prose,template"],
