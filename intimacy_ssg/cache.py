@@ -110,7 +110,9 @@ class StructureMemo:
     # the key of the redirect pages (made from the pages with aliases) and their names:
     # kept whatever the structure, as `feed` is (see build._build)
     extras: tuple[bytes, tuple[str, ...]] = (b"", ())
-    phrases: bytes = b""  # the mention check's table of phrases, packed (see mentions)
+    # the mention check's table of phrases, packed; a watcher's check hands it on as a
+    # pickling.Later, packed only when the cache is saved (see mentions.PhraseState)
+    phrases: bytes = b""
     frame: bytes = b""  # the frame the graph and phrases were made from
     outlinks: dict[str, bytes] = field(default_factory=dict)  # page id -> its outlinks then
     link_frame: bytes = b""  # the landings (site.shapes_key) the links were resolved with
@@ -606,7 +608,7 @@ class CacheStore:
                     "key": memo.frame,
                     "links": links,
                     "graph": graph,
-                    "phrases": memo.phrases,
+                    "phrases": pickling.made(memo.phrases),  # packed now if not yet
                     "outlinks": memo.outlinks,
                     "anchors": memo.anchors,
                     "link_base": memo.link_base,

@@ -24,7 +24,7 @@ from . import diagnostics as diag
 from .diagnostics import Diagnostic, Location
 from .forked import Apart
 from .model import Page, Site, fold, prose_holds, unpack_prose
-from .pickling import CacheDamaged, safe_loads
+from .pickling import CacheDamaged, Later, safe_loads
 
 WORD = re.compile("[a-z0-9]+(?:['-][a-z0-9]+)*")
 
@@ -103,8 +103,10 @@ def unlinked_mentions(
         misses = list(site.pages)
     if misses:
         digest, phrases = _unpack(table) if table else _phrases(site, state)
-        if memo is not None and not table:
-            table = pickle.dumps((digest, phrases), pickle.HIGHEST_PROTOCOL)
+        if memo is not None and not table and state is not None:
+            table = Later((digest, phrases), _packed)  # packed when the cache is saved
+        elif memo is not None and not table:
+            table = _packed((digest, phrases))
         changed = None
         if memo is not None and before:
             if state is not None and state.table and before is state.table:
@@ -134,22 +136,26 @@ def _phrases(site: Site, state: PhraseState | None = None) -> tuple[bytes, Phras
     kept = state.named if state is not None else {}
     named: dict[str, tuple[object, str, tuple[Entry, ...], str]] = {}
     for page in site.pages:
-        front, page_id, rel = page.front, page.id, page.source.rel
+        source, front = page.source, page.front
+        page_id, rel = source.page_id, source.rel
         hit = kept.get(page_id)
         if hit is None or hit[0] is not front or hit[1] != rel:
             hit = (front, rel, *_entries_of(page))
-        if state is not None:
-            named[page_id] = hit
-        entries, text = hit[2], hit[3]
-        for entry in entries:
+        named[page_id] = hit
+        for entry in hit[2]:
             phrases[entry[0][0]].append(entry)
-        seen.append(text)
+        seen.append(hit[3])
     for candidates in phrases.values():
-        candidates.sort(key=lambda c: -len(c[0]))  # longest phrase wins
+        if len(candidates) > 1:  # longest phrase wins; a stable sort, so ties stay in order
+            candidates.sort(key=_phrase_length, reverse=True)
     if state is not None:
         state.named = named
     table = hashlib.blake2b("".join(seen).encode(), digest_size=16)
     return table.digest(), dict(phrases)
+
+
+def _phrase_length(entry: Entry) -> int:
+    return len(entry[0])
 
 
 def _entries_of(page: Page) -> tuple[tuple[Entry, ...], str]:
@@ -169,8 +175,10 @@ class PhraseState:
     build._build): each page's entries in the table of phrases, under the front matter
     object and file they were made from (a watcher's builds keep the Page, and so the
     FrontMatter, of every file not changed); each page's own key, under its SourceFile
-    object and the pages it links to; and the last table it packed, with what it packed
-    (the next build's `before` is that very object: then it is not unpickled)."""
+    object and the pages it links to; and the last table it made, with what it holds
+    (the next build's `before` is that very object: then it is not unpickled). The
+    table is handed on unpacked, as a pickling.Later: it is pickled only if the cache is
+    saved, after the build is reported."""
 
     __slots__ = ("digest", "named", "own", "phrases", "table")
 
@@ -196,13 +204,20 @@ def _telling_words(old: Phrases, new: Phrases) -> set[str]:
     return {max(entry[0], key=len) for entry in changed}
 
 
+def _packed(table: tuple[bytes, Phrases]) -> bytes:
+    return pickle.dumps(table, pickle.HIGHEST_PROTOCOL)
+
+
 def _unpack(table: bytes) -> tuple[bytes, Phrases]:
     """The packed table read back. The last one read is kept: a process that builds again
     and again (`build --watch`, the preview) passes the same table object while the frame
     stays as it was, and a one-page edit then need not unpickle it (8-13 ms at 10,000 pages
     on a fast machine).
-    Nothing that reads the table changes it."""
+    Nothing that reads the table changes it. A table not packed yet (a watcher's: see
+    PhraseState) is taken as it was made."""
     global _unpacked
+    if isinstance(table, Later):
+        return table.value  # type: ignore[no-any-return]
     last = _unpacked  # read once: a build in another thread may replace it meanwhile
     if last is not None and last[0] is table:
         return last[1]
@@ -273,12 +288,18 @@ def _find_in(
     old, telling = changed if changed is not None else (b"", set())
     needles = sorted(word.encode("utf-8", "surrogatepass") for word in telling)
     holding = _Holding(needles, words, telling)
+    # the test of _kept() and _Holding.holds(), inline for the pages the index covers
+    # (after a title edit in a watcher: nearly all of 10,000, one pass each)
+    same = made == table_digest
+    by_index = bool(old) and made == old and words is not None
+    files, held = (words.files, holding.held) if words is not None else ({}, frozenset())
     for page in pages:
-        linked = linked_to.get(page.id, ())
+        source = page.source
+        page_id = source.page_id
+        linked = linked_to.get(page_id, ())
         own = b""
         if memo is not None:
-            source = page.source
-            made_of = keys.get(page.id) if keys is not None else None
+            made_of = keys.get(page_id) if keys is not None else None
             if made_of is not None and made_of[0] is source and made_of[1] == linked:
                 own = made_of[2]
             else:
@@ -287,13 +308,25 @@ def _find_in(
                 h.update("\0".join(linked).encode())
                 own = h.digest()
                 if keys is not None:
-                    keys[page.id] = (source, linked, own)
-            hit = memo.get(page.id)
-            if hit is not None and hit[0] == own and _kept(made, table_digest, old, page, holding):
-                fresh[page.id] = hit  # as it was: the cache saves only the entries that changed
-                continue
+                    keys[page_id] = (source, linked, own)
+            hit = memo.get(page_id)
+            if hit is not None and hit[0] == own:
+                covered = files.get(page_id)
+                if (
+                    same
+                    or (
+                        by_index
+                        and covered is not None
+                        and covered[0] == source.rel
+                        and covered[1] == source.digest
+                        and page_id not in held
+                    )
+                    or _kept(made, table_digest, old, page, holding)
+                ):
+                    fresh[page_id] = hit  # as it was: the cache saves only the entries changed
+                    continue
         found = _page_mentions(page, set(linked), phrases)
-        fresh[page.id] = (own, page.source.digest, found)
+        fresh[page_id] = (own, source.digest, found)
     return fresh
 
 

@@ -359,6 +359,34 @@ class PackedMap(Mapping[str, Any]):
         return made
 
 
+class Later(bytes):
+    """A field of a cache file whose bytes are made only when the file is written: a watcher
+    saves its cache after reporting the build, so the pickling is not in the time a save
+    waits for its report. Until then the object stands for its bytes by its identity
+    (see mentions._unpack), and `value` is what they are made from. Never pickled itself:
+    a file is written with made()."""
+
+    value: Any
+    _make: Callable[[Any], bytes]
+    _made: bytes | None
+
+    def __new__(cls, value: Any, make: Callable[[Any], bytes]) -> Later:
+        self = super().__new__(cls, b"\0later")  # not empty: "no table" is b""
+        self.value, self._make, self._made = value, make, None
+        return self
+
+    def made(self) -> bytes:
+        made = self._made
+        if made is None:
+            made = self._made = self._make(self.value)
+        return made
+
+
+def made(data: bytes) -> bytes:
+    """The bytes a field stands for: a Later's, made now if not yet, or the bytes given."""
+    return data.made() if isinstance(data, Later) else data
+
+
 def pack(obj: T) -> T:
     """`obj` as its packed variant, for saving (itself if it has none, or is one)."""
     packer = PACKERS.get(type(obj))

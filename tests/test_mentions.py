@@ -5,6 +5,7 @@ files it was made from, and is made between a watcher's builds without holding t
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,9 +16,10 @@ import pytest
 
 from intimacy_ssg import mentions as mentions_module
 from intimacy_ssg.build import build
-from intimacy_ssg.cache import BuildCache
+from intimacy_ssg.cache import BuildCache, CacheStore
 from intimacy_ssg.mentions import WordIndex, WordKeeper, _folded_words
 from intimacy_ssg.model import Page, unpack_prose
+from intimacy_ssg.pickling import Later
 
 from .support import build_content, page
 
@@ -294,6 +296,33 @@ def test_a_kept_phrase_state_gives_the_same_findings_and_reads_only_what_changed
         assert state.own[page_id] is own[page_id]  # its file and links are as they were
 
 
+def test_a_kept_phrase_state_hands_its_table_on_unpacked_until_it_is_saved(
+    tmp_path: Path,
+) -> None:
+    """With a PhraseState (a watcher's), the check pickles no table: it hands on the
+    table it made as a pickling.Later, read back as it is by the next check, and packed
+    only when asked for its bytes (the cache's save, after the build is reported). Those
+    bytes are the table a check without one packs."""
+    from intimacy_ssg.graph import links_out
+    from intimacy_ssg.links import resolve_links
+    from intimacy_ssg.mentions import PhraseState, unlinked_mentions
+    from intimacy_ssg.pickling import Later, made, safe_loads
+    from intimacy_ssg.site import assemble_site
+
+    site = assemble_site(pages_of(tmp_path), (), "content")
+    linked = links_out(site, resolve_links(site, "/"))
+    packing = mock.patch.object(pickle, "dumps", side_effect=AssertionError)
+    with packing:
+        _, table, _ = unlinked_mentions(site, linked, {}, b"one", state=PhraseState())
+    assert isinstance(table, Later) and table  # truthy: b"" is "no table"
+    _, plain, _ = unlinked_mentions(site, linked, {}, b"one")
+    assert type(plain) is bytes and made(plain) is plain
+    assert safe_loads(made(table)) == safe_loads(plain) == table.value
+    assert made(table) is made(table)  # packed once
+    with mock.patch.object(mentions_module, "safe_loads", side_effect=AssertionError):
+        assert mentions_module._unpack(table) is table.value
+
+
 def test_a_watcher_checks_mentions_in_its_own_process_once_its_word_index_is_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,6 +360,17 @@ def test_a_watcher_checks_mentions_in_its_own_process_once_its_word_index_is_mad
         checks = [fork for name, fork in forks if name == "unlinked_mentions"]
         assert checks == [keeper is None]
         assert (cache.phrase_state is not None) is (keeper is not None)
+        assert cache.structure is not None
+        assert isinstance(cache.structure.phrases, Later) is (keeper is not None)
+        store = CacheStore.for_config(root / ".cache", config)
+        store.save(cache, pages_changed=True)  # as the watcher does, after its report
+        saved = CacheStore.for_config(root / ".cache", config)
+        loaded = saved.load()
+        saved.load_pages(loaded)
+        assert loaded.structure is not None and type(loaded.structure.phrases) is bytes
+        assert mentions_module._unpack(loaded.structure.phrases) == mentions_module._unpack(
+            cache.structure.phrases
+        )
         shown.append([d.format().replace(str(root), "") for d in result.diagnostics])
         cache.close()
     assert shown[0] == shown[1] and any("mentions 'Zebra herd'" in d for d in shown[0])
