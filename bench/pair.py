@@ -4,13 +4,15 @@ in pairs, minutes apart at most, on the same pages.
 The machine's speed moves by up to half within an hour, so a change worth tens of
 milliseconds cannot be judged from two `make bench` runs made at different times. Here
 both versions build the same corpus, each in a project of its own (its own build cache),
-and every edit is made to both, then built by each in a new process. The order in
-each pair alternates (base first, then the working tree first), so that neither always
-runs on a warmer machine. The `watch-` kinds time an edit under a `build --watch` of each side
-instead, from the save to the watcher's report, the two watchers running side by side
-and each edit timed while the other watcher is quiet. For each kind of build the result
-holds every pair's times, each side's median, the median of the differences (working
-tree minus base) and how many pairs the working tree won.
+and every edit is made to both, then built by each in a new process. The order in each
+pair alternates (base first, then the working tree first), so that neither always runs
+on a warmer machine. The `watch-` kinds time an edit under a `build --watch` of each
+side instead, from the save to the watcher's report, the two watchers running side by
+side and each edit timed while the other watcher is quiet. For each kind of build the
+result holds every pair's times, each side's median, the median of the differences
+(working tree minus base) and how many pairs the working tree won. A pair's two times
+can differ by a tenth of a second on this machine: a change of a few tens of
+milliseconds needs many pairs, or a measure taken inside the process.
 
 The base's code comes from `git archive REF intimacy_ssg templates static site.yaml`. The
 working tree's code is this checkout's, uncommitted changes included. Each build's
@@ -119,7 +121,10 @@ def extract(ref: str, dest: Path, repo: Path = REPO) -> str:
         raise SystemExit(f"git archive {ref} failed: {archive.stderr.decode(errors='replace')}")
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(dest, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            tar.extractall(dest, filter="data")
+        else:  # this repository's own archive
+            tar.extractall(dest)
     return commit
 
 
@@ -289,7 +294,7 @@ def run_pairs(
     ref: str, kinds: list[str], pairs: int, pages: int, work: Path, repo: Path = REPO
 ) -> dict[str, Any]:
     """Both sides set up in `work`, built once from cold, then paired for each kind."""
-    commit = extract(ref, work / "base")
+    commit = extract(ref, work / "base", repo)
     base = Side("base", work / "base", work / "base-project")
     head = Side("head", None, work / "head-project")
     make_project(work / "base", base.project, pages)
