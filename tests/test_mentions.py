@@ -306,7 +306,7 @@ def test_a_kept_phrase_state_hands_its_table_on_unpacked_until_it_is_saved(
     from intimacy_ssg.graph import links_out
     from intimacy_ssg.links import resolve_links
     from intimacy_ssg.mentions import PhraseState, unlinked_mentions
-    from intimacy_ssg.pickling import Later, made, safe_loads
+    from intimacy_ssg.pickling import made, safe_loads
     from intimacy_ssg.site import assemble_site
 
     site = assemble_site(pages_of(tmp_path), (), "content")
