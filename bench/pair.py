@@ -10,7 +10,8 @@ on a warmer machine. The `watch-` kinds time an edit under a `build --watch` of 
 side instead, from the save to the watcher's report, the two watchers running side by
 side and each edit timed while the other watcher is quiet. For each kind of build the
 result holds every pair's times, each side's median, the median of the differences
-(working tree minus base) and how many pairs the working tree won. A pair's two times
+(working tree minus base), how many pairs each side won and the sign test's p-value of
+that split (how likely it would be if neither were faster). A pair's two times
 can differ by a tenth of a second on this machine: a change of a few tens of
 milliseconds needs many pairs, or a measure taken inside the process.
 
@@ -29,6 +30,7 @@ import argparse
 import compileall
 import io
 import json
+import math
 import os
 import queue
 import shutil
@@ -161,12 +163,23 @@ def in_turns(pair: int, sides: tuple[Side, Side]) -> tuple[Side, Side]:
     return sides if pair % 2 == 0 else (sides[1], sides[0])
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """The two-sided sign test's p-value: how likely a split at least this uneven is if
+    neither side were faster (ties left out). 1.0 with no pair decided."""
+    decided = wins + losses
+    fewer = min(wins, losses)
+    tail = sum(math.comb(decided, k) for k in range(fewer + 1)) / (1 << decided)
+    return min(1.0, 2 * tail)
+
+
 def summary(base: list[float], head: list[float]) -> dict[str, Any]:
     """What the pairs' times say: each side's median, each pair's difference (the working
-    tree's time minus the base's) and their median, and how many pairs each side won."""
+    tree's time minus the base's) and their median, how many pairs each side won, and
+    the sign test's p-value of that split."""
     if len(base) != len(head) or not base:
         raise ValueError("pairs need as many times on each side, and at least one")
     differences = [round(h - b, 4) for b, h in zip(base, head, strict=True)]
+    head_faster, base_faster = sum(d < 0 for d in differences), sum(d > 0 for d in differences)
     return {
         "base_s": [round(s, 4) for s in base],
         "head_s": [round(s, 4) for s in head],
@@ -174,8 +187,9 @@ def summary(base: list[float], head: list[float]) -> dict[str, Any]:
         "head_median_s": round(statistics.median(head), 4),
         "differences_s": differences,
         "median_difference_s": round(statistics.median(differences), 4),
-        "head_faster": sum(d < 0 for d in differences),
-        "base_faster": sum(d > 0 for d in differences),
+        "head_faster": head_faster,
+        "base_faster": base_faster,
+        "sign_test_p": round(sign_test(head_faster, base_faster), 4),
     }
 
 
@@ -345,11 +359,13 @@ def main() -> None:
         print(said, file=sys.stderr)
         results = run_pairs(args.base, kinds, args.pairs, args.pages, Path(tmp))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print("kind | base median s | head median s | median difference s | head faster | base faster")
+    columns = ("kind", "base median s", "head median s", "median difference s")
+    print(" | ".join((*columns, "head faster", "base faster", "sign test p")))
     for kind, row in results["kinds"].items():
         print(
             f"{kind} | {row['base_median_s']} | {row['head_median_s']} | "
-            f"{row['median_difference_s']} | {row['head_faster']} | {row['base_faster']}"
+            f"{row['median_difference_s']} | {row['head_faster']} | {row['base_faster']} | "
+            f"{row['sign_test_p']}"
         )
 
 

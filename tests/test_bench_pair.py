@@ -23,7 +23,19 @@ def test_the_summary_gives_medians_differences_and_wins() -> None:
     assert found["differences_s"] == [-0.5, 0.5, -1.0, -6.0]
     assert found["median_difference_s"] == -0.75  # not the difference of the medians
     assert (found["head_faster"], found["base_faster"]) == (3, 1)
+    assert found["sign_test_p"] == 0.625  # 2 * (1 + 4) / 16
     assert summary([1.0], [1.0])["head_faster"] == summary([1.0], [1.0])["base_faster"] == 0
+
+
+@pytest.mark.parametrize(
+    ("wins", "losses", "p"),
+    [(5, 1, 0.21875), (6, 0, 0.03125), (3, 3, 1.0), (0, 0, 1.0), (1, 9, 0.021484375)],
+)
+def test_the_sign_test_says_how_likely_a_split_is_by_chance(
+    wins: int, losses: int, p: float
+) -> None:
+    assert bench.pair.sign_test(wins, losses) == pytest.approx(p)
+    assert bench.pair.sign_test(losses, wins) == pytest.approx(p)  # two-sided
 
 
 @pytest.mark.parametrize(("base", "head"), [([], []), ([1.0], [1.0, 2.0])])
