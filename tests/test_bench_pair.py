@@ -1,5 +1,6 @@
 """bench/pair.py: another git revision's builds and the working tree's, in pairs, on the same
-pages: the order, the edits, the summary, and a real run over a small corpus."""
+pages: the order, the edits, the summary and the sign test, which code each side runs, and
+real runs over a small corpus, from the command line and under `build --watch`."""
 
 from __future__ import annotations
 
