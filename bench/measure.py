@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import statistics
 import subprocess
@@ -114,6 +115,56 @@ def run_measured(
             peak[0],
             expired.is_set(),
         )
+
+
+class Watcher:
+    """A command that runs until closed (`intimacy-ssg build --watch`), its standard error
+    read line by line by a thread of its own: said() waits for a line, and a command
+    silent for `patience` seconds fails the run rather than hangs it. `name` is how
+    failures name it."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        name: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        patience: float = 300.0,
+    ) -> None:
+        self.name, self.patience = name, patience
+        self.process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)  # it has ended
+
+    def said(self, start: str) -> str:
+        """Its next line starting with `start`, once it says it; a line starting with
+        "failed" (a build that failed) ends the run."""
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SystemExit(f"{self.name} said no {start!r} in {self.patience:g} s") from None
+            if line is None:
+                raise SystemExit(f"{self.name} ended before saying {start!r}")
+            if line.startswith(start):
+                return line
+            if line.startswith("failed"):
+                raise SystemExit(f"{self.name} failed: {line}")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.reader.join(timeout=30)  # it reads to the end of what the command said
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 @dataclass

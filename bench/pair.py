@@ -32,14 +32,12 @@ import io
 import json
 import math
 import os
-import queue
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import write_corpus
-from .measure import run_measured
+from .measure import Watcher, run_measured
 from .run import REPO, edited, parse_ms_per_page
 
 KINDS = ("noop", "prose", "summary", "title", "link", "cold")
@@ -214,50 +212,21 @@ def pair_kind(
     return summary(times[sides[0].name], times[sides[1].name])
 
 
-class Watching:
-    """A side's `intimacy-ssg build --watch`, running until closed. What it says is read by
-    a thread of its own, so that a watcher that falls silent fails the run (after
-    `patience` seconds) rather than hangs it."""
+class Watching(Watcher):
+    """A side's `intimacy-ssg build --watch`, running until closed (see measure.Watcher)."""
 
     def __init__(self, side: Side, patience: float = WATCH_PATIENCE_S) -> None:
         command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
         command += ["--project", str(side.project), "--content", str(side.content)]
         command += ["--output", str(side.output)]
-        self.side, self.patience = side, patience
-        self.process = subprocess.Popen(
-            command, stderr=subprocess.PIPE, text=True, env=side.env(), cwd=side.project
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        name = f"the {side.name} watcher"
+        super().__init__(command, name, side.env(), side.project, patience)
+        self.side = side
         try:
             self.said("watching ")
         except BaseException:
             self.close()
             raise
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)  # it has ended
-
-    def said(self, start: str) -> str:
-        """The watcher's next line starting with `start`, once it says it."""
-        deadline = time.monotonic() + self.patience
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise SystemExit(
-                    f"the {self.side.name} watcher said no {start!r} in {self.patience:g} s"
-                ) from None
-            if line is None:
-                raise SystemExit(f"the {self.side.name} watcher ended before saying {start!r}")
-            if line.startswith(start):
-                return line
-            if line.startswith("failed"):
-                raise SystemExit(f"the {self.side.name} watcher's build failed: {line}")
 
     def timed(self, kind: str, n: int) -> float:
         """Seconds from edit number `n` of `kind` to the watcher saying the site is written."""
@@ -265,13 +234,6 @@ class Watching:
         edit(self.side, kind, n)
         self.said("built ")
         return time.perf_counter() - started
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.reader.join(timeout=30)  # it reads to the end of what the watcher said
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 def pair_watched(

@@ -45,7 +45,7 @@ from intimacy_ssg import __version__, build, load_config
 from .corpus import write_corpus
 from .eleventy import eleventy_rival
 from .hugo import hugo_rival
-from .measure import run_measured
+from .measure import Watcher, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,23 +136,11 @@ def watch_latency(
     edit changes, as the command-line edits do (see bench_size): a sentence added
     ("prose": only the page is rendered again), its title ("title") or a link to a sibling
     ("link")."""
-    import subprocess
-
     command = [sys.executable, "-m", "intimacy_ssg", "build", "--watch"]
     command += ["--project", str(project), "--content", str(content), "--output", str(output)]
-    watcher = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    assert watcher.stderr is not None
+    watcher = Watcher(command, "build --watch")
+    said = watcher.said
     try:
-
-        def said(start: str) -> str:
-            assert watcher.stderr is not None
-            for line in watcher.stderr:
-                if line.startswith(start):
-                    return line
-                if line.startswith("failed"):
-                    raise SystemExit(f"build --watch failed: {line}")
-            raise SystemExit(f"build --watch ended before saying {start!r}")
-
         said("watching ")
         page = next(content.glob("*/topic-03.md"))
         original = page.read_text()
@@ -169,9 +157,7 @@ def watch_latency(
         said("built ")
         return statistics.median(samples)
     finally:
-        watcher.terminate()
-        watcher.wait(timeout=30)
-        watcher.stderr.close()
+        watcher.close()
 
 
 def edited(text: str, kind: str, n: int) -> str:

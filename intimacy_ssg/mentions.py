@@ -141,7 +141,8 @@ def _phrases(site: Site, state: PhraseState | None = None) -> tuple[bytes, Phras
         hit = kept.get(page_id)
         if hit is None or hit[0] is not front or hit[1] != rel:
             hit = (front, rel, *_entries_of(page))
-        named[page_id] = hit
+        if state is not None:
+            named[page_id] = hit
         for entry in hit[2]:
             phrases[entry[0][0]].append(entry)
         seen.append(hit[3])

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -154,6 +154,19 @@ def test_each_side_builds_with_its_own_code(tmp_path: Path) -> None:
     assert Side("base", tmp_path / "q", tmp_path / "p").imported().resolve() == REPO.resolve()
 
 
+def _timed_and_edited(
+    found: dict[str, Any], kinds: tuple[str, ...], pairs: int, work: Path
+) -> list[tuple[str, Path]]:
+    """Each kind's `pairs` times on each side, all plausible; then each side's project and
+    its edited page."""
+    for kind in kinds:
+        row = found["kinds"][kind]
+        assert len(row["base_s"]) == len(row["head_s"]) == pairs
+        assert all(0 < s < 60 for s in row["base_s"] + row["head_s"]), row
+    sides = ("base-project", "head-project")
+    return [(side, next((work / side / "content").glob("*/topic-02.md"))) for side in sides]
+
+
 def test_a_run_pairs_real_builds_of_both_sides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,12 +174,7 @@ def test_a_run_pairs_real_builds_of_both_sides(
     found = run_pairs("HEAD", ["prose", "noop"], 2, 24, tmp_path)
     assert found["base"]["commit"] == found["head"]["commit"]
     assert found["pages"] == 24 and found["pairs"] == 2
-    for kind in ("prose", "noop"):
-        row = found["kinds"][kind]
-        assert len(row["base_s"]) == len(row["head_s"]) == 2
-        assert all(0 < s < 60 for s in row["base_s"] + row["head_s"]), row
-    for side in ("base-project", "head-project"):
-        page = next((tmp_path / side / "content").glob("*/topic-02.md"))
+    for side, page in _timed_and_edited(found, ("prose", "noop"), 2, tmp_path):
         assert page.read_text().count("Watched edit") == 2  # both pairs' edits, on each side
         assert (tmp_path / side / "output/index.html").is_file()
     json.dumps(found)  # what is written to bench/paired.json
@@ -178,12 +186,7 @@ def test_a_run_pairs_real_watched_edits_of_both_sides(
     monkeypatch.setattr(bench.pair, "SETTLE_S", 0.0)
     monkeypatch.setattr(bench.pair, "QUIET_S", 0.2)
     found = run_pairs("HEAD", ["title", "watch-title"], 1, 24, tmp_path)
-    for kind in ("title", "watch-title"):
-        row = found["kinds"][kind]
-        assert len(row["base_s"]) == len(row["head_s"]) == 1
-        assert all(0 < s < 60 for s in row["base_s"] + row["head_s"]), row
-    for side in ("base-project", "head-project"):
-        page = next((tmp_path / side / "content").glob("*/topic-02.md"))
+    for side, page in _timed_and_edited(found, ("title", "watch-title"), 1, tmp_path):
         # the CLI pair's edit (0), then the watched ones: two to warm up, one timed
         assert "title: Watched title 1002\n" in page.read_text()
         built = tmp_path / side / "output" / page.parent.name / "topic-02/index.html"
