@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .measure import Rival, rival_main, run_measured, time_rival
+from .measure import Rival, rival_main, run_measured, set_aside, time_rival
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -160,7 +160,7 @@ def eleventy_rival(corpus_content: Path, work: Path) -> Rival | None:
     os.sync()
 
     def build() -> tuple[float, int | None]:
-        shutil.rmtree(site / "_site", ignore_errors=True)
+        set_aside(site / "_site")  # not deleted before a timed build: see measure.py
         return timed_eleventy_build(command, site)
 
     build()  # untimed: see above

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import write_corpus
-from .measure import Watcher, run_measured
+from .measure import Watcher, run_measured, set_aside
 from .run import REPO, edited, parse_ms_per_page
 
 KINDS = ("noop", "prose", "summary", "title", "link", "cold")
@@ -148,9 +148,9 @@ def make_project(shipped: Path, project: Path, pages: int) -> None:
 def edit(side: Side, kind: str, n: int) -> None:
     """Edit number `n` of `kind` made to the side's project (the same page each time)."""
     kind = kind.removeprefix("watch-")
-    if kind == "cold":
-        shutil.rmtree(side.output, ignore_errors=True)
-        shutil.rmtree(side.project / ".cache", ignore_errors=True)
+    if kind == "cold":  # moved aside, not deleted: see measure.set_aside
+        set_aside(side.output)
+        set_aside(side.project / ".cache")
     elif kind != "noop":
         page = next(side.content.glob("*/topic-02.md"))
         page.write_text(edited(page.read_text(), kind, n))

@@ -45,7 +45,7 @@ from intimacy_ssg import __version__, build, load_config
 from .corpus import write_corpus
 from .eleventy import eleventy_rival
 from .hugo import hugo_rival
-from .measure import Watcher, run_measured
+from .measure import Watcher, run_measured, set_aside
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -202,9 +202,9 @@ def bench_size(pages: int, runs: int, work: Path, search: bool = False) -> dict[
             peaks.append(peak)
         return statistics.median(times), max(peaks)
 
-    def cold() -> None:
-        shutil.rmtree(output, ignore_errors=True)
-        shutil.rmtree(project / ".cache", ignore_errors=True)
+    def cold() -> None:  # moved aside, not deleted: see measure.set_aside
+        set_aside(output)
+        set_aside(project / ".cache")
 
     edited = next(content.glob("*/topic-02.md"))
     template = project / "templates/base.html"

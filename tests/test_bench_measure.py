@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
-from bench.measure import Rival, run_measured
+from bench.measure import SET_ASIDE, Rival, run_measured, set_aside
 
 # A parent holding 40 MB forks two workers that each hold 30 MB more for half a second.
 FORKS = """
@@ -57,3 +58,26 @@ def test_a_rival_reports_the_median_of_its_runs_and_its_largest_peak() -> None:
         "peak_rss_mb": 300.0,
         "pages": 7,
     }
+
+
+def test_a_cold_run_sets_the_last_trees_aside_rather_than_deleting_them(tmp_path: Path) -> None:
+    """set_aside() empties the way for a cold build without deleting anything: each tree
+    moves, whole, into one folder beside it, under a name of its own."""
+    project = tmp_path / "project"
+    for round_ in range(2):
+        for name in ("output", ".cache"):
+            (project / name / "sub").mkdir(parents=True)
+            (project / name / "sub" / "index.html").write_text(f"{name} {round_}")
+        set_aside(project / "output")
+        set_aside(project / ".cache")
+        assert not (project / "output").exists() and not (project / ".cache").exists()
+    set_aside(project / "output")  # nothing there: nothing to do
+    aside = project / SET_ASIDE
+    moved = {p.name: (p / "sub" / "index.html").read_text() for p in aside.iterdir()}
+    assert moved == {
+        "0-output": "output 0",
+        "1-.cache": ".cache 0",
+        "2-output": "output 1",
+        "3-.cache": ".cache 1",
+    }
+    assert sorted(p.name for p in project.iterdir()) == [SET_ASIDE]
