@@ -197,9 +197,14 @@ def _clean(site_dir: Path) -> None:
 
 
 HUGO_TIMEOUT = 600  # seconds: 10,000 pages take 7-15 s; more than this, Hugo is stuck
+# Hugo 0.168 sometimes deadlocks on a failing render (its error collector and its page
+# feeder both wait on a channel; seen in about 1 run in 80 under a heavy CPU load), so a
+# rerun to learn why a build failed is killed after this long and tried again.
+ERROR_RERUN_TIMEOUT = 120  # seconds
+ERROR_RERUNS = 3
 
 
-def _hugo_build(command: list[str], site_dir: Path, *flags: str) -> Measured:
+def _hugo_build(command: list[str], site_dir: Path, timeout: float, *flags: str) -> Measured:
     site_dir = site_dir.resolve()  # Hugo wants an absolute --cacheDir
     return run_measured(
         [
@@ -214,24 +219,50 @@ def _hugo_build(command: list[str], site_dir: Path, *flags: str) -> Measured:
             str(site_dir / "resources" / "_cache"),
             *flags,
         ],
-        timeout=HUGO_TIMEOUT,
+        timeout=timeout,
     )
 
 
-def timed_hugo_build(command: list[str], site_dir: Path) -> tuple[float, int | None]:
+def timed_hugo_build(
+    command: list[str],
+    site_dir: Path,
+    timeout: float = HUGO_TIMEOUT,
+    rerun_timeout: float = ERROR_RERUN_TIMEOUT,
+    reruns: int = ERROR_RERUNS,
+) -> tuple[float, int | None]:
     """Seconds and peak RSS (KB) of one `hugo build --quiet` (see bench/measure.py).
 
-    Hugo's `--quiet` also swallows the error of a failing build (it exits 1 and prints
-    nothing), so a failed build is run again with `--logLevel error` to report why.
+    A build that fails or is killed after `timeout` seconds ends the benchmark with Hugo's
+    error. Hugo's `--quiet` also swallows that error (it exits 1 and prints nothing), so
+    the build is then run again with `--logLevel error` to print it: up to `reruns` times,
+    each killed after `rerun_timeout` seconds (see ERROR_RERUN_TIMEOUT).
     """
-    done = _hugo_build(command, site_dir, "--quiet")
+    done = _hugo_build(command, site_dir, timeout, "--quiet")
     if done.timed_out:
-        raise SystemExit(f"hugo build did not finish within {HUGO_TIMEOUT} s (killed)")
+        raise SystemExit(
+            f"hugo build did not finish within {timeout:g} s (killed)"
+            + _why_hugo_failed(command, site_dir, rerun_timeout, reruns)
+        )
     if done.returncode != 0:
-        if not done.stderr.strip():
-            done = _hugo_build(command, site_dir, "--logLevel", "error")
-        raise SystemExit(f"hugo build failed:\n{(done.stderr or done.stdout)[-3000:]}")
+        why = (
+            f":\n{done.stderr[-3000:]}"
+            if done.stderr.strip()
+            else _why_hugo_failed(command, site_dir, rerun_timeout, reruns)
+        )
+        raise SystemExit(f"hugo build failed (exit {done.returncode}){why}")
     return done.seconds, done.peak_kb
+
+
+def _why_hugo_failed(command: list[str], site_dir: Path, timeout: float, reruns: int) -> str:
+    """What a rerun with `--logLevel error` prints, as the end of a failure's message."""
+    for _ in range(reruns):
+        done = _hugo_build(command, site_dir, timeout, "--logLevel", "error")
+        if not done.timed_out:
+            return f":\n{(done.stderr or done.stdout)[-3000:]}"
+    return (
+        f"; {reruns} reruns with --logLevel error, to print why, were each killed after "
+        f"{timeout:g} s (Hugo can deadlock on a failing build)"
+    )
 
 
 def hugo_rival(corpus_content: Path, work: Path) -> Rival | None:

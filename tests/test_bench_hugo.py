@@ -109,9 +109,47 @@ def test_failing_hugo_build_exits_with_its_error(corpus: tuple[Path, int], tmp_p
     site = tmp_path / "site"
     make_hugo_site(corpus[0], site)
     (site / "layouts" / "_default" / "single.html").write_text("{{ .NoSuchMethod }}\n")
-    with pytest.raises(SystemExit, match="hugo build failed") as failure:
-        timed_hugo_build(command, site)
+    # Short time limits: Hugo sometimes deadlocks on a failing render (see the tests below)
+    with pytest.raises(SystemExit, match="hugo build") as failure:
+        timed_hugo_build(command, site, timeout=30, rerun_timeout=30)
     assert "NoSuchMethod" in str(failure.value)
+
+
+def fake_hugo(tmp_path: Path, hangs: int, quiet: str = "exit 1") -> list[str]:
+    """A stand-in for Hugo: a `--quiet` build runs `quiet` (by default it fails silently,
+    as Hugo's does); a build to print the error hangs the first `hangs` times, as Hugo
+    0.168 sometimes does, then prints one."""
+    script = tmp_path / "fake-hugo"
+    script.write_text(
+        f"""#!/bin/sh
+case " $* " in *" --quiet "*) {quiet};; esac
+n=$(cat '{tmp_path}/reruns' 2>/dev/null || echo 0)
+echo $((n + 1)) > '{tmp_path}/reruns'
+[ "$n" -lt {hangs} ] && exec sleep 60
+echo "ERROR the template failed" >&2
+exit 1
+"""
+    )
+    return ["/bin/sh", str(script)]
+
+
+def test_a_hung_rerun_for_the_error_is_killed_and_tried_again(tmp_path: Path) -> None:
+    command = fake_hugo(tmp_path, hangs=2)
+    with pytest.raises(SystemExit) as failure:
+        timed_hugo_build(command, tmp_path / "site", rerun_timeout=1, reruns=3)
+    assert str(failure.value) == "hugo build failed (exit 1):\nERROR the template failed\n"
+    assert (tmp_path / "reruns").read_text() == "3\n"
+
+
+def test_reruns_that_all_hang_say_so(tmp_path: Path) -> None:
+    command = fake_hugo(tmp_path, hangs=5)
+    with pytest.raises(SystemExit) as failure:
+        timed_hugo_build(command, tmp_path / "site", rerun_timeout=1, reruns=2)
+    assert str(failure.value) == (
+        "hugo build failed (exit 1); 2 reruns with --logLevel error, to print why, were "
+        "each killed after 1 s (Hugo can deadlock on a failing build)"
+    )
+    assert (tmp_path / "reruns").read_text() == "2\n"
 
 
 def test_relative_work_dir(
@@ -121,3 +159,12 @@ def test_relative_work_dir(
     monkeypatch.chdir(tmp_path)
     result = time_hugo(corpus[0], Path("work"), runs=1)  # Hugo wants absolute cache paths
     assert result is not None and result["pages"] == corpus[1]
+
+
+def test_a_hung_build_is_killed_and_rerun_for_its_error(tmp_path: Path) -> None:
+    command = fake_hugo(tmp_path, hangs=0, quiet="exec sleep 60")
+    with pytest.raises(SystemExit) as failure:
+        timed_hugo_build(command, tmp_path / "site", timeout=1, rerun_timeout=1)
+    assert str(failure.value) == (
+        "hugo build did not finish within 1 s (killed):\nERROR the template failed\n"
+    )
