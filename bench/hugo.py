@@ -258,7 +258,8 @@ def _why_hugo_failed(command: list[str], site_dir: Path, timeout: float, reruns:
     for _ in range(reruns):
         done = _hugo_build(command, site_dir, timeout, "--logLevel", "error")
         if not done.timed_out:
-            return f":\n{(done.stderr or done.stdout)[-3000:]}"
+            printed = (done.stderr or done.stdout)[-3000:]
+            return f"; a rerun with --logLevel error (exit {done.returncode}) printed:\n{printed}"
     return (
         f"; {reruns} reruns with --logLevel error, to print why, were each killed after "
         f"{timeout:g} s (Hugo can deadlock on a failing build)"

@@ -137,7 +137,10 @@ def test_a_hung_rerun_for_the_error_is_killed_and_tried_again(tmp_path: Path) ->
     command = fake_hugo(tmp_path, hangs=2)
     with pytest.raises(SystemExit) as failure:
         timed_hugo_build(command, tmp_path / "site", rerun_timeout=1, reruns=3)
-    assert str(failure.value) == "hugo build failed (exit 1):\nERROR the template failed\n"
+    assert str(failure.value) == (
+        "hugo build failed (exit 1); a rerun with --logLevel error (exit 1) printed:\n"
+        "ERROR the template failed\n"
+    )
     assert (tmp_path / "reruns").read_text() == "3\n"
 
 
@@ -166,5 +169,6 @@ def test_a_hung_build_is_killed_and_rerun_for_its_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as failure:
         timed_hugo_build(command, tmp_path / "site", timeout=1, rerun_timeout=1)
     assert str(failure.value) == (
-        "hugo build did not finish within 1 s (killed):\nERROR the template failed\n"
+        "hugo build did not finish within 1 s (killed); a rerun with --logLevel error "
+        "(exit 1) printed:\nERROR the template failed\n"
     )
