@@ -155,15 +155,6 @@ def test_reruns_that_all_hang_say_so(tmp_path: Path) -> None:
     assert (tmp_path / "reruns").read_text() == "2\n"
 
 
-def test_relative_work_dir(
-    corpus: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    need_hugo()
-    monkeypatch.chdir(tmp_path)
-    result = time_hugo(corpus[0], Path("work"), runs=1)  # Hugo wants absolute cache paths
-    assert result is not None and result["pages"] == corpus[1]
-
-
 def test_a_hung_build_is_killed_and_rerun_for_its_error(tmp_path: Path) -> None:
     command = fake_hugo(tmp_path, hangs=0, quiet="exec sleep 60")
     with pytest.raises(SystemExit) as failure:
@@ -172,3 +163,12 @@ def test_a_hung_build_is_killed_and_rerun_for_its_error(tmp_path: Path) -> None:
         "hugo build did not finish within 1 s (killed); a rerun with --logLevel error "
         "(exit 1) printed:\nERROR the template failed\n"
     )
+
+
+def test_relative_work_dir(
+    corpus: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_hugo()
+    monkeypatch.chdir(tmp_path)
+    result = time_hugo(corpus[0], Path("work"), runs=1)  # Hugo wants absolute cache paths
+    assert result is not None and result["pages"] == corpus[1]
