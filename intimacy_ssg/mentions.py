@@ -103,10 +103,9 @@ def unlinked_mentions(
         misses = list(site.pages)
     if misses:
         digest, phrases = _unpack(table) if table else _phrases(site, state)
-        if memo is not None and not table and state is not None:
-            table = Later((digest, phrases), _packed)  # packed when the cache is saved
-        elif memo is not None and not table:
-            table = _packed((digest, phrases))
+        if memo is not None and not table:  # a watcher's (with a state) packed at its save
+            new = (digest, phrases)
+            table = Later(new, _packed) if state is not None else _packed(new)
         changed = None
         if memo is not None and before:
             if state is not None and state.table and before is state.table:

@@ -133,6 +133,14 @@ exit 1
     return ["/bin/sh", str(script)]
 
 
+def test_an_error_the_build_printed_is_reported_without_a_rerun(tmp_path: Path) -> None:
+    command = fake_hugo(tmp_path, hangs=0, quiet="echo 'ERROR in the quiet build' >&2; exit 3")
+    with pytest.raises(SystemExit) as failure:
+        timed_hugo_build(command, tmp_path / "site")
+    assert str(failure.value) == "hugo build failed (exit 3):\nERROR in the quiet build\n"
+    assert not (tmp_path / "reruns").exists()
+
+
 def test_a_hung_rerun_for_the_error_is_killed_and_tried_again(tmp_path: Path) -> None:
     command = fake_hugo(tmp_path, hangs=2)
     with pytest.raises(SystemExit) as failure:
